@@ -1,0 +1,42 @@
+# Foresight: one entry point. `make demo` and `make test` set up everything they need.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+SCENARIO ?= memory-leak
+SPEED ?= 400
+
+.PHONY: help setup system-deps demo test test-unit test-integration lint bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+# Prometheus, promtool, Alertmanager and amtool come from Debian's packages.
+system-deps:  ## install Prometheus and Alertmanager (Debian packages) if missing
+	@if ! command -v promtool >/dev/null || ! command -v prometheus-alertmanager >/dev/null; then \
+		echo "Installing prometheus and prometheus-alertmanager from Debian's packages..."; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+			prometheus prometheus-alertmanager >/dev/null; \
+	fi
+
+$(STAMP): predictors/pyproject.toml loadgen/pyproject.toml
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e './predictors[stack,test]' -e './loadgen[test]'
+	touch $(STAMP)
+
+setup: system-deps $(STAMP)  ## create .venv and install everything
+
+demo: setup  ## play a failure scenario through the local stack (SCENARIO=memory-leak SPEED=400)
+	$(VENV)/bin/foresight demo --scenario $(SCENARIO) --speed $(SPEED)
+
+test: setup  ## run every test (unit, config checks, integration with real servers)
+	$(PY) -m pytest -q predictors/tests loadgen/tests tests
+
+test-unit: setup  ## fast tests only
+	$(PY) -m pytest -q -m "not integration" predictors/tests loadgen/tests tests
+
+clean:  ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache predictors/src/*.egg-info loadgen/src/*.egg-info

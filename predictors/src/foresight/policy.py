@@ -1,0 +1,31 @@
+"""Severity from prediction, with hysteresis: one problem stays one alert episode.
+
+The live service and the backtest run this same code.
+"""
+from .config import PolicyConfig
+
+NONE, INFO, WARNING, CRITICAL = 0, 1, 2, 3
+SEVERITY_NAMES = {NONE: "", INFO: "info", WARNING: "warning", CRITICAL: "critical"}
+
+
+class Policy:
+    def __init__(self, config: PolicyConfig):
+        self.config = config
+        self.levels: dict[tuple, int] = {}  # prediction key -> current level
+
+    def windows(self) -> dict[int, float]:
+        c = self.config
+        return {CRITICAL: c.critical_within, WARNING: c.warning_within, INFO: c.info_within}
+
+    def decide(self, key: tuple, probability: dict) -> int:
+        """The new level for a target, given P(crossing) per window (seconds -> p)."""
+        current = self.levels.get(key, NONE)
+        enter, stay = self.config.probability, self.config.probability - self.config.hysteresis
+        level = NONE
+        for candidate, window in sorted(self.windows().items(), reverse=True):
+            p = probability.get(window, 0.0)
+            if p >= enter or (current >= candidate and p >= stay):
+                level = candidate
+                break
+        self.levels[key] = level
+        return level

@@ -1,0 +1,1 @@
+"""Predictor plugins. `foresight.registry` maps kind names to these classes."""

@@ -1,0 +1,1 @@
+"""Publishers: the Prometheus exposition of predictions and pipeline health."""

@@ -1,0 +1,1 @@
+"""Where telemetry comes from: Kafka (OTLP protobuf) and Prometheus history."""

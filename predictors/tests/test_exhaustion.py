@@ -1,0 +1,121 @@
+import math
+
+import numpy as np
+import pytest
+
+from foresight.config import parse_config
+from foresight.engine import Engine
+from foresight.otlp import GAUGE, Point
+
+GiB = 2**30
+T0 = 1_767_225_600
+
+
+def engine(extra=""):
+    text = f"""
+predictors:
+  - name: mem
+    kind: exhaustion
+    series: used
+    limit_series: limit
+    horizon: 24h
+{extra}"""
+    return Engine(parse_config(text))
+
+
+def feed(e, times, values, limit=2 * GiB, labels=(("job", "checkout"),)):
+    preds = []
+    for t, v in zip(times, values):
+        e.add_points("metrics", [Point("used", labels, t, v, GAUGE), Point("limit", labels, t, limit, GAUGE)])
+        preds.extend(e.evaluate())
+    return preds
+
+
+def leak(hours=6.0, rate_per_hour=0.2 * GiB, noise=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    t = T0 + np.arange(0, hours * 3600, 60.0)
+    return t, 0.6 * GiB + rate_per_hour * (t - T0) / 3600 + rng.normal(0, noise, t.size)
+
+
+def test_linear_leak_time_to_failure_and_range():
+    t, v = leak(noise=10 * 2**20)
+    last = feed(engine(), t, v)[-1]
+    # At the end: 0.6 + 1.2 = 1.8 GiB used of 2 GiB, +0.2 GiB/h -> about 1 h left.
+    assert last.ttf[0.5] == pytest.approx(3600, rel=0.1)
+    assert last.ttf[0.1] <= last.ttf[0.5] <= last.ttf[0.9]
+    assert last.probability[6 * 3600] > 0.95 and last.probability[3600] > 0.3
+    assert last.risk_level >= 2
+    assert last.trend_per_second == pytest.approx(0.2 * GiB / 3600, rel=0.05)
+
+
+def test_flat_series_never_fails():
+    t = T0 + np.arange(0, 4 * 3600, 60.0)
+    last = feed(engine(), t, np.full(t.size, 0.6 * GiB) + np.sin(t / 600) * 2**20)[-1]
+    assert all(math.isinf(v) for v in last.ttf.values())
+    assert last.probability[24 * 3600] < 0.05 and last.risk_level == 0
+
+
+def test_crossing_beyond_horizon_is_inf():
+    t, v = leak(hours=3, rate_per_hour=0.01 * GiB)  # about 140 h left
+    last = feed(engine(), t, v)[-1]
+    assert math.isinf(last.ttf[0.5])
+
+
+def test_after_a_reset_the_trend_restarts_from_the_new_level():
+    t, v = leak(hours=4)
+    v[t >= T0 + 3 * 3600] = 0.5 * GiB  # an OOM kill: memory back to baseline and flat
+    last = feed(engine(), t, v)[-1]
+    assert math.isinf(last.ttf[0.5]) and last.risk_level == 0
+
+
+def test_draining_resource_towards_a_minimum():
+    e = Engine(parse_config("""
+predictors:
+  - name: free
+    kind: exhaustion
+    series: free
+    limit: 0
+    direction: down
+"""))
+    t = T0 + np.arange(0, 3 * 3600, 60.0)
+    v = 100 - 20 * (t - T0) / 3600  # 100 -> 40 over 3 h: 2 h left
+    preds = []
+    for ti, vi in zip(t, v):
+        e.add_points("metrics", [Point("free", (), ti, vi, GAUGE)])
+        preds.extend(e.evaluate())
+    last = preds[-1]
+    assert last.ttf[0.5] == pytest.approx(2 * 3600, rel=0.05)
+    assert last.forecast[(3600.0, 0.1)] <= last.forecast[(3600.0, 0.9)]
+    assert last.forecast[(3600.0, 0.5)] == pytest.approx(20, abs=2)
+
+
+def test_already_past_the_limit_is_failure_now():
+    t = T0 + np.arange(0, 3600, 60.0)
+    last = feed(engine(), t, np.full(t.size, 2.1 * GiB))[-1]
+    assert last.ttf[0.5] == 0 and last.probability[3600] == 1.0 and last.risk_level == 3
+
+
+def test_no_limit_series_means_no_prediction():
+    e = engine()
+    t, v = leak(hours=1)
+    for ti, vi in zip(t, v):
+        e.add_points("metrics", [Point("used", (("job", "x"),), ti, vi, GAUGE)])
+    assert e.evaluate() == []
+
+
+def test_evaluations_follow_event_time_not_calls():
+    e = engine("    evaluate_every: 10m\n")
+    t, v = leak(hours=2)
+    preds = feed(e, t, v)
+    stamps = [p.timestamp for p in preds]
+    assert all(b - a >= 600 for a, b in zip(stamps, stamps[1:]))
+    assert len(preds) == pytest.approx((t[-1] - t[9]) / 600 + 1, abs=1)
+
+
+def test_each_target_gets_its_own_limit_and_labels():
+    e = engine()
+    t, v = leak(hours=3)
+    feed(e, t, v, labels=(("job", "a"),), limit=2 * GiB)
+    preds = feed(e, t + 3 * 3600, v, labels=(("job", "b"),), limit=10 * GiB)
+    by_service = {p.labels["service"]: p for p in preds}
+    assert by_service["b"].limit == 10 * GiB

@@ -1,0 +1,68 @@
+import math
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from foresight.config import parse_config
+from foresight.predictors.base import Prediction
+from foresight.publish.metrics import HealthMetrics, PredictionCollector
+
+CONFIG = parse_config("""
+predictors:
+  - name: memory
+    kind: exhaustion
+    series: used
+    limit: 100
+    resource: memory
+    unit: bytes
+    action: Raise the limit
+""")
+
+
+def prediction():
+    return Prediction(
+        predictor="memory", labels={"service": "checkout"}, timestamp=1000.0, observed=80.0, limit=100.0,
+        trend_per_second=0.5, ttf={0.1: 30.0, 0.5: 40.0, 0.9: math.inf},
+        probability={3600.0: 1.0, 21600.0: 1.0, 86400.0: 1.0},
+        forecast={(3600.0, 0.1): 90.0, (3600.0, 0.5): 95.0, (3600.0, 0.9): 99.0}, risk_level=3)
+
+
+def registry_with(predictions):
+    registry = CollectorRegistry()
+    collector = PredictionCollector(CONFIG.predictors)
+    registry.register(collector)
+    collector.update(predictions)
+    return registry
+
+
+def test_prediction_values_by_label():
+    r = registry_with([prediction()])
+    ids = {"predictor": "memory", "service": "checkout", "service_instance": ""}
+    assert r.get_sample_value("foresight_time_to_failure_seconds", {**ids, "quantile": "0.5"}) == 40.0
+    assert r.get_sample_value("foresight_time_to_failure_seconds", {**ids, "quantile": "0.9"}) == math.inf
+    assert r.get_sample_value("foresight_failure_probability", {**ids, "horizon": "6h"}) == 1.0
+    assert r.get_sample_value("foresight_forecast_value", {**ids, "horizon": "1h", "quantile": "0.9"}) == 99.0
+    assert r.get_sample_value("foresight_risk_level", ids) == 3
+    assert r.get_sample_value("foresight_limit_value", ids) == 100
+    assert r.get_sample_value("foresight_predictor_info", {"predictor": "memory", "kind": "exhaustion",
+                                                           "resource": "memory", "unit": "bytes",
+                                                           "action": "Raise the limit"}) == 1
+
+
+def test_exposition_bytes_are_exact():
+    text = generate_latest(registry_with([prediction()])).decode()
+    assert ('foresight_time_to_failure_seconds{predictor="memory",quantile="0.9",service="checkout",'
+            'service_instance=""} +Inf\n') in text
+    assert '# TYPE foresight_risk_level gauge\n' in text
+    assert 'foresight_risk_level{predictor="memory",service="checkout",service_instance=""} 3.0\n' in text
+
+
+def test_no_predictions_yet_still_publishes_predictor_info():
+    text = generate_latest(registry_with([])).decode()
+    assert "foresight_predictor_info{" in text and "foresight_time_to_failure_seconds{" not in text
+
+
+def test_health_metrics_start_at_zero():
+    r = CollectorRegistry()
+    HealthMetrics(r)
+    assert r.get_sample_value("foresight_points_ingested_total", {"signal": "logs"}) == 0
+    assert r.get_sample_value("foresight_bad_input_total", {"reason": "malformed_protobuf"}) == 0

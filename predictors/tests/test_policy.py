@@ -1,0 +1,30 @@
+from foresight.config import PolicyConfig
+from foresight.policy import CRITICAL, INFO, NONE, WARNING, Policy
+
+H = 3600.0
+
+
+def probs(p1=0.0, p6=0.0, p24=0.0):
+    return {H: p1, 6 * H: p6, 24 * H: p24}
+
+
+def test_levels_from_probability_windows():
+    policy = Policy(PolicyConfig())
+    assert policy.decide("a", probs()) == NONE
+    assert policy.decide("b", probs(p24=0.6)) == INFO
+    assert policy.decide("c", probs(p6=0.6, p24=1)) == WARNING
+    assert policy.decide("d", probs(p1=0.5, p6=1, p24=1)) == CRITICAL
+
+
+def test_hysteresis_keeps_one_episode_and_then_clears():
+    policy = Policy(PolicyConfig(probability=0.5, hysteresis=0.2))
+    sequence = [0.6, 0.45, 0.35, 0.55, 0.25, 0.4]
+    levels = [policy.decide("x", probs(p6=p, p24=p)) for p in sequence]
+    # enters at 0.6, stays while >= 0.3, drops below 0.3, does not re-enter at 0.4
+    assert levels == [WARNING, WARNING, WARNING, WARNING, NONE, NONE]
+
+
+def test_targets_are_independent():
+    policy = Policy(PolicyConfig())
+    policy.decide("x", probs(p6=0.9))
+    assert policy.decide("y", probs(p6=0.4)) == NONE
