@@ -1,0 +1,256 @@
+"""The named scenarios: what fails, when, and the deterministic values leading up to it.
+
+Every scenario is a pure function of (times, start, seed). Failure times are worked out
+first and the curves are built to reach the limit exactly at them, so the metadata and
+the values can never disagree.
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import noise
+from .catalog import FS_LIMIT, FS_USAGE, MEMORY_LIMIT, MEMORY_USAGE, POOL_IN_USE, POOL_MAX, REQUEST_COUNT
+from .conditions import HOUR, Conditions, normal_day, pool_wait_seconds, rotations_between
+from .topology import DB_FILESYSTEM_LIMIT_BYTES, DB_POOL_MAX_CONNECTIONS, GIB, service
+
+_CHECKOUT_MEMORY_LIMIT = service("checkout").memory_limit_bytes
+
+
+@dataclass(frozen=True)
+class Watched:
+    """The series a predictor should watch for this scenario, and what counts as failure."""
+
+    service: str
+    resource: str  # human name, as in foresight_predictor_info
+    metric: str  # Prometheus-style name
+    limit_metric: str | None  # Prometheus-style name of the series holding the limit, if any
+    limit: float
+
+
+@dataclass(frozen=True)
+class Failure:
+    time: int  # unix seconds
+    watched: Watched
+    message: str  # the log line the failing service writes
+
+
+def _jitter(seed: int, stream: str, index: int, spread: float = 0.05) -> float:
+    """A factor in [1 - spread, 1 + spread], fixed by seed, so each seed fails at its own time."""
+    u = noise.uniform(seed, stream, np.array([index]))[0]
+    return 1.0 + spread * (2.0 * u - 1.0)
+
+
+def _ramp(times: np.ndarray, begin: float, end: float) -> np.ndarray:
+    """0 before `begin`, 1 after `end`, smooth in between."""
+    x = np.clip((times - begin) / (end - begin), 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+class Scenario(ABC):
+    name: str
+    description: str
+    watched: Watched
+    failure_message: str
+
+    @abstractmethod
+    def conditions(self, times: np.ndarray, start: int, seed: int) -> Conditions:
+        """The system's state at each of `times` (unix seconds) for a run started at `start`."""
+
+    def failure_times(self, start: int, end: int, seed: int) -> list[int]:
+        """Unix seconds in [start, end) at which the watched series reaches its limit."""
+        return []
+
+    def failures(self, start: int, end: int, seed: int) -> list[Failure]:
+        return [Failure(t, self.watched, self.failure_message) for t in self.failure_times(start, end, seed)]
+
+
+class MemoryLeak(Scenario):
+    name = "memory-leak"
+    description = (
+        "checkout leaks memory from 2h on and is OOM-killed at its 2 GiB limit about 8h after start; "
+        "after each restart the leak begins again"
+    )
+    watched = Watched("checkout", "memory", MEMORY_USAGE.prometheus, MEMORY_LIMIT.prometheus, _CHECKOUT_MEMORY_LIMIT)
+    failure_message = f"OOMKilled: memory limit {_CHECKOUT_MEMORY_LIMIT} bytes reached"
+    leak_delay_s = 2 * HOUR
+    leak_to_limit_s = 6 * HOUR
+
+    def _leak_cycles(self, start: int, seed: int, until: int) -> tuple[np.ndarray, np.ndarray]:
+        """Start and length of each leak cycle that begins before `until`; each ends in an OOM kill."""
+        starts, lengths = [], []
+        moment = start + self.leak_delay_s
+        while not starts or moment < until:
+            length = int(self.leak_to_limit_s * _jitter(seed, "leak-cycle", len(starts)))
+            starts.append(moment)
+            lengths.append(length)
+            moment += length
+        return np.array(starts, dtype=np.int64), np.array(lengths, dtype=np.int64)
+
+    def failure_times(self, start, end, seed):
+        starts, lengths = self._leak_cycles(start, seed, end)
+        return [int(t) for t in starts + lengths if t < end]
+
+    def conditions(self, times, start, seed):
+        state = normal_day(times, start, seed)
+        checkout = service("checkout")
+        headroom = checkout.memory_limit_bytes - checkout.memory_baseline_bytes
+        starts, lengths = self._leak_cycles(start, seed, int(np.max(times, initial=start)) + 1)
+        # Each time falls in the last cycle started at or before it (the first one before the leak).
+        cycle = np.clip(np.searchsorted(starts, times, side="right") - 1, 0, None)
+        progress = np.clip((times - starts[cycle]) / lengths[cycle], 0.0, 1.0)
+        # Slightly accelerating: the leak rate at the end is twice the rate at the start.
+        leaked = headroom * (progress + 0.5 * progress**2) / 1.5
+        fluctuation = state.memory_bytes["checkout"] - checkout.memory_baseline_bytes
+        # GC reclaims less and less as the heap fills, so the sawtooth shrinks towards the limit.
+        state.memory_bytes["checkout"] = (
+            checkout.memory_baseline_bytes + leaked + fluctuation * (1.0 - leaked / headroom)
+        )
+        return state
+
+
+class DbPoolSaturation(Scenario):
+    name = "db-pool-saturation"
+    description = (
+        "traffic grows 40% and checkout's DB connection pool fills, saturating at 100 connections "
+        "about 6h after start; wait time rises before it"
+    )
+    watched = Watched(
+        "checkout", "DB connection pool", POOL_IN_USE.prometheus, POOL_MAX.prometheus, DB_POOL_MAX_CONNECTIONS
+    )
+    failure_message = (
+        f"connection pool exhausted: {DB_POOL_MAX_CONNECTIONS} of {DB_POOL_MAX_CONNECTIONS} connections in use"
+    )
+    saturation_after_s = 6 * HOUR
+    initial_in_use = 12.0
+
+    def _saturation_time(self, start: int, seed: int) -> int:
+        return start + int(self.saturation_after_s * _jitter(seed, "pool-saturation", 0))
+
+    def failure_times(self, start, end, seed):
+        moment = self._saturation_time(start, seed)
+        return [moment] if moment < end else []
+
+    def conditions(self, times, start, seed):
+        state = normal_day(times, start, seed)
+        saturated_at = self._saturation_time(start, seed)
+        state.request_rate = state.request_rate * (1.0 + 0.4 * _ramp(times, start + HOUR, start + 5 * HOUR))
+        rise = self.initial_in_use + (DB_POOL_MAX_CONNECTIONS - self.initial_in_use) * np.clip(
+            (times - start) / (saturated_at - start), 0.0, 1.0
+        ) ** 2.5
+        # Noise shrinks near the limit so the pool is first full exactly at the failure time.
+        headroom = (DB_POOL_MAX_CONNECTIONS - rise) / (DB_POOL_MAX_CONNECTIONS - self.initial_in_use)
+        noisy = np.floor(rise + 4.0 * headroom * noise.normal(seed, "pool", times))
+        in_use = np.where(times >= saturated_at, DB_POOL_MAX_CONNECTIONS, noisy.clip(1, DB_POOL_MAX_CONNECTIONS - 1))
+        wait = pool_wait_seconds(in_use, times, seed)
+        # Once the pool is exhausted requests queue behind each other and some time out.
+        backlog = 0.3 * np.abs(noise.smooth(seed, "pool-backlog", times, 300))
+        wait = np.where(times >= saturated_at, 1.5 + backlog, wait)
+        state.pool_in_use = in_use
+        state.pool_wait_s = wait
+        # The wait adds to every request through checkout, and so to frontend's too.
+        for name in ("checkout", "frontend"):
+            state.latency_factor[name] = state.latency_factor[name] + wait / service(name).latency_median_s
+        state.error_ratio["checkout"] = np.where(times >= saturated_at, 0.08, state.error_ratio["checkout"])
+        return state
+
+
+class DiskFill(Scenario):
+    name = "disk-fill"
+    description = (
+        "db's data filesystem fills (with a nightly log-rotation dip at 03:00 UTC) and is full "
+        "about 10h after start"
+    )
+    watched = Watched("db", "disk", FS_USAGE.prometheus, FS_LIMIT.prometheus, DB_FILESYSTEM_LIMIT_BYTES)
+    failure_message = 'PANIC: could not write to file "pg_wal/xlogtemp": No space left on device'
+    full_after_s = 10 * HOUR
+    initial_used = 0.6 * DB_FILESYSTEM_LIMIT_BYTES
+    rotation_frees = 0.03 * DB_FILESYSTEM_LIMIT_BYTES
+    no_rotation_before_full_s = 2 * HOUR
+
+    def _full_time(self, start: int, seed: int) -> int:
+        return start + int(self.full_after_s * _jitter(seed, "disk-full", 0))
+
+    def failure_times(self, start, end, seed):
+        moment = self._full_time(start, seed)
+        return [moment] if moment < end else []
+
+    def conditions(self, times, start, seed):
+        state = normal_day(times, start, seed)
+        full_at = self._full_time(start, seed)
+        # A rotation just before the disk fills would need the trend above the limit before it,
+        # so the last hours run without one.
+        last_rotation = full_at - self.no_rotation_before_full_s
+        rotations = rotations_between(start, np.minimum(times, last_rotation))
+        rotations_until_full = rotations_between(start, np.array([last_rotation]))[0]
+        # Fill rate chosen so that growth minus rotation dips reaches the limit at full_at.
+        needed = DB_FILESYSTEM_LIMIT_BYTES - self.initial_used + self.rotation_frees * rotations_until_full
+        rate = needed / (full_at - start)
+        trend = self.initial_used + rate * (times - start) - self.rotation_frees * rotations
+        headroom = (DB_FILESYSTEM_LIMIT_BYTES - trend) / DB_FILESYSTEM_LIMIT_BYTES
+        jitter = 0.2 * GIB * headroom * noise.smooth(seed, "disk-fill", times, 600)
+        used = np.minimum(trend + jitter, DB_FILESYSTEM_LIMIT_BYTES - 1)
+        state.disk_used_bytes = np.where(times >= full_at, DB_FILESYSTEM_LIMIT_BYTES, used)
+        return state
+
+
+class ErrorSpike(Scenario):
+    name = "error-spike"
+    description = (
+        "load and latency grow on checkout and payments, then checkout's error rate spikes past 5% "
+        "about 5h after start for an hour"
+    )
+    # The watched series is the failed-request counter; the limit is a share of all requests.
+    watched = Watched("checkout", "error rate", REQUEST_COUNT.prometheus, None, 0.05)
+    failure_message = "error rate above 5%: payments returned 503 Service Unavailable"
+    spike_after_s = 5 * HOUR
+    spike_length_s = HOUR
+
+    def _spike_time(self, start: int, seed: int) -> int:
+        return start + int(self.spike_after_s * _jitter(seed, "error-spike", 0))
+
+    def failure_times(self, start, end, seed):
+        moment = self._spike_time(start, seed)
+        return [moment] if moment < end else []
+
+    def conditions(self, times, start, seed):
+        state = normal_day(times, start, seed)
+        spike_at = self._spike_time(start, seed)
+        growth = np.clip((times - start) / (spike_at - start), 0.0, 1.0)
+        state.request_rate = state.request_rate * (1.0 + 0.5 * growth)
+        in_spike = (times >= spike_at) & (times < spike_at + self.spike_length_s)
+        after_spike = times >= spike_at + self.spike_length_s
+        for name in ("checkout", "payments"):
+            state.latency_factor[name] = state.latency_factor[name] * (1.0 + 1.5 * growth**2 + 2.0 * in_spike)
+            creeping = state.error_ratio[name] + 0.01 * growth**3
+            spiking = 0.2 + 0.03 * noise.normal(seed, f"{name}/spike", times)
+            state.error_ratio[name] = np.where(in_spike, spiking, np.where(after_spike, 0.02, creeping))
+        # Frontend fails the requests it forwarded to checkout.
+        state.error_ratio["frontend"] = state.error_ratio["frontend"] + service("checkout").traffic_share * (
+            state.error_ratio["checkout"]
+        )
+        return state
+
+
+class HealthyDay(Scenario):
+    name = "healthy-day"
+    description = "a normal daily cycle of traffic, latency and memory; nothing fails"
+    watched = MemoryLeak.watched
+    failure_message = ""
+
+    def conditions(self, times, start, seed):
+        return normal_day(times, start, seed)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    scenario.name: scenario
+    for scenario in (MemoryLeak(), DbPoolSaturation(), DiskFill(), ErrorSpike(), HealthyDay())
+}
+
+
+def get_scenario(name: str) -> Scenario:
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise KeyError(f"unknown scenario {name!r} (valid: {', '.join(SCENARIOS)})") from None

@@ -1,0 +1,69 @@
+"""The simulated services, their sizes, and who calls whom."""
+
+from dataclasses import dataclass
+
+MIB = 1024**2
+GIB = 1024**3
+
+DB_POOL_MAX_CONNECTIONS = 100
+DB_FILESYSTEM_LIMIT_BYTES = 200 * GIB
+DB_DATA_MOUNTPOINT = "/var/lib/postgresql"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    memory_baseline_bytes: int
+    memory_limit_bytes: int
+    # Share of frontend requests that reach this service; None for services without an HTTP server.
+    traffic_share: float | None
+    # Median server-side latency of a request under normal load.
+    latency_median_s: float | None
+    span_name: str
+
+    @property
+    def instance_id(self) -> str:
+        return f"{self.name}-0"
+
+    @property
+    def serves_http(self) -> bool:
+        return self.traffic_share is not None
+
+
+SERVICES: tuple[Service, ...] = (
+    Service("frontend", 350 * MIB, 1 * GIB, 1.0, 0.120, "GET /checkout"),
+    Service("checkout", 600 * MIB, 2 * GIB, 0.4, 0.060, "POST /api/checkout"),
+    Service("payments", 300 * MIB, 1 * GIB, 0.4, 0.025, "POST /api/charge"),
+    Service("db", 4 * GIB, 8 * GIB, None, None, "SELECT orders"),
+)
+
+# (caller, callee): frontend -> checkout -> payments, checkout -> db.
+CALLS: tuple[tuple[str, str], ...] = (
+    ("frontend", "checkout"),
+    ("checkout", "payments"),
+    ("checkout", "db"),
+)
+
+# The service whose DB client pool is simulated.
+DB_CLIENT_SERVICE = "checkout"
+# The service whose filesystem is simulated.
+DB_SERVICE = "db"
+
+# Frontend requests per second at the quietest hour of a normal day.
+BASE_REQUEST_RATE = 40.0
+
+
+def service(name: str) -> Service:
+    for candidate in SERVICES:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(f"unknown service {name!r}; known: {', '.join(s.name for s in SERVICES)}")
+
+
+def caller_of(name: str) -> str | None:
+    """The service that calls `name`, None for the entry point."""
+    return next((caller for caller, callee in CALLS if callee == name), None)
+
+
+def http_services() -> list[Service]:
+    return [s for s in SERVICES if s.serves_http]

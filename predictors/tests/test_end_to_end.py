@@ -1,0 +1,59 @@
+"""The whole path with real servers: loadgen -> OTLP collector (rotel) -> Kafka API broker
+(tansu) -> sidecar -> Prometheus (the repo's rules) -> Alertmanager (the repo's routes) ->
+webhook. This is `make demo`'s code, played faster."""
+import io
+from pathlib import Path
+
+import pytest
+import requests
+
+from foresight.devstack.demo import Demo
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = io.StringIO()
+    run = Demo("memory-leak", speed=600, workdir=tmp_path_factory.mktemp("stack"), repo_dir=REPO, out=out)
+    try:
+        run.start()
+        run.exit_code = run.play(timeout=240)
+        run.output = out.getvalue()
+        yield run
+    finally:
+        run.stop()
+
+
+def query(demo, promql):
+    body = requests.get(demo.stack.urls["prometheus"] + "/api/v1/query", params={"query": promql}).json()
+    assert body["status"] == "success", body
+    return body["data"]["result"]
+
+
+def test_prometheus_scraped_the_predictions(demo):
+    series = query(demo, 'foresight_time_to_failure_seconds{predictor="memory",service="checkout"}')
+    assert {s["metric"]["quantile"] for s in series} == {"0.1", "0.5", "0.9"}
+    assert query(demo, 'foresight_points_ingested_total{signal="metrics"} > 0')
+    assert query(demo, 'foresight_points_ingested_total{signal="logs"} > 0')
+    assert query(demo, 'foresight_points_ingested_total{signal="traces"} > 0')
+
+
+def test_the_rule_fired(demo):
+    fired = query(demo, 'max_over_time(ALERTS{alertname="ForesightExhaustionPredicted",'
+                        'alertstate="firing",service="checkout"}[30m])')
+    assert {s["metric"]["severity"] for s in fired} >= {"warning"}
+
+
+def test_webhook_received_the_time_to_failure_text_before_the_failure(demo):
+    assert demo.failures, demo.output
+    firing = [p for _, _, p in demo.notifications if p["status"] == "firing"]
+    assert firing, demo.output
+    summary = firing[0]["alerts"][0]["annotations"]["summary"]
+    assert summary.startswith("checkout: memory will reach its limit of 2Gi in ~"), summary
+    assert "80% range" in summary
+    assert "Action:" in firing[0]["alerts"][0]["annotations"]["description"]
+    assert demo.first_alert_lead() > 30 * 60
+    assert demo.exit_code == 0
+    assert "Lead time" in demo.output
