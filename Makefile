@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= memory-leak
 SPEED ?= 400
 
-.PHONY: help setup system-deps demo test test-unit test-integration lint bench clean
+.PHONY: help setup system-deps demo test test-unit clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
