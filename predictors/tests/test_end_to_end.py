@@ -19,11 +19,23 @@ def demo(tmp_path_factory):
     run = Demo("memory-leak", speed=600, workdir=tmp_path_factory.mktemp("stack"), repo_dir=REPO, out=out)
     try:
         run.start()
+        send_garbage(run.stack.urls["kafka"])
         run.exit_code = run.play(timeout=240)
         run.output = out.getvalue()
         yield run
     finally:
         run.stop()
+
+
+def send_garbage(bootstrap):
+    """Bad messages on the real topics before the scenario: they must be counted, not fatal."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap)
+    producer.send("otlp_metrics", b"\xff\xff this is not protobuf")
+    producer.send("otlp_logs", b"\x0a\x05abc")
+    producer.flush()
+    producer.close()
 
 
 def query(demo, promql):
@@ -57,3 +69,16 @@ def test_webhook_received_the_time_to_failure_text_before_the_failure(demo):
     assert demo.first_alert_lead() > 30 * 60
     assert demo.exit_code == 0
     assert "Lead time" in demo.output
+
+
+def test_bad_messages_on_kafka_were_counted_and_the_pipeline_kept_going(demo):
+    bad = query(demo, 'foresight_bad_input_total{reason="malformed_protobuf"}')
+    assert float(bad[0]["value"][1]) >= 2
+    # predictions kept flowing after the bad messages
+    assert query(demo, 'foresight_observed_value{predictor="memory",service="checkout"} > 0')
+
+
+def test_pipeline_health_is_published(demo):
+    assert {s["metric"]["topic"] for s in query(demo, "foresight_consumer_lag_messages")} >= {"otlp_metrics"}
+    assert query(demo, "foresight_inference_duration_seconds_count > 0")
+    assert query(demo, "foresight_event_time_seconds > 1767225600")
