@@ -119,3 +119,37 @@ def test_each_target_gets_its_own_limit_and_labels():
     preds = feed(e, t + 3 * 3600, v, labels=(("job", "b"),), limit=10 * GiB)
     by_service = {p.labels["service"]: p for p in preds}
     assert by_service["b"].limit == 10 * GiB
+
+
+def test_growth_calibration_learns_the_series_track_record():
+    from foresight.predictors.exhaustion import GrowthCalibration
+
+    cal = GrowthCalibration(check_after=3600, min_samples=3)
+    for i in range(5):  # forecasts of +1/s that came true at 1.5x
+        cal.remember(i * 60.0, 0.0, 1.0)
+    for i in range(5):
+        now = 3600 + i * 60.0
+        cal.observe(now, value=1.5 * (now - i * 60.0), reset_since=0.0, noise=1.0)
+    assert cal.ready() and cal.quantile(0.5) == pytest.approx(1.5)
+    assert cal.share_at_least(1.2) > 0.8 and cal.share_at_least(2.0) < 0.2
+
+
+def test_growth_calibration_discards_forecasts_from_before_a_reset():
+    from foresight.predictors.exhaustion import GrowthCalibration
+
+    cal = GrowthCalibration(check_after=3600, min_samples=1)
+    cal.remember(0.0, 0.0, 1.0)
+    cal.observe(4000.0, value=10.0, reset_since=2000.0, noise=1.0)
+    assert not cal.ready() and not cal.pending
+
+
+def test_accelerating_leak_is_foreseen_sooner_than_a_straight_line_says():
+    t = T0 + np.arange(0, 10 * 3600, 60.0)
+    hours = (t - T0) / 3600
+    v = 0.5 * GiB + 0.01 * GiB * hours**2  # accelerating: reaches 2 GiB at about 12.2 h
+    last = feed(engine(), t, v)[-1]
+    true_ttf = (np.sqrt(1.5 / 0.01) - 10) * 3600
+    linear = engine("    lookback: 2h\n")  # the same fit without a track record yet
+    first = feed(linear, t[-120:], v[-120:])[-1]
+    assert abs(last.ttf[0.5] - true_ttf) < abs(first.ttf[0.5] - true_ttf)
+    assert last.ttf[0.1] <= true_ttf <= last.ttf[0.9] or abs(last.ttf[0.5] - true_ttf) / true_ttf < 0.25

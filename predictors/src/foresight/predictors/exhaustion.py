@@ -1,11 +1,14 @@
 """`exhaustion`: forecast a resource towards its limit and give time to failure.
 
-The model is a robust trend: a Theil-Sen line over the recent window (since the last
-reset), with its 80% slope interval and the residual spread giving the ranges. Issue 3
-replaces it with seasonal models chosen by backtest error.
+The model is a robust trend: Theil-Sen lines over the recent window (since the last
+reset) and its recent half and quarter. Their median slope is the forecast; their 80%
+slope intervals give the first range. Once a series has a track record, the quantiles
+of its realised-to-forecast growth (GrowthCalibration) set the central time to failure
+and widen the range. Seasonal models (ETS, MSTL) are not in yet.
 """
 import math
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
@@ -83,6 +86,24 @@ def fit_trend(t: np.ndarray, v: np.ndarray, now: float) -> TrendFit:
     return TrendFit(level, float(slope), float(low), float(high), residual_sd)
 
 
+def fit_multiscale(t: np.ndarray, v: np.ndarray, now: float, min_points: int) -> TrendFit:
+    """Trends over the whole window and its recent half and quarter.
+
+    The central slope is their median; the range spans all of their intervals, so an
+    accelerating (or slowing) series widens the range instead of hiding behind one fit.
+    """
+    span = now - t[0]
+    fits = [fit_trend(t, v, now)]
+    for share in (0.5, 0.25):
+        recent = t >= now - share * span
+        if recent.sum() >= min_points:
+            fits.append(fit_trend(t[recent], v[recent], now))
+    central = fits[int(np.argsort([f.slope for f in fits])[len(fits) // 2])]
+    return TrendFit(level=central.level, slope=central.slope,
+                    slope_low=min(f.slope_low for f in fits), slope_high=max(f.slope_high for f in fits),
+                    residual_sd=max(f.residual_sd for f in fits))
+
+
 def crossing_probability(fit: TrendFit, gap: float, seconds: float) -> float:
     """P(the series is past the limit `gap` away within `seconds`), under the trend."""
     if gap <= 0:
@@ -103,8 +124,47 @@ def time_to_cross(gap: float, slope: float, horizon: float) -> float:
     return seconds if seconds <= horizon else math.inf
 
 
+@dataclass
+class GrowthCalibration:
+    """How this series' realised growth compared with the slope forecast from it.
+
+    Each evaluation leaves a forecast; `check_after` later, the realised change divided by
+    the forecast change is one multiplier. Their quantiles scale the slope, so the TTF
+    range reflects this series' own track record (acceleration, bursts) rather than the
+    fit's optimism. A reset discards pending forecasts.
+    """
+    check_after: float
+    min_samples: int = 20
+    pending: deque = field(default_factory=deque)  # (time, level, slope)
+    multipliers: deque = field(default_factory=lambda: deque(maxlen=300))
+
+    def observe(self, now: float, value: float, reset_since: float, noise: float):
+        while self.pending and self.pending[0][0] <= now - self.check_after:
+            t, level, slope = self.pending.popleft()
+            expected = slope * (now - t)
+            if t >= reset_since and expected > 2 * noise and expected > 0:
+                self.multipliers.append((value - level) / expected)
+
+    def remember(self, now: float, level: float, slope: float):
+        self.pending.append((now, level, slope))
+
+    def ready(self) -> bool:
+        return len(self.multipliers) >= self.min_samples
+
+    def quantile(self, q: float) -> float:
+        return float(np.quantile(np.fromiter(self.multipliers, float), q))
+
+    def share_at_least(self, needed: float) -> float:
+        m = np.fromiter(self.multipliers, float)
+        return float(((m >= needed).sum() + 0.5) / (m.size + 1))
+
+
 class ExhaustionPredictor(Predictor):
     Config = ExhaustionConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        self._calibration: dict[tuple, GrowthCalibration] = {}
 
     def selectors(self) -> list:
         return [s for s in (self.config.series, self.config.limit_series) if s is not None]
@@ -128,16 +188,28 @@ class ExhaustionPredictor(Predictor):
         t, v = since_last_reset(t, sign * v, cfg.reset_drop_ratio * abs(limit))
         if t.size < cfg.min_points:
             return None
-        fit = fit_trend(t, v, now)
+        fit = fit_multiscale(t, v, now, cfg.min_points)
         gap = sign * limit - fit.level
+        calibration = self._calibration.setdefault(tuple(sorted(labels.items())),
+                                                   GrowthCalibration(check_after=cfg.lookback / 2))
+        calibration.observe(now, v[-1], reset_since=t[0], noise=fit.residual_sd)
+        calibration.remember(now, fit.level, fit.slope)
+        calibrated = calibration.ready() and fit.slope > 0
         ttf = {
             0.1: time_to_cross(gap, fit.slope_high, cfg.horizon),
             0.5: time_to_cross(gap, fit.slope, cfg.horizon),
             0.9: time_to_cross(gap, fit.slope_low, cfg.horizon),
         }
+        if calibrated:  # the track record sets the centre; the range covers both sources of doubt
+            track = {q: time_to_cross(gap, fit.slope * calibration.quantile(1 - q), cfg.horizon) for q in TTF_QUANTILES}
+            ttf = {0.1: min(ttf[0.1], track[0.1]), 0.5: track[0.5], 0.9: max(ttf[0.9], track[0.9])}
         policy = cfg.policy
         windows = set(PUBLISHED_HORIZONS) | {policy.critical_within, policy.warning_within, policy.info_within}
-        probability = {w: crossing_probability(fit, gap, w) for w in sorted(windows)}
+        if calibrated:
+            probability = {w: 1.0 if gap <= 0 else calibration.share_at_least(gap / (fit.slope * w))
+                           for w in sorted(windows)}
+        else:
+            probability = {w: crossing_probability(fit, gap, w) for w in sorted(windows)}
         forecast = {}
         for h in PUBLISHED_HORIZONS:
             mean, spread = fit.level + fit.slope * h, fit.spread(h)
