@@ -113,13 +113,20 @@ class DecodeResult:
         self.points.append(Point(metric, labels, _seconds(nanos), value, kind))
 
 
-def decode_metrics(payload: bytes) -> DecodeResult:
-    out = DecodeResult()
-    req = ExportMetricsServiceRequest()
+def _parse(message_class, payload: bytes, out: DecodeResult):
+    """The parsed request, or None after counting the payload as malformed."""
+    req = message_class()
     try:
         req.ParseFromString(payload)
     except DecodeError:
         out.bad["malformed_protobuf"] += 1
+        return None
+    return req
+
+
+def decode_metrics(payload: bytes) -> DecodeResult:
+    out = DecodeResult()
+    if (req := _parse(ExportMetricsServiceRequest, payload, out)) is None:
         return out
     for rm in req.resource_metrics:
         base = resource_labels(rm.resource)
@@ -199,11 +206,7 @@ def _severity(record) -> str:
 def decode_logs(payload: bytes) -> DecodeResult:
     """Each log record becomes an increment of `log_records_total{job, severity}`."""
     out = DecodeResult()
-    req = ExportLogsServiceRequest()
-    try:
-        req.ParseFromString(payload)
-    except DecodeError:
-        out.bad["malformed_protobuf"] += 1
+    if (req := _parse(ExportLogsServiceRequest, payload, out)) is None:
         return out
     for rl in req.resource_logs:
         base = resource_labels(rl.resource)
@@ -218,11 +221,7 @@ def decode_logs(payload: bytes) -> DecodeResult:
 def decode_traces(payload: bytes) -> DecodeResult:
     """Each span becomes an increment of `spans_total{job, status}` at its end time."""
     out = DecodeResult()
-    req = ExportTraceServiceRequest()
-    try:
-        req.ParseFromString(payload)
-    except DecodeError:
-        out.bad["malformed_protobuf"] += 1
+    if (req := _parse(ExportTraceServiceRequest, payload, out)) is None:
         return out
     for rs in req.resource_spans:
         base = resource_labels(rs.resource)
