@@ -59,6 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=400.0,
                       help="simulated seconds per wall second (default %(default)s)")
     demo.add_argument("--workdir", default=None, help="where to keep the stack's files (default: a temp dir)")
+
+    backtest = sub.add_parser("backtest", help="replay CSV history through the predictors and write what they predicted",
+                              description="Feed each CSV file, row by row, through the same engine and policy the "
+                                          "sidecar runs, and write one output row per input row and predictor to "
+                                          "OUTPUT_DIR/<input file name>. A row's outputs use only the rows up to it.")
+    backtest.add_argument("-c", "--config", required=True, help="predictor config YAML")
+    backtest.add_argument("--output-dir", required=True, help="where to write the outputs (created if missing)")
+    backtest.add_argument("inputs", nargs="+", metavar="DATA.csv",
+                          help="a 'timestamp' column (unix seconds, RFC 3339, or 'YYYY-mm-dd HH:MM:SS' in UTC) "
+                               "and one column per series, named as the predictors' selectors name them")
     return parser
 
 
@@ -100,9 +110,24 @@ def cmd_demo(args) -> int:
     return run_demo(scenario=args.scenario, speed=args.speed, workdir=args.workdir)
 
 
+def cmd_backtest(args) -> int:
+    from .backtest import BacktestError, run_backtest
+
+    try:
+        config = load_config(args.config)
+        results = run_backtest(config, args.inputs, args.output_dir)
+    except (ConfigError, BacktestError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    for r in results:
+        skipped = f", {r.skipped_cells} NaN/infinite cell(s) skipped" if r.skipped_cells else ""
+        print(f"{r.input_path} -> {r.output_path}: {r.rows} row(s) x {len(config.predictors)} predictor(s){skipped}")
+    return 0
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"run": cmd_run, "check": cmd_check, "demo": cmd_demo}
+    handlers = {"run": cmd_run, "check": cmd_check, "demo": cmd_demo, "backtest": cmd_backtest}
     return handlers[args.command](args)
 
 

@@ -1,0 +1,341 @@
+"""`foresight backtest`: replay CSV history through the live engine, row by row.
+
+Each input row is fed to a fresh `Engine` the way the sidecar feeds Kafka points
+(`add_points` then `evaluate`), so the output is what the service would have published at
+that moment. A row's output uses only that row and the rows before it: nothing looks ahead.
+
+Input: a `timestamp` column and one column per series, named exactly as the predictors'
+selectors name them (`series: used` reads the column `used`).
+"""
+import csv
+import math
+import os
+import re
+import sys
+from dataclasses import dataclass, fields as dc_fields
+from datetime import datetime
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .config import Config, PredictorConfig
+from .engine import Engine
+from .otlp import GAUGE, Point
+from .policy import SEVERITY_NAMES
+from .predictors.base import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction
+from .selectors import Selector
+
+TIMESTAMP_COLUMN = "timestamp"
+OUTPUT_COLUMNS = (
+    "timestamp", "predictor", "value",
+    "ttf_p10_seconds", "ttf_p50_seconds", "ttf_p90_seconds",
+    "probability_1h", "probability_6h", "probability_24h",
+    "anomaly_score", "severity",
+)
+_HORIZON_NAMES = {3600.0: "1h", 6 * 3600.0: "6h", 24 * 3600.0: "24h"}
+_QUANTILE_NAMES = {0.1: "p10", 0.5: "p50", 0.9: "p90"}
+# Extra columns after the required ones: what the sidecar also publishes per prediction.
+EXTRA_COLUMNS = (
+    "limit", "trend_per_second", "predicted_at",
+    *(f"forecast_{_HORIZON_NAMES[h]}_{_QUANTILE_NAMES[q]}" for h in PUBLISHED_HORIZONS for q in TTF_QUANTILES),
+)
+
+_UNIX_SECONDS = re.compile(r"[+-]?\d+(?:\.\d*)?")
+# RFC 3339 (`T`, `t` or a space between date and time); without an offset the time is UTC.
+_DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?")
+
+
+class BacktestError(Exception):
+    """A problem with a backtest input or output; the message names the file."""
+
+
+@dataclass
+class SeriesTable:
+    """One input file, parsed and checked: strictly increasing times, numbers or gaps."""
+    path: Path
+    columns: list  # series column names in file order (the timestamp column excluded)
+    stamps: list  # each row's timestamp as written, for the output
+    times: list  # each row's timestamp in unix seconds
+    rows: list  # per row, a tuple aligned with `columns`; None where the cell has no value
+    skipped_cells: int = 0  # NaN and infinite cells, skipped like the live service drops them
+
+
+@dataclass
+class BacktestResult:
+    input_path: Path
+    output_path: Path
+    rows: int  # input rows
+    skipped_cells: int
+
+
+# -- timestamps ----------------------------------------------------------------------------
+
+def parse_timestamp(text: str) -> float:
+    """Unix seconds from `1767225600`, `2026-01-01T00:00:00Z`, `...+02:00` or `2026-01-01 00:00:00` (UTC).
+
+    Raises ValueError saying which formats are accepted.
+    """
+    text = text.strip()
+    if _UNIX_SECONDS.fullmatch(text):
+        return float(text)
+    m = _DATE_TIME.fullmatch(text)
+    if m:
+        date, clock, fraction, offset = m.groups()
+        if offset is None or offset in "Zz":
+            offset = "+00:00"
+        try:
+            whole = datetime.fromisoformat(f"{date}T{clock}{offset}").timestamp()
+        except ValueError as exc:  # e.g. month 13, hour 25
+            raise ValueError(f"{text!r} is not a valid date and time ({exc})") from None
+        # Fractions are added separately: fromisoformat keeps only microseconds.
+        return whole + (float(fraction) if fraction else 0.0)
+    raise ValueError(f"{text!r} is not a timestamp (use unix seconds, RFC 3339 such as "
+                     f"2026-01-01T00:00:00Z, or 'YYYY-mm-dd HH:MM:SS' in UTC)")
+
+
+# -- reading inputs ------------------------------------------------------------------------
+
+def watched_selectors(config: PredictorConfig) -> list[tuple[str, Selector]]:
+    """(field name, selector) of every series a predictor reads, e.g. series and limit_series."""
+    found = []
+    for fld in dc_fields(config):
+        value = getattr(config, fld.name)
+        if isinstance(value, Selector):
+            found.append((fld.name, value))
+    return found
+
+
+def column_for(selector: Selector, columns: list) -> str | None:
+    """The column a selector reads. Columns carry no labels, so a name matches exactly."""
+    for column in columns:
+        if selector.matches(column, {}):
+            return column
+    return None
+
+
+def _open_csv(path: Path):
+    try:
+        # utf-8-sig: spreadsheet exports often start with a byte-order mark.
+        return open(path, newline="", encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise BacktestError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise BacktestError(f"{path}: is a directory, expected a CSV file") from None
+    except OSError as exc:
+        raise BacktestError(f"{path}: cannot read the file: {exc.strerror}") from None
+
+
+def _csv_rows(path: Path, handle):
+    """csv rows with their 1-based line numbers; unreadable text becomes a BacktestError."""
+    reader = csv.reader(handle)
+    try:
+        for cells in reader:
+            yield reader.line_num, cells
+    except UnicodeDecodeError as exc:
+        raise BacktestError(f"{path}: line {reader.line_num + 1}: not UTF-8 text ({exc.reason})") from None
+    except csv.Error as exc:
+        raise BacktestError(f"{path}: line {reader.line_num}: cannot read the CSV: {exc}") from None
+
+
+def _check_header(path: Path, header: list) -> list:
+    """The series columns (all but `timestamp`); raises for a missing timestamp or repeated names."""
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise BacktestError(f"{path}: line 1: column {name!r} appears more than once")
+        seen.add(name)
+    if TIMESTAMP_COLUMN not in seen:
+        raise BacktestError(f"{path}: line 1: no {TIMESTAMP_COLUMN!r} column "
+                            f"(columns: {', '.join(header) or 'none'})")
+    return [name for name in header if name != TIMESTAMP_COLUMN]
+
+
+def _is_blank(cells: list) -> bool:
+    return not any(cell.strip() for cell in cells)
+
+
+def _header_of(path: Path, rows) -> list:
+    """The first non-blank row's names, stripped. Raises BacktestError for an empty file."""
+    for _, cells in rows:
+        if not _is_blank(cells):
+            return [cell.strip() for cell in cells]
+    raise BacktestError(f"{path}: the file is empty; expected a header with a {TIMESTAMP_COLUMN!r} column")
+
+
+def read_header(path: Path) -> list:
+    """The header's column names. Raises BacktestError for a missing or empty file."""
+    with _open_csv(path) as handle:
+        return _header_of(path, _csv_rows(path, handle))
+
+
+def check_columns(path: Path, columns: list, config: Config):
+    """Every series a predictor reads must be a column; name the one missing and list what there is."""
+    for predictor in config.predictors:
+        for field_name, selector in watched_selectors(predictor):
+            if column_for(selector, columns) is None:
+                hint = " (columns carry no labels, so use a bare name)" if selector.matchers else ""
+                raise BacktestError(
+                    f"{path}: no column for predictor {predictor.name!r} {field_name} {selector.promql()!r}{hint}; "
+                    f"available columns: {', '.join(columns) or 'none'}")
+
+
+def _parse_cell(path: Path, line: int, column: str, text: str) -> tuple[float | None, bool]:
+    """(value, skipped): None for an empty cell; None and skipped=True for NaN or infinity."""
+    text = text.strip()
+    if not text:
+        return None, False
+    try:
+        value = float(text)
+    except ValueError:
+        raise BacktestError(f"{path}: line {line}: column {column!r}: {text!r} is not a number") from None
+    if math.isfinite(value):
+        return value, False
+    return None, True
+
+
+def read_table(path: Path) -> SeriesTable:
+    """Parse and check a whole input file before any prediction runs, so bad input fails fast."""
+    with _open_csv(path) as handle:
+        rows = _csv_rows(path, handle)
+        header = _header_of(path, rows)
+        columns = _check_header(path, header)
+        time_index = header.index(TIMESTAMP_COLUMN)
+        series_indexes = [i for i, name in enumerate(header) if name != TIMESTAMP_COLUMN]
+        table = SeriesTable(path=path, columns=columns, stamps=[], times=[], rows=[])
+        previous_line = None
+        for line, cells in rows:
+            if _is_blank(cells):
+                continue  # blank lines carry nothing
+            if len(cells) > len(header):
+                raise BacktestError(f"{path}: line {line}: {len(cells)} cells but the header has {len(header)} columns")
+            cells = cells + [""] * (len(header) - len(cells))  # a short row has empty trailing cells
+            stamp = cells[time_index].strip()
+            if not stamp:
+                raise BacktestError(f"{path}: line {line}: column {TIMESTAMP_COLUMN!r} is empty")
+            try:
+                t = parse_timestamp(stamp)
+            except ValueError as exc:
+                raise BacktestError(f"{path}: line {line}: column {TIMESTAMP_COLUMN!r}: {exc}") from None
+            if table.times and t <= table.times[-1]:
+                problem = "repeats" if t == table.times[-1] else "is earlier than"
+                raise BacktestError(f"{path}: line {line}: timestamp {stamp!r} {problem} {table.stamps[-1]!r} "
+                                    f"on line {previous_line}; rows must be in strictly increasing time order")
+            values = []
+            for i in series_indexes:
+                value, skipped = _parse_cell(path, line, header[i], cells[i])
+                values.append(value)
+                table.skipped_cells += skipped
+            table.stamps.append(stamp)
+            table.times.append(t)
+            table.rows.append(tuple(values))
+            previous_line = line
+    if not table.rows:
+        raise BacktestError(f"{path}: no data rows after the header")
+    return table
+
+
+# -- running -------------------------------------------------------------------------------
+
+def _format_number(value) -> str:
+    """Exact and round-trippable; `inf` where no crossing is expected; empty where nothing applies."""
+    if value is None:
+        return ""
+    return repr(float(value))
+
+
+def prediction_cells(prediction: Prediction | None) -> tuple[list, list]:
+    """(required cells after `value`, extra cells) for one prediction; all empty before the first."""
+    if prediction is None:
+        return [""] * (len(OUTPUT_COLUMNS) - 3), [""] * len(EXTRA_COLUMNS)
+    required = [_format_number(prediction.ttf.get(q)) for q in TTF_QUANTILES]
+    required += [_format_number(prediction.probability.get(h)) for h in PUBLISHED_HORIZONS]
+    # Only some kinds score anomalies; for the others the field does not apply.
+    required.append(_format_number(getattr(prediction, "anomaly_score", None)))
+    required.append(SEVERITY_NAMES.get(prediction.risk_level, ""))
+    extra = [_format_number(prediction.limit), _format_number(prediction.trend_per_second),
+             _format_number(prediction.timestamp)]
+    extra += [_format_number(prediction.forecast.get((h, q))) for h in PUBLISHED_HORIZONS for q in TTF_QUANTILES]
+    return required, extra
+
+
+def backtest_rows(config: Config, table: SeriesTable, progress: bool = False):
+    """Yield output rows (lists of text), one per input row and predictor, in config order.
+
+    A fresh Engine per call: nothing carries over between files.
+    """
+    engine = Engine(config)
+    names = [p.name for p in config.predictors]
+    value_index = [table.columns.index(column_for(p.series, table.columns)) for p in config.predictors]
+    # Cells are formatted once per new prediction; rows between evaluations reuse them.
+    latest = {name: prediction_cells(None) for name in names}
+    columns = table.columns
+    with tqdm(total=len(table.rows), desc=table.path.name, unit="row", file=sys.stderr,
+              disable=not progress, delay=1.0) as bar:
+        for stamp, t, values in zip(table.stamps, table.times, table.rows):
+            points = [Point(column, (), t, v, GAUGE) for column, v in zip(columns, values) if v is not None]
+            engine.add_points("metrics", points)  # the live service's code path
+            for prediction in engine.evaluate():
+                latest[prediction.predictor] = prediction_cells(prediction)
+            for name, index in zip(names, value_index):
+                required, extra = latest[name]
+                yield [stamp, name, _format_number(values[index]), *required, *extra]
+            bar.update(1)
+
+
+def output_path_for(input_path: Path, output_dir: Path) -> Path:
+    return output_dir / input_path.name
+
+
+def _check_outputs(inputs: list, output_dir: Path):
+    """Refuse to overwrite an input, or to write two inputs to one output file."""
+    claimed = {}
+    for path in inputs:
+        out = output_path_for(path, output_dir)
+        if out.exists() and out.resolve() == path.resolve():
+            raise BacktestError(f"{path}: the output {out} would overwrite this input; choose another --output-dir")
+        if out in claimed:
+            raise BacktestError(f"{path}: has the same file name as {claimed[out]}; both would be written to {out}")
+        claimed[out] = path
+
+
+def write_backtest(config: Config, table: SeriesTable, output_path: Path, progress: bool = False):
+    """Write one output file; it appears only when complete (written aside, then renamed)."""
+    partial = output_path.with_name(f".{output_path.name}.partial")
+    try:
+        with open(partial, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(OUTPUT_COLUMNS + EXTRA_COLUMNS)
+            writer.writerows(backtest_rows(config, table, progress))
+        os.replace(partial, output_path)
+    except OSError as exc:
+        raise BacktestError(f"{output_path}: cannot write the output: {exc.strerror}") from None
+    finally:
+        if partial.exists():
+            partial.unlink()
+
+
+def run_backtest(config: Config, inputs, output_dir, progress: bool | None = None) -> list[BacktestResult]:
+    """Backtest each input file into `output_dir/<input file name>`.
+
+    Every input's header is checked before any file runs, so a typo in the last file does
+    not surface after minutes of work. `progress` defaults to: stderr is a terminal.
+    Raises BacktestError.
+    """
+    inputs = [Path(p) for p in inputs]
+    output_dir = Path(output_dir)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    for path in inputs:
+        check_columns(path, _check_header(path, read_header(path)), config)
+    _check_outputs(inputs, output_dir)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BacktestError(f"{output_dir}: cannot create the output directory: {exc.strerror}") from None
+    results = []
+    for path in inputs:
+        table = read_table(path)
+        output_path = output_path_for(path, output_dir)
+        write_backtest(config, table, output_path, progress)
+        results.append(BacktestResult(path, output_path, len(table.rows), table.skipped_cells))
+    return results
