@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= memory-leak
 SPEED ?= 400
 
-.PHONY: help setup system-deps demo test test-unit clean
+.PHONY: help setup system-deps demo test test-unit bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -33,10 +33,15 @@ demo: setup  ## play a failure scenario through the local stack (SCENARIO=memory
 	$(VENV)/bin/foresight demo --scenario $(SCENARIO) --speed $(SPEED)
 
 test: setup  ## run every test (unit, config checks, integration with real servers)
-	$(PY) -m pytest -q predictors/tests loadgen/tests tests
+	$(PY) -m pytest -q predictors/tests loadgen/tests bench/tests tests
 
 test-unit: setup  ## fast tests only
-	$(PY) -m pytest -q -m "not integration" predictors/tests loadgen/tests tests
+	$(PY) -m pytest -q -m "not integration" predictors/tests loadgen/tests bench/tests tests
+
+bench: setup  ## exhaustion benchmark against predict_linear baselines, and the 10k-series cost (results in bench/bench-results)
+	$(PIP) install -q -r bench/requirements.txt
+	$(PY) bench/run.py exhaustion
+	$(PY) bench/run.py cost
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache predictors/src/*.egg-info loadgen/src/*.egg-info

@@ -248,6 +248,11 @@ SCENARIOS: dict[str, Scenario] = {
     for scenario in (MemoryLeak(), DbPoolSaturation(), DiskFill(), ErrorSpike(), HealthyDay())
 }
 
+# The resource shapes of the exhaustion benchmark (see resource_scenarios.py), named res-<kind>.
+from .resource_scenarios import _make_scenario_classes  # noqa: E402
+
+SCENARIOS.update({scenario.name: scenario for scenario in _make_scenario_classes()})
+
 
 def get_scenario(name: str) -> Scenario:
     try:

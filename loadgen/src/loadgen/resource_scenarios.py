@@ -1,0 +1,357 @@
+"""Resource curves for the exhaustion benchmark: failing and non-failing shapes of one series.
+
+Each kind is a pure function of (times, start, seed) giving the used share of a limit, plus
+the failure times (the series reaches the limit exactly there) and the time each leak that
+leads to a failure began. Times need not be regular, so gaps and jitter (`irregular_times`)
+give the same curve sampled unevenly.
+
+Python API: `generate(kind, start, duration, step, seed, irregular=False)` returns a
+`ResourceSeries`. The kinds are also loadgen scenarios (`loadgen list`, `loadgen csv`,
+`loadgen run`), named `res-<kind>`, bending checkout's memory or db's filesystem.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import noise
+from .conditions import DAY, HOUR, LOG_ROTATION_SECOND_OF_DAY, normal_day
+from .topology import DB_FILESYSTEM_LIMIT_BYTES, service
+
+MINUTE = 60
+MEMORY_LIMIT_BYTES = float(service("checkout").memory_limit_bytes)
+DISK_LIMIT_BYTES = float(DB_FILESYSTEM_LIMIT_BYTES)
+
+
+def _u(seed: int, stream: str, index: int = 0) -> float:
+    return float(noise.uniform(seed, stream, np.array([index]))[0])
+
+
+def _between(seed: int, stream: str, low: float, high: float, index: int = 0) -> float:
+    return low + (high - low) * _u(seed, stream, index)
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def business_day(times: np.ndarray) -> np.ndarray:
+    """0 at night, 1 in office hours (ramp 07:00-10:00 UTC, down 18:00-21:00); weekends at 0.45."""
+    second = (times % DAY).astype(np.float64)
+    up = _smoothstep((second - 7 * HOUR) / (3 * HOUR))
+    down = _smoothstep((second - 18 * HOUR) / (3 * HOUR))
+    weekday = ((times // DAY + 3) % 7)  # 0 = Monday (1970-01-01 was a Thursday)
+    return (up - down) * np.where(weekday >= 5, 0.45, 1.0)
+
+
+def _baseline(times: np.ndarray, seed: int, level: float, cycle: float, gc: float = 0.02) -> np.ndarray:
+    """A quiet service: level + business-day cycle + GC sawtooth (~5 min) + noise, as a share of the limit."""
+    period = 240 + int(_u(seed, "gc-period") * 180)
+    saw = gc * ((times % period) / period)
+    wander = 0.01 * noise.smooth(seed, "wander", times, 1800)
+    jitter = 0.004 * noise.normal(seed, "jitter", times)
+    return level + cycle * business_day(times) + saw + wander + jitter
+
+
+def _toward_limit(base: np.ndarray, progress: np.ndarray) -> np.ndarray:
+    """Blend towards the limit (1.0): exactly 1 when progress is 1, below it before."""
+    return base + (1.0 - base) * progress
+
+
+@dataclass
+class ResourceSeries:
+    kind: str
+    times: np.ndarray  # unix seconds
+    used: np.ndarray  # bytes
+    limit: np.ndarray  # bytes
+    failures: list = field(default_factory=list)  # unix seconds at which used reaches limit
+    ramp_starts: list = field(default_factory=list)  # for each failure, when the leak/fill leading to it began
+    failing: bool = False
+
+
+class Kind:
+    name: str = ""
+    description: str = ""
+    failing: bool = False
+    resource: str = "memory"  # memory (checkout) or disk (db)
+
+    @property
+    def limit_bytes(self) -> float:
+        return MEMORY_LIMIT_BYTES if self.resource == "memory" else DISK_LIMIT_BYTES
+
+    def episodes(self, start: int, end: int, seed: int) -> list[tuple[int, int]]:
+        """(ramp start, failure time) of each failure in [start, end)."""
+        return []
+
+    def share(self, times: np.ndarray, start: int, seed: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+class DailyWeeklyCycle(Kind):
+    name = "daily-weekly-cycle"
+    description = "memory follows office hours (steep morning ramp to ~80%) and is lower at weekends; never fails"
+
+    def share(self, times, start, seed):
+        return _baseline(times, seed, 0.40, 0.38)
+
+
+class CacheSawtooth(Kind):
+    name = "cache-sawtooth"
+    description = "a cache fills from 45% to 85% over ~1.5-2.5 h and is evicted, over a GC sawtooth; never fails"
+
+    def share(self, times, start, seed):
+        period = int(_between(seed, "cache-period", 90, 150)) * MINUTE
+        offset = int(_u(seed, "cache-offset") * period)
+        phase = ((times - start + offset) % period) / period
+        return _baseline(times, seed, 0.45, 0.0, gc=0.03) + 0.40 * phase
+
+
+class LogRotation(Kind):
+    name = "log-rotation"
+    description = "logs fill a disk from 35% to ~75% through the day and are rotated away at 03:00 UTC; never fails"
+    resource = "disk"
+
+    def share(self, times, start, seed):
+        since = ((times - LOG_ROTATION_SECOND_OF_DAY) % DAY) / DAY
+        return _baseline(times, seed, 0.35, 0.03, gc=0.0) + 0.40 * since
+
+
+class BatchFillFree(Kind):
+    name = "batch-fill-free"
+    description = "a nightly batch job writes scratch data from 40% to ~92% of a disk over ~2 h, then frees it; never fails"
+    resource = "disk"
+
+    def share(self, times, start, seed):
+        base = _baseline(times, seed, 0.40, 0.0, gc=0.0)
+        day = times // DAY
+        first_day = start // DAY
+        extra = np.zeros(times.shape)
+        for d in range(int(first_day), int(np.max(times, initial=start) // DAY) + 1):
+            begin = d * DAY + HOUR + int(_between(seed, "batch-begin", -20, 20, d - first_day)) * MINUTE
+            fill = int(_between(seed, "batch-fill", 100, 140, d - first_day)) * MINUTE
+            peak = _between(seed, "batch-peak", 0.46, 0.52, d - first_day)
+            hold, free = 30 * MINUTE, 10 * MINUTE
+            x = times - begin
+            rising = np.clip(x / fill, 0.0, 1.0)
+            falling = 1.0 - np.clip((x - fill - hold) / free, 0.0, 1.0)
+            extra += np.where((day == d) | (day == d + 1), peak * np.minimum(rising, falling) * (x >= 0), 0.0)
+        return base + extra
+
+
+class DeploySteps(Kind):
+    name = "deploy-steps"
+    description = "memory settles at a new level (35-80%) after each of 2-3 daily deploys; never fails"
+
+    def share(self, times, start, seed):
+        deploys, levels = [start], [0.45]
+        first_day = start // DAY
+        for d in range(int(first_day), int(np.max(times, initial=start) // DAY) + 1):
+            for k in range(3):
+                i = (d - first_day) * 3 + k
+                if k == 2 and _u(seed, "deploy-third", i) < 0.5:
+                    continue
+                deploys.append(d * DAY + 9 * HOUR + k * 3 * HOUR + int(_between(seed, "deploy-at", 0, 150, i)) * MINUTE)
+                levels.append(_between(seed, "deploy-level", 0.35, 0.80, i))
+        deploys, levels = np.array(deploys), np.array(levels)
+        idx = np.clip(np.searchsorted(deploys, times, side="right") - 1, 0, None)
+        prev = levels[np.clip(idx - 1, 0, None)]
+        settle = 1.0 - np.exp(-(times - deploys[idx]) / (15 * MINUTE))
+        level = np.where(idx == 0, levels[0], prev + (levels[idx] - prev) * settle)
+        return _baseline(times, seed, 0.0, 0.06) + level
+
+
+class AcceleratingLeak(Kind):
+    name = "accelerating-leak"
+    description = "a leak begins on day 2-4 and accelerates until the OOM kill 18-48 h later; the restart ends it"
+    failing = True
+
+    def episodes(self, start, end, seed):
+        begin = start + int(_between(seed, "leak-begin", 1.0, 3.5) * DAY)
+        fail = begin + int(_between(seed, "leak-length", 18, 48) * HOUR)
+        return [(begin, fail)] if fail < end else []
+
+    def share(self, times, start, seed):
+        base = _baseline(times, seed, 0.35, 0.08)
+        begin = start + int(_between(seed, "leak-begin", 1.0, 3.5) * DAY)
+        fail = begin + int(_between(seed, "leak-length", 18, 48) * HOUR)
+        p = np.clip((times - begin) / (fail - begin), 0.0, 1.0)
+        k = 2.0  # rate at the end is e^k times the rate at the start
+        grown = (np.exp(k * p) - 1.0) / (np.exp(k) - 1.0)
+        return np.where(times >= fail, base, _toward_limit(base, grown))
+
+
+class LeakStops(Kind):
+    name = "leak-stops"
+    description = "memory leaks for 12-30 h, stops at 70-85% and stays there until a restart; never fails"
+
+    def share(self, times, start, seed):
+        base = _baseline(times, seed, 0.35, 0.05)
+        out = base.copy()
+        for i in range(4):
+            begin = start + int((0.5 + 2 * i) * DAY + _between(seed, "stop-begin", 0, 8, i) * HOUR)
+            length = _between(seed, "stop-length", 12, 30, i) * HOUR
+            stop = _between(seed, "stop-level", 0.55, 0.75, i)
+            plateau = _between(seed, "stop-plateau", 6, 14, i) * HOUR
+            x = times - begin
+            p = stop * np.clip(x / length, 0.0, 1.0)
+            on = (x >= 0) & (x < length + plateau)
+            out = np.where(on, _toward_limit(base, p), out)
+        return out
+
+
+class OomRestarts(Kind):
+    name = "oom-restarts"
+    description = "leak, OOM kill at the limit every 10-20 h, restart at the base level and leak again"
+    failing = True
+    first_delay = 6 * HOUR
+
+    def _cycles(self, start, seed, until):
+        starts, ends = [], []
+        moment = start + self.first_delay
+        while moment < until:
+            length = int(_between(seed, "oom-cycle", 10, 20, len(starts)) * HOUR)
+            starts.append(moment)
+            ends.append(moment + length)
+            moment += length
+        return starts, ends
+
+    def episodes(self, start, end, seed):
+        starts, ends = self._cycles(start, seed, end)
+        return [(s, e) for s, e in zip(starts, ends) if e < end]
+
+    def share(self, times, start, seed):
+        base = _baseline(times, seed, 0.30, 0.05)
+        starts, ends = self._cycles(start, seed, int(np.max(times, initial=start)) + 1)
+        if not starts:
+            return base
+        s, e = np.array(starts), np.array(ends)
+        idx = np.clip(np.searchsorted(s, times, side="right") - 1, 0, None)
+        p = np.where(times >= s[0], np.clip((times - s[idx]) / (e[idx] - s[idx]), 0.0, 1.0), 0.0)
+        grown = (p + 0.5 * p**2) / 1.5
+        # At the kill itself the point is at the limit; the restarted process begins the next cycle.
+        return _toward_limit(base, grown)
+
+
+class DiskFillDaily(Kind):
+    name = "disk-fill-daily"
+    description = "a disk fills slowly over 4-6 days under a daily cycle and is full on day 5-7; cleaned up after"
+    resource = "disk"
+    failing = True
+
+    def _times(self, start, seed):
+        begin = start + int(_between(seed, "fill-begin", 0, 12) * HOUR)
+        fail = start + int(_between(seed, "fill-full", 4.5, 6.5) * DAY)
+        return begin, fail
+
+    def episodes(self, start, end, seed):
+        begin, fail = self._times(start, seed)
+        return [(begin, fail)] if fail < end else []
+
+    def share(self, times, start, seed):
+        base = _baseline(times, seed, 0.30, 0.10, gc=0.0)
+        begin, fail = self._times(start, seed)
+        p = np.clip((times - begin) / (fail - begin), 0.0, 1.0)
+        return np.where(times >= fail + HOUR, base, np.where(times >= fail, 1.0, _toward_limit(base, p)))
+
+
+class Gappy(Kind):
+    """Another kind's curve; `generate` samples it irregularly."""
+
+    def __init__(self, inner: Kind):
+        self.inner = inner
+        self.name = f"gappy-{inner.name}"
+        self.description = f"{inner.name} with missing rows, gaps of 5-90 min and +-20 s timestamp jitter"
+        self.failing = inner.failing
+        self.resource = inner.resource
+
+    def episodes(self, start, end, seed):
+        return self.inner.episodes(start, end, seed)
+
+    def share(self, times, start, seed):
+        return self.inner.share(times, start, seed)
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        DailyWeeklyCycle(), CacheSawtooth(), LogRotation(), BatchFillFree(), DeploySteps(),
+        AcceleratingLeak(), LeakStops(), OomRestarts(), DiskFillDaily(),
+        Gappy(AcceleratingLeak()), Gappy(DailyWeeklyCycle()),
+    )
+}
+IRREGULAR = {name for name in KINDS if name.startswith("gappy-")}
+
+
+def irregular_times(start: int, duration: int, step: int, seed: int) -> np.ndarray:
+    """Regular steps with +-20 s jitter, 3% of rows missing and gaps of 5-90 min (~1 per 12 h)."""
+    grid = np.arange(start, start + duration, step, dtype=np.int64)
+    jitter = np.round(20 * (2 * noise.uniform(seed, "irregular/jitter", grid) - 1)).astype(np.int64)
+    keep = noise.uniform(seed, "irregular/drop", grid) >= 0.03
+    hours = np.arange(start, start + duration, HOUR, dtype=np.int64)
+    gap_starts = hours[noise.uniform(seed, "irregular/gap", hours) < 1 / 12]
+    gap_lengths = (5 + 85 * noise.uniform(seed, "irregular/gap-length", gap_starts)) * MINUTE
+    for g, length in zip(gap_starts, gap_lengths):
+        keep &= ~((grid >= g) & (grid < g + length))
+    keep[0] = True
+    times = np.clip(grid + jitter, start, start + duration - 1)[keep]
+    return np.unique(times)
+
+
+def generate(kind: str, start: int, duration: int, step: int = 60, seed: int = 1,
+             irregular: bool | None = None) -> ResourceSeries:
+    """The kind's series over [start, start + duration): used and limit in bytes, and its failures."""
+    k = KINDS[kind]
+    if irregular is None:
+        irregular = kind in IRREGULAR
+    if irregular:
+        times = irregular_times(start, duration, step, seed)
+    else:
+        times = np.arange(start, start + duration, step, dtype=np.int64)
+    share = k.share(times, start, seed)
+    episodes = k.episodes(start, start + duration, seed)
+    fails = np.array([f for _, f in episodes])
+    # Before each failure the series stays below the limit; the sample at it (if any) is at it.
+    share = np.minimum(share, 0.9995)
+    if fails.size:
+        share[np.isin(times, fails)] = 1.0
+    limit = k.limit_bytes
+    return ResourceSeries(
+        kind=kind, times=times, used=np.round(share * limit), limit=np.full(times.shape, limit),
+        failures=[int(f) for _, f in episodes], ramp_starts=[int(b) for b, _ in episodes], failing=k.failing,
+    )
+
+
+def _make_scenario_classes():
+    """Each kind as a loadgen Scenario bending checkout's memory or db's disk."""
+    from .scenarios import DiskFill, MemoryLeak, Scenario
+
+    classes = []
+    for kind in KINDS.values():
+        watched = MemoryLeak.watched if kind.resource == "memory" else DiskFill.watched
+        message = MemoryLeak.failure_message if kind.resource == "memory" else DiskFill.failure_message
+
+        def conditions(self, times, start, seed, _kind=kind):
+            state = normal_day(times, start, seed)
+            share = np.minimum(_kind.share(np.asarray(times, dtype=np.int64), start, seed), 0.9995)
+            fails = [f for _, f in _kind.episodes(start, int(np.max(times, initial=start)) + 1, seed)]
+            if fails:
+                share = np.where(np.isin(times, fails), 1.0, share)
+            if _kind.resource == "memory":
+                state.memory_bytes["checkout"] = share * _kind.limit_bytes
+            else:
+                state.disk_used_bytes = share * _kind.limit_bytes
+            return state
+
+        def failure_times(self, start, end, seed, _kind=kind):
+            return [f for _, f in _kind.episodes(start, end, seed)]
+
+        cls = type(
+            f"Res_{kind.name.replace('-', '_')}", (Scenario,),
+            {"name": f"res-{kind.name}", "description": kind.description + " (regular sampling here)"
+             if kind.name in IRREGULAR else kind.description,
+             "watched": watched, "failure_message": message,
+             "conditions": conditions, "failure_times": failure_times},
+        )
+        classes.append(cls())
+    return classes
