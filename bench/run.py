@@ -20,7 +20,7 @@ def main(argv=None) -> int:
                                     "subprocess, emulate the predict_linear alert rules on the same CSVs, score all "
                                     "methods and write exhaustion.md, exhaustion.json and exhaustion.png to --out.")
     ex.add_argument("--work", type=Path, default=BENCH / ".work",
-                    help="cache for the suite CSVs and Foresight outputs (default %(default)s)")
+                    help="cache for the suite CSVs; Foresight outputs are remade every run (default %(default)s)")
     ex.add_argument("--out", type=Path, default=BENCH / "bench-results", help="results folder (default %(default)s)")
     ex.add_argument("--seeds", type=int, default=3, help="seeds per scenario kind (default %(default)s)")
     ex.add_argument("--days", type=int, default=7, help="days per series at 1-minute resolution (default %(default)s)")

@@ -1,5 +1,6 @@
 """The exhaustion benchmark: suite -> foresight backtest -> baselines -> scores -> table, JSON, plot."""
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -20,7 +21,11 @@ def run(work: Path, out: Path, seeds: int, days: int, quick: bool, jobs: int | N
         kinds = ["daily-weekly-cycle", "batch-fill-free", "accelerating-leak", "oom-restarts", "disk-fill-daily"]
         seeds = min(seeds, 1)
     cases = build_suite(work, seeds=seeds, days=days, kinds=kinds)
+    # Only the suite is cached: Foresight's outputs are remade every run, so a model change
+    # can never be scored on stale results.
     out_dir = cases[0].csv.parent / "foresight-out"
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
     with tqdm(total=len(cases), desc="foresight backtest", unit="file") as bar:
         foresight_runner.run_backtest([c.csv for c in cases], out_dir, jobs=jobs, progress=bar.update)
     t_foresight = time.time() - t0

@@ -28,14 +28,13 @@ def run_backtest(csvs: list[Path], out_dir: Path, jobs: int | None = None, progr
     out_dir.mkdir(parents=True, exist_ok=True)
     config = out_dir / "foresight.yaml"
     config.write_text(CONFIG)
-    todo = [p for p in csvs if not (out_dir / p.name).exists()]
+    todo = list(csvs)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
     chunks = [todo[i::jobs] for i in range(jobs)]
     procs = []
     for chunk in chunks:
         if not chunk:
             continue
-        # One file per invocation batch so a partial run is resumable from the cache.
         cmd = " && ".join(
             " ".join(map(str, foresight_command() + ["backtest", "-c", config, "--output-dir", out_dir / "tmp", p,
                                                      "&&", "mv", out_dir / "tmp" / p.name, out_dir / p.name]))
