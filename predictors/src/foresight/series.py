@@ -4,7 +4,7 @@ Counters are turned into per-second rates (with resets detected); deltas into ru
 totals. Out-of-order and duplicate points are dropped and counted; the store never looks
 at the wall clock.
 """
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,40 +12,65 @@ import numpy as np
 from .otlp import COUNTER, DELTA, Point
 
 
-@dataclass
 class Window:
-    """The recent (timestamp, value) points of one series, oldest first."""
-    max_points: int
-    max_age: float
-    times: deque = field(default_factory=deque)
-    values: deque = field(default_factory=deque)
+    """The recent (timestamp, value) points of one series, oldest first.
+
+    Backed by numpy buffers so a predictor gets its recent points as views, without
+    copying the whole window at every evaluation.
+    """
+    __slots__ = ("max_points", "max_age", "_t", "_v", "_start", "_end")
+
+    def __init__(self, max_points: int, max_age: float, capacity: int = 64):
+        self.max_points, self.max_age = max_points, max_age
+        self._t = np.empty(capacity)
+        self._v = np.empty(capacity)
+        self._start = self._end = 0
 
     def append(self, t: float, v: float):
-        self.times.append(t)
-        self.values.append(v)
-        horizon = t - self.max_age
-        while len(self.times) > self.max_points or (self.times and self.times[0] < horizon):
-            self.times.popleft()
-            self.values.popleft()
+        if self._end == self._t.size:
+            self._make_room()
+        self._t[self._end], self._v[self._end] = t, v
+        self._end += 1
+        self._start = max(self._start, self._end - self.max_points)
+        if self._t[self._start] < t - self.max_age:
+            self._start += int(np.searchsorted(self._t[self._start:self._end], t - self.max_age))
+
+    def _make_room(self):
+        count = self._end - self._start
+        if count * 2 > self._t.size:  # mostly full: grow
+            size = self._t.size * 2
+            t, v = np.empty(size), np.empty(size)
+        else:  # mostly trimmed: slide to the front
+            t, v = self._t, self._v
+        t[:count], v[:count] = self._t[self._start:self._end], self._v[self._start:self._end]
+        self._t, self._v, self._start, self._end = t, v, 0, count
+
+    @property
+    def times(self) -> np.ndarray:
+        return self._t[self._start:self._end]
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._v[self._start:self._end]
 
     @property
     def last_time(self) -> float | None:
-        return self.times[-1] if self.times else None
+        return float(self._t[self._end - 1]) if self._end > self._start else None
 
     @property
     def last_value(self) -> float | None:
-        return self.values[-1] if self.values else None
+        return float(self._v[self._end - 1]) if self._end > self._start else None
 
     def arrays(self, since: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        t = np.fromiter(self.times, float, len(self.times))
-        v = np.fromiter(self.values, float, len(self.values))
+        """Views of the points at or after `since` (do not modify them)."""
+        t, v = self.times, self.values
         if since is not None:
-            keep = t >= since
-            t, v = t[keep], v[keep]
+            i = int(np.searchsorted(t, since))
+            t, v = t[i:], v[i:]
         return t, v
 
     def __len__(self):
-        return len(self.times)
+        return self._end - self._start
 
 
 @dataclass
@@ -65,7 +90,7 @@ class SeriesStore:
         self.windows: dict[tuple, Window] = {}
         self._raw: dict[tuple, _RawState] = {}
         self._wanted_cache: dict[tuple, bool] = {}
-        self._matching: dict = {}  # selector -> (series count when computed, keys)
+        self._matching: dict = {}  # selector -> (series count when computed, [(key, window)])
         self.bad = Counter()
         self.counter_resets = 0
         self.watermark = float("-inf")  # newest event time seen
@@ -129,6 +154,6 @@ class SeriesStore:
         """(key, window) of every series the selector matches; cached until a series appears."""
         cached = self._matching.get(selector)
         if cached is None or cached[0] != len(self.windows):
-            keys = [key for key in self.windows if selector.matches(key[0], dict(key[1]))]
-            cached = self._matching[selector] = (len(self.windows), keys)
-        return [(key, self.windows[key]) for key in cached[1]]
+            pairs = [(key, w) for key, w in self.windows.items() if selector.matches(key[0], dict(key[1]))]
+            cached = self._matching[selector] = (len(self.windows), pairs)
+        return cached[1]

@@ -7,11 +7,12 @@ of its realised-to-forecast growth (GrowthCalibration) set the central time to f
 and widen the range. Seasonal models (ETS, MSTL) are not in yet.
 """
 import math
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
-from scipy import stats
 
 from ..config import Fields, PredictorConfig
 from ..selectors import Selector
@@ -19,7 +20,7 @@ from ..series import SeriesStore, Window
 from .base import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction, Predictor, output_labels
 
 _Z80 = 1.2815515655446004  # the 0.9 quantile of the standard normal
-_MAX_FIT_POINTS = 150  # Theil-Sen is O(n^2); a strided sample keeps the fit cheap
+_MAX_FIT_POINTS = 48  # Theil-Sen is O(n^2); a strided sample keeps the fit cheap
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ExhaustionConfig(PredictorConfig):
     direction: str = "up"
     min_points: int = 10
     reset_drop_ratio: float = 0.25
+    refit_every: float = 300.0
 
     @classmethod
     def from_fields(cls, f: Fields) -> "ExhaustionConfig":
@@ -45,6 +47,7 @@ class ExhaustionConfig(PredictorConfig):
             direction=f.text("direction", cls.direction, choices=("up", "down")),
             min_points=f.integer("min_points", cls.min_points, low=3),
             reset_drop_ratio=f.number("reset_drop_ratio", cls.reset_drop_ratio, low=0.01, high=1.0),
+            refit_every=f.duration("refit_every", cls.refit_every),
         )
         f.reject_unknown()
         if (cfg.limit is None) == (cfg.limit_series is None):
@@ -74,16 +77,48 @@ def since_last_reset(t: np.ndarray, v: np.ndarray, drop: float) -> tuple[np.ndar
     return t, v
 
 
+@lru_cache(maxsize=None)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(n, 1)
+
+
+@lru_cache(maxsize=None)
+def _strided(n: int, k: int) -> np.ndarray:
+    return np.linspace(0, n - 1, k).round().astype(int)
+
+
+def _median(a: np.ndarray) -> float:
+    """Median of a small array; np.median's overhead dominates at these sizes."""
+    s = np.sort(a)
+    return float(s[(s.size - 1) // 2] + s[s.size // 2]) / 2
+
+
+def theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Median pairwise slope with its 80% interval (Sen 1968, as scipy.stats.theilslopes)."""
+    i, j = _pairs(x.size)
+    dx = x[j] - x[i]
+    ok = dx != 0
+    slopes = np.sort((y[j] - y[i])[ok] / dx[ok])
+    m = slopes.size
+    if m == 0:
+        return 0.0, 0.0, 0.0
+    n = x.size
+    sigma = math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
+    low = slopes[max(int(round((m - _Z80 * sigma) / 2.0)), 0)]
+    high = slopes[min(int(round((m + _Z80 * sigma) / 2.0)) - 1, m - 1)]
+    return float(slopes[(m - 1) // 2] + slopes[m // 2]) / 2, float(low), float(high)
+
+
 def fit_trend(t: np.ndarray, v: np.ndarray, now: float) -> TrendFit:
     if t.size > _MAX_FIT_POINTS:
-        idx = np.linspace(0, t.size - 1, _MAX_FIT_POINTS).round().astype(int)
+        idx = _strided(t.size, _MAX_FIT_POINTS)
         t, v = t[idx], v[idx]
     x = t - now  # centre on now for numerical stability
-    slope, _, low, high = stats.theilslopes(v, x, alpha=0.8)
-    level = float(np.median(v - slope * x))
+    slope, low, high = theil_sen(x, v)
+    level = _median(v - slope * x)
     residuals = v - (level + slope * x)
-    residual_sd = 1.4826 * float(np.median(np.abs(residuals - np.median(residuals))))
-    return TrendFit(level, float(slope), float(low), float(high), residual_sd)
+    residual_sd = 1.4826 * _median(np.abs(residuals - _median(residuals)))
+    return TrendFit(level, slope, low, high, residual_sd)
 
 
 def fit_multiscale(t: np.ndarray, v: np.ndarray, now: float, min_points: int) -> TrendFit:
@@ -112,7 +147,7 @@ def crossing_probability(fit: TrendFit, gap: float, seconds: float) -> float:
     mean_gap = gap - fit.slope * seconds
     if spread <= 0:
         return 1.0 if mean_gap <= 0 else 0.0
-    return float(stats.norm.sf(mean_gap / spread))
+    return 0.5 * math.erfc(mean_gap / spread / math.sqrt(2))
 
 
 def time_to_cross(gap: float, slope: float, horizon: float) -> float:
@@ -137,6 +172,7 @@ class GrowthCalibration:
     min_samples: int = 20
     pending: deque = field(default_factory=deque)  # (time, level, slope)
     multipliers: deque = field(default_factory=lambda: deque(maxlen=300))
+    _sorted: np.ndarray | None = None  # cache of sorted multipliers, cleared on change
 
     def observe(self, now: float, value: float, reset_since: float, noise: float):
         while self.pending and self.pending[0][0] <= now - self.check_after:
@@ -144,6 +180,7 @@ class GrowthCalibration:
             expected = slope * (now - t)
             if t >= reset_since and expected > 2 * noise and expected > 0:
                 self.multipliers.append((value - level) / expected)
+                self._sorted = None
 
     def remember(self, now: float, level: float, slope: float):
         self.pending.append((now, level, slope))
@@ -151,12 +188,32 @@ class GrowthCalibration:
     def ready(self) -> bool:
         return len(self.multipliers) >= self.min_samples
 
+    def _values(self) -> np.ndarray:
+        if self._sorted is None:
+            self._sorted = np.sort(np.fromiter(self.multipliers, float))
+        return self._sorted
+
     def quantile(self, q: float) -> float:
-        return float(np.quantile(np.fromiter(self.multipliers, float), q))
+        return float(np.quantile(self._values(), q))
 
     def share_at_least(self, needed: float) -> float:
-        m = np.fromiter(self.multipliers, float)
-        return float(((m >= needed).sum() + 0.5) / (m.size + 1))
+        m = self._values()
+        below = int(np.searchsorted(m, needed))
+        return (m.size - below + 0.5) / (m.size + 1)
+
+
+@dataclass
+class _TargetState:
+    """What the predictor remembers about one target between evaluations."""
+    calibration: GrowthCalibration
+    refit_phase: float  # staggers refits so targets do not all refit in the same loop
+    fit: TrendFit | None = None
+    fit_time: float = -math.inf
+    next_refit: float = -math.inf
+    reset_since: float = -math.inf
+
+    def level_at(self, now: float) -> float:
+        return self.fit.level + self.fit.slope * (now - self.fit_time)
 
 
 class ExhaustionPredictor(Predictor):
@@ -164,7 +221,8 @@ class ExhaustionPredictor(Predictor):
 
     def __init__(self, config):
         super().__init__(config)
-        self._calibration: dict[tuple, GrowthCalibration] = {}
+        self._targets: dict[tuple, _TargetState] = {}
+        self._limit_index: tuple[int, dict] = (-1, {})
 
     def selectors(self) -> list:
         return [s for s in (self.config.series, self.config.limit_series) if s is not None]
@@ -172,28 +230,54 @@ class ExhaustionPredictor(Predictor):
     def limit_for(self, labels: dict, store: SeriesStore) -> float | None:
         if self.config.limit is not None:
             return self.config.limit
-        for key, window in store.matching(self.config.limit_series):
-            limit_labels = dict(key[1])
-            if all(limit_labels.get(n, "") == labels.get(n, "") for n in self.config.limit_match_on):
-                return window.last_value
-        return None
+        match_on = self.config.limit_match_on
+        limits = store.matching(self.config.limit_series)
+        if self._limit_index[0] != len(limits):  # index once per new limit series, not per target
+            index = {tuple(dict(key[1]).get(n, "") for n in match_on): w for key, w in limits}
+            self._limit_index = (len(limits), index)
+        window = self._limit_index[1].get(tuple(labels.get(n, "") for n in match_on))
+        return window.last_value if window is not None else None
+
+    def _state(self, labels: dict) -> _TargetState:
+        key = tuple(sorted(labels.items()))
+        state = self._targets.get(key)
+        if state is None:
+            phase = zlib.crc32(repr(key).encode()) % 1000 / 1000 * self.config.refit_every
+            state = self._targets[key] = _TargetState(GrowthCalibration(check_after=self.config.lookback / 2), phase)
+        return state
+
+    def _refit(self, state: _TargetState, window: Window, sign: float, drop: float, now: float) -> bool:
+        cfg = self.config
+        t, v = window.arrays(since=now - cfg.lookback)
+        t, v = since_last_reset(t, sign * v, drop)
+        if t.size < cfg.min_points:
+            state.fit = None
+            return False
+        first = state.fit_time == -math.inf
+        state.fit, state.fit_time, state.reset_since = fit_multiscale(t, v, now, cfg.min_points), now, float(t[0])
+        # The first refit comes after a per-target phase; later ones keep that stagger.
+        state.next_refit = now + (state.refit_phase if first else cfg.refit_every)
+        return True
 
     def _predict(self, labels: dict, window: Window, store: SeriesStore, now: float) -> Prediction | None:
         cfg = self.config
         limit = self.limit_for(labels, store)
         if limit is None:
             return None
-        t, v = window.arrays(since=now - cfg.lookback)
         sign = 1.0 if cfg.direction == "up" else -1.0  # a draining resource is mirrored
-        t, v = since_last_reset(t, sign * v, cfg.reset_drop_ratio * abs(limit))
-        if t.size < cfg.min_points:
+        drop = cfg.reset_drop_ratio * abs(limit)
+        state = self._state(labels)
+        last = sign * window.last_value
+        # Refit on schedule (amortised), or at once when the series drops (a reset).
+        due = state.fit is None or now >= state.next_refit or last < state.level_at(now) - drop
+        if due and not self._refit(state, window, sign, drop, now):
             return None
-        fit = fit_multiscale(t, v, now, cfg.min_points)
-        gap = sign * limit - fit.level
-        calibration = self._calibration.setdefault(tuple(sorted(labels.items())),
-                                                   GrowthCalibration(check_after=cfg.lookback / 2))
-        calibration.observe(now, v[-1], reset_since=t[0], noise=fit.residual_sd)
-        calibration.remember(now, fit.level, fit.slope)
+        fit = state.fit
+        level = state.level_at(now)
+        gap = sign * limit - level
+        calibration = state.calibration
+        calibration.observe(now, last, reset_since=state.reset_since, noise=fit.residual_sd)
+        calibration.remember(now, level, fit.slope)
         calibrated = calibration.ready() and fit.slope > 0
         ttf = {
             0.1: time_to_cross(gap, fit.slope_high, cfg.horizon),
@@ -212,7 +296,7 @@ class ExhaustionPredictor(Predictor):
             probability = {w: crossing_probability(fit, gap, w) for w in sorted(windows)}
         forecast = {}
         for h in PUBLISHED_HORIZONS:
-            mean, spread = fit.level + fit.slope * h, fit.spread(h)
+            mean, spread = level + fit.slope * h, fit.spread(h)
             for q, z in zip(TTF_QUANTILES, (-_Z80, 0.0, _Z80)):
                 forecast[(h, q)] = sign * (mean + z * spread)
         if sign < 0:  # mirror the quantiles back: the low forecast of -v is the high of v
