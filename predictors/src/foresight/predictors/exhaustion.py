@@ -17,6 +17,7 @@ import numpy as np
 from ..config import Fields, PredictorConfig
 from ..selectors import Selector
 from ..series import SeriesStore, Window
+from .seasonality import DAY, DailyProfile, fit_daily_profile
 from .base import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction, Predictor, output_labels
 
 _Z80 = 1.2815515655446004  # the 0.9 quantile of the standard normal
@@ -34,6 +35,8 @@ class ExhaustionConfig(PredictorConfig):
     min_points: int = 10
     reset_drop_ratio: float = 0.25
     refit_every: float = 300.0
+    season_history: float = 3 * 86400.0
+    season_refit_every: float = 3600.0
 
     @classmethod
     def from_fields(cls, f: Fields) -> "ExhaustionConfig":
@@ -48,6 +51,8 @@ class ExhaustionConfig(PredictorConfig):
             min_points=f.integer("min_points", cls.min_points, low=3),
             reset_drop_ratio=f.number("reset_drop_ratio", cls.reset_drop_ratio, low=0.01, high=1.0),
             refit_every=f.duration("refit_every", cls.refit_every),
+            season_history=f.duration("season_history", cls.season_history),
+            season_refit_every=f.duration("season_refit_every", cls.season_refit_every),
         )
         f.reject_unknown()
         if (cfg.limit is None) == (cfg.limit_series is None):
@@ -139,24 +144,51 @@ def fit_multiscale(t: np.ndarray, v: np.ndarray, now: float, min_points: int) ->
                     residual_sd=max(f.residual_sd for f in fits))
 
 
-def crossing_probability(fit: TrendFit, gap: float, seconds: float) -> float:
-    """P(the series is past the limit `gap` away within `seconds`), under the trend."""
-    if gap <= 0:
-        return 1.0
-    spread = fit.spread(seconds)
-    mean_gap = gap - fit.slope * seconds
-    if spread <= 0:
-        return 1.0 if mean_gap <= 0 else 0.0
-    return 0.5 * math.erfc(mean_gap / spread / math.sqrt(2))
+_GRID_STEP = 300.0  # resolution of the crossing search when a daily profile bends the path
 
 
-def time_to_cross(gap: float, slope: float, horizon: float) -> float:
-    if gap <= 0:
-        return 0.0
-    if slope <= 0:
-        return math.inf
-    seconds = gap / slope
-    return seconds if seconds <= horizon else math.inf
+class CrossingPath:
+    """The gap to the limit along the forecast path: trend plus daily profile (if any)."""
+
+    def __init__(self, limit: float, level: float, now: float, horizon: float, profile: DailyProfile | None):
+        self.horizon = horizon
+        season_now = float(profile.at(now)) if profile is not None else 0.0
+        self.gap_now = limit - level - season_now
+        self.grid = self.gaps = None
+        if profile is not None:
+            self.grid = np.arange(_GRID_STEP, horizon + _GRID_STEP / 2, _GRID_STEP)
+            self.gaps = limit - level - profile.at(now + self.grid)
+
+    def time_to_cross(self, slope: float) -> float:
+        if self.gap_now <= 0:
+            return 0.0
+        if self.grid is None:
+            if slope <= 0:
+                return math.inf
+            seconds = self.gap_now / slope
+            return seconds if seconds <= self.horizon else math.inf
+        hits = np.flatnonzero(slope * self.grid >= self.gaps)
+        return float(self.grid[hits[0]]) if hits.size else math.inf
+
+    def needed_slope(self, within: float) -> float:
+        """The smallest trend that reaches the limit within `within` seconds."""
+        if self.grid is None:
+            return self.gap_now / within
+        upto = self.grid <= within
+        return float(np.min(self.gaps[upto] / self.grid[upto])) if upto.any() else self.gap_now / within
+
+    def probability(self, fit: TrendFit, within: float, calibration: "GrowthCalibration | None") -> float:
+        """P(crossing within `within`), from the track record when there is one, else the fit."""
+        if self.gap_now <= 0:
+            return 1.0
+        needed = self.needed_slope(within)
+        if calibration is not None:
+            return 1.0 if needed <= 0 else calibration.share_at_least(needed / fit.slope)
+        spread = fit.spread(within)
+        shortfall = (needed - fit.slope) * within
+        if spread <= 0:
+            return 1.0 if shortfall <= 0 else 0.0
+        return 0.5 * math.erfc(shortfall / spread / math.sqrt(2))
 
 
 @dataclass
@@ -211,9 +243,15 @@ class _TargetState:
     fit_time: float = -math.inf
     next_refit: float = -math.inf
     reset_since: float = -math.inf
+    profile: DailyProfile | None = None
+    profile_time: float = -math.inf
 
     def level_at(self, now: float) -> float:
+        """The trend's level now, without the daily profile."""
         return self.fit.level + self.fit.slope * (now - self.fit_time)
+
+    def season_at(self, t: float) -> float:
+        return float(self.profile.at(t)) if self.profile is not None else 0.0
 
 
 class ExhaustionPredictor(Predictor):
@@ -248,16 +286,31 @@ class ExhaustionPredictor(Predictor):
 
     def _refit(self, state: _TargetState, window: Window, sign: float, drop: float, now: float) -> bool:
         cfg = self.config
-        t, v = window.arrays(since=now - cfg.lookback)
+        t, v = window.arrays(since=now - max(cfg.lookback, cfg.season_history))
         t, v = since_last_reset(t, sign * v, drop)
+        if state.profile_time < now - cfg.season_refit_every or float(t[0]) > state.reset_since:
+            state.profile = self._fit_profile(t, v, now)
+            state.profile_time = now
+        recent = t >= now - cfg.lookback
+        t, v = t[recent], v[recent]
         if t.size < cfg.min_points:
             state.fit = None
             return False
+        if state.profile is not None:
+            v = v - state.profile.at(t)
         first = state.fit_time == -math.inf
         state.fit, state.fit_time, state.reset_since = fit_multiscale(t, v, now, cfg.min_points), now, float(t[0])
         # The first refit comes after a per-target phase; later ones keep that stagger.
         state.next_refit = now + (state.refit_phase if first else cfg.refit_every)
         return True
+
+    def _fit_profile(self, t: np.ndarray, v: np.ndarray, now: float) -> DailyProfile | None:
+        if t.size < 2 or now - t[0] < 2 * DAY:
+            return None
+        # The slow trend, blind to the time of day: the change between whole-day means.
+        first, last = t < t[0] + DAY, t >= now - DAY
+        slope = (v[last].mean() - v[first].mean()) / (t[last].mean() - t[first].mean())
+        return fit_daily_profile(t, v, slope)
 
     def _predict(self, labels: dict, window: Window, store: SeriesStore, now: float) -> Prediction | None:
         cfg = self.config
@@ -269,34 +322,27 @@ class ExhaustionPredictor(Predictor):
         state = self._state(labels)
         last = sign * window.last_value
         # Refit on schedule (amortised), or at once when the series drops (a reset).
-        due = state.fit is None or now >= state.next_refit or last < state.level_at(now) - drop
+        due = state.fit is None or now >= state.next_refit or last < state.level_at(now) + state.season_at(now) - drop
         if due and not self._refit(state, window, sign, drop, now):
             return None
         fit = state.fit
         level = state.level_at(now)
-        gap = sign * limit - level
         calibration = state.calibration
-        calibration.observe(now, last, reset_since=state.reset_since, noise=fit.residual_sd)
+        calibration.observe(now, last - state.season_at(now), reset_since=state.reset_since, noise=fit.residual_sd)
         calibration.remember(now, level, fit.slope)
-        calibrated = calibration.ready() and fit.slope > 0
-        ttf = {
-            0.1: time_to_cross(gap, fit.slope_high, cfg.horizon),
-            0.5: time_to_cross(gap, fit.slope, cfg.horizon),
-            0.9: time_to_cross(gap, fit.slope_low, cfg.horizon),
-        }
-        if calibrated:  # the track record sets the centre; the range covers both sources of doubt
-            track = {q: time_to_cross(gap, fit.slope * calibration.quantile(1 - q), cfg.horizon) for q in TTF_QUANTILES}
-            ttf = {0.1: min(ttf[0.1], track[0.1]), 0.5: track[0.5], 0.9: max(ttf[0.9], track[0.9])}
+        track = calibration if calibration.ready() and fit.slope > 0 else None
+        path = CrossingPath(sign * limit, level, now, cfg.horizon, state.profile)
+        ttf = {0.1: path.time_to_cross(fit.slope_high), 0.5: path.time_to_cross(fit.slope),
+               0.9: path.time_to_cross(fit.slope_low)}
+        if track is not None:  # the track record sets the centre; the range covers both sources of doubt
+            by_record = {q: path.time_to_cross(fit.slope * track.quantile(1 - q)) for q in TTF_QUANTILES}
+            ttf = {0.1: min(ttf[0.1], by_record[0.1]), 0.5: by_record[0.5], 0.9: max(ttf[0.9], by_record[0.9])}
         policy = cfg.policy
         windows = set(PUBLISHED_HORIZONS) | {policy.critical_within, policy.warning_within, policy.info_within}
-        if calibrated:
-            probability = {w: 1.0 if gap <= 0 else calibration.share_at_least(gap / (fit.slope * w))
-                           for w in sorted(windows)}
-        else:
-            probability = {w: crossing_probability(fit, gap, w) for w in sorted(windows)}
+        probability = {w: path.probability(fit, w, track) for w in sorted(windows)}
         forecast = {}
         for h in PUBLISHED_HORIZONS:
-            mean, spread = level + fit.slope * h, fit.spread(h)
+            mean, spread = level + fit.slope * h + state.season_at(now + h), fit.spread(h)
             for q, z in zip(TTF_QUANTILES, (-_Z80, 0.0, _Z80)):
                 forecast[(h, q)] = sign * (mean + z * spread)
         if sign < 0:  # mirror the quantiles back: the low forecast of -v is the high of v
