@@ -144,6 +144,7 @@ class PolicyConfig:
     info_within: float = 24 * 3600.0
     probability: float = 0.5
     hysteresis: float = 0.2
+    min_history: float = 6 * 3600.0
 
     @classmethod
     def read(cls, f: Fields) -> "PolicyConfig":
@@ -154,6 +155,7 @@ class PolicyConfig:
             info_within=f.duration("info_within", d.info_within),
             probability=f.number("probability", d.probability, low=0.01, high=1.0),
             hysteresis=f.number("hysteresis", d.hysteresis, low=0.0, high=0.9),
+            min_history=f.duration("min_history", d.min_history, minimum=-1),
         )
         f.reject_unknown()
         if not cfg.critical_within <= cfg.warning_within <= cfg.info_within:

@@ -17,8 +17,17 @@ class Policy:
         c = self.config
         return {CRITICAL: c.critical_within, WARNING: c.warning_within, INFO: c.info_within}
 
-    def decide(self, key: tuple, probability: dict) -> int:
-        """The new level for a target, given P(crossing) per window (seconds -> p)."""
+    def decide(self, key: tuple, probability: dict, history_seconds: float = float("inf")) -> int:
+        """The new level for a target, given P(crossing) per window (seconds -> p).
+
+        A target watched for less than `min_history` raises nothing yet, unless it is already
+        past its limit: a new node's first ramp could as well be its daily cycle or a cache
+        warming up.
+        """
+        already_failed = probability.get(self.config.critical_within, 0.0) >= 1.0
+        if history_seconds < self.config.min_history and not already_failed:
+            self.levels[key] = NONE
+            return NONE
         current = self.levels.get(key, NONE)
         enter, stay = self.config.probability, self.config.probability - self.config.hysteresis
         level = NONE

@@ -21,6 +21,7 @@ class Prediction:
     ttf: dict  # quantile -> seconds (inf when no crossing within the horizon)
     probability: dict  # window seconds -> probability of crossing within it
     forecast: dict = field(default_factory=dict)  # (horizon seconds, quantile) -> value
+    history_seconds: float = math.inf  # how long this target has been watched
     risk_level: int = 0
 
     @property
@@ -47,6 +48,7 @@ class Predictor:
     def __init__(self, config: PredictorConfig):
         self.config = config
         self._next_due: dict[tuple, float] = {}
+        self._first_seen: dict[tuple, float] = {}
 
     def selectors(self) -> list:
         """Every series selector this predictor reads (for filtering and warm-up)."""
@@ -60,8 +62,10 @@ class Predictor:
             if now is None or now < self._next_due.get(key, -math.inf):
                 continue
             self._next_due[key] = now + self.config.evaluate_every
+            first_seen = self._first_seen.setdefault(key, float(window.times[0]))
             prediction = self._predict(dict(key[1]), window, store, now)
             if prediction is not None:
+                prediction.history_seconds = now - first_seen
                 results.append(prediction)
         return results
 

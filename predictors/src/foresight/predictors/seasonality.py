@@ -1,6 +1,6 @@
 """A daily profile: what time of day alone explains in a series.
 
-Fitted on two or more days of history after removing the slow trend, so a morning ramp
+Fitted on two or more whole days of history after removing the slow trend, so a morning ramp
 or a nightly batch job is recognised as the time of day rather than extrapolated as a
 trend towards the limit.
 """
@@ -21,30 +21,52 @@ class DailyProfile:
         return self.offsets[((np.asarray(t) % DAY) // _BIN).astype(int)]
 
 
-def fit_daily_profile(t: np.ndarray, v: np.ndarray, slope: float, min_days: float = 2.0,
-                      min_strength: float = 0.3) -> DailyProfile | None:
-    """The profile, or None when there is too little history or the daily pattern is weak.
+def fit_daily_profile(t: np.ndarray, v: np.ndarray, slope: float, min_days: int = 2,
+                      min_correlation: float = 0.5, min_strength: float = 0.3) -> DailyProfile | None:
+    """The profile, or None when there are too few days or no pattern that repeats.
 
     `slope` is the series' slow trend, removed first so a leak is not mistaken for a
-    time-of-day effect. Strength is the share of the detrended variance the profile explains.
+    time-of-day effect. Each whole day gives its own profile; they must agree with one
+    another (mean correlation), so a one-off deploy step or a leak that stopped is not
+    learnt as the time of day. The profile is their per-bin median.
     """
-    if t.size < BINS or t[-1] - t[0] < min_days * DAY:
+    if t.size < BINS:
         return None
     residuals = v - slope * (t - t[-1])
     residuals = residuals - np.median(residuals)
+    age_days = ((t[-1] - t) // DAY).astype(int)  # 0 is the most recent 24 h
+    n_days = int(age_days.max()) + 1
     bins = ((t % DAY) // _BIN).astype(int)
-    counts = np.bincount(bins, minlength=BINS)
-    if (counts == 0).mean() > 0.1:
+    flat = age_days * BINS + bins
+    counts = np.bincount(flat, minlength=n_days * BINS).reshape(n_days, BINS)
+    sums = np.bincount(flat, residuals, minlength=n_days * BINS).reshape(n_days, BINS)
+    whole = (counts > 0).mean(axis=1) >= 0.9
+    if whole.sum() < min_days:
         return None
-    sums = np.bincount(bins, residuals, minlength=BINS)
-    profile = np.divide(sums, counts, out=np.zeros(BINS), where=counts > 0)
-    filled = counts > 0
-    if not filled.all():  # fill the few empty bins from their neighbours, around the clock
+    days = np.where(counts[whole] > 0, sums[whole] / np.maximum(counts[whole], 1), np.nan)
+    days = days - np.nanmean(days, axis=1, keepdims=True)
+    if _mean_correlation(days) < min_correlation:
+        return None
+    profile = np.nanmedian(days, axis=0)
+    missing = np.isnan(profile)
+    if missing.any():  # fill the few empty bins from their neighbours, around the clock
         idx = np.arange(BINS)
-        profile[~filled] = np.interp(idx[~filled], idx[filled], profile[filled], period=BINS)
+        profile[missing] = np.interp(idx[missing], idx[~missing], profile[~missing], period=BINS)
     profile = np.convolve(np.r_[profile[-1], profile, profile[0]], np.ones(3) / 3, mode="valid")
     profile -= profile.mean()
     total = residuals.var()
     if total <= 0 or 1 - (residuals - profile[bins]).var() / total < min_strength:
         return None
     return DailyProfile(profile)
+
+
+def _mean_correlation(days: np.ndarray) -> float:
+    """Mean pairwise correlation of the day profiles (NaN bins ignored)."""
+    scores = []
+    for i in range(len(days)):
+        for j in range(i + 1, len(days)):
+            both = ~np.isnan(days[i]) & ~np.isnan(days[j])
+            a, b = days[i][both], days[j][both]
+            if a.std() > 0 and b.std() > 0:
+                scores.append(float(np.corrcoef(a, b)[0, 1]))
+    return float(np.mean(scores)) if scores else 0.0
