@@ -41,7 +41,7 @@ predictors:
 """
 
 
-def fill_values(flat_hours=6.5, ramp_hours=7.5, level=20.0, per_hour=10.0) -> list[float]:
+def fill_values(flat_hours=36.5, ramp_hours=7.5, level=20.0, per_hour=10.0) -> list[float]:
     """Flat at `level`, then a linear fill towards 100 (reached after 8 h of ramp)."""
     values = [level] * int(flat_hours * 3600 / STEP)
     values += [level + per_hour * (i * STEP) / 3600 for i in range(int(ramp_hours * 3600 / STEP))]
@@ -108,7 +108,7 @@ def test_linear_fill(tmp_path, capsys, config_text, limit):
 
     # Before enough points (min_points 10) there is no prediction: empty fields.
     assert all(r["ttf_p50_seconds"] == "" and r["severity"] == "" for r in rows[:9])
-    flat_end = int(6.5 * 3600 / STEP)  # past the policy's min_history (6 h) before the fill starts
+    flat_end = int(36.5 * 3600 / STEP)  # past the policy's min_history (36 h) before the fill starts
     flat = rows[9:flat_end]
     assert flat and all(r["ttf_p10_seconds"] == r["ttf_p50_seconds"] == r["ttf_p90_seconds"] == "inf" for r in flat)
     assert all(r["severity"] == "" for r in flat)

@@ -144,7 +144,7 @@ class PolicyConfig:
     info_within: float = 24 * 3600.0
     probability: float = 0.5
     hysteresis: float = 0.2
-    min_history: float = 6 * 3600.0
+    min_history: float = 36 * 3600.0
 
     @classmethod
     def read(cls, f: Fields) -> "PolicyConfig":

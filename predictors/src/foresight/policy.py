@@ -20,18 +20,17 @@ class Policy:
     def decide(self, key: tuple, probability: dict, history_seconds: float = float("inf")) -> int:
         """The new level for a target, given P(crossing) per window (seconds -> p).
 
-        A target watched for less than `min_history` raises nothing yet, unless it is already
-        past its limit: a new node's first ramp could as well be its daily cycle or a cache
-        warming up.
+        A target watched for less than `min_history` can only be critical: until its daily
+        pattern is known, a new node's ramp could as well be its morning as a leak, so only
+        an imminent crossing alerts.
         """
-        already_failed = probability.get(self.config.critical_within, 0.0) >= 1.0
-        if history_seconds < self.config.min_history and not already_failed:
-            self.levels[key] = NONE
-            return NONE
+        young = history_seconds < self.config.min_history
         current = self.levels.get(key, NONE)
         enter, stay = self.config.probability, self.config.probability - self.config.hysteresis
         level = NONE
         for candidate, window in sorted(self.windows().items(), reverse=True):
+            if young and candidate < CRITICAL:
+                break
             p = probability.get(window, 0.0)
             if p >= enter or (current >= candidate and p >= stay):
                 level = candidate

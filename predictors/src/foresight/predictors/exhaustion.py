@@ -73,13 +73,49 @@ class TrendFit:
         return math.hypot(slope_sd * seconds, self.residual_sd)
 
 
-def since_last_reset(t: np.ndarray, v: np.ndarray, drop: float) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the points after the last sudden drop (an OOM kill, a restart, a cleanup)."""
+def last_reset(t: np.ndarray, v: np.ndarray, drop: float) -> int | None:
+    """Index of the last point before the last sudden drop (an OOM kill, a restart, a cleanup)."""
     drops = np.flatnonzero(np.diff(v) < -drop)
-    if drops.size:
-        start = drops[-1] + 1
-        return t[start:], v[start:]
-    return t, v
+    return int(drops[-1]) if drops.size else None
+
+
+def since_last_reset(t: np.ndarray, v: np.ndarray, drop: float) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the points after the last sudden drop."""
+    before = last_reset(t, v, drop)
+    if before is None:
+        return t, v
+    return t[before + 1:], v[before + 1:]
+
+
+@dataclass
+class ResetHistory:
+    """Where this series' past cycles ended: at the limit (a failure) or below it.
+
+    A cache evicted at 90% every cycle, or a batch job that frees its scratch space, has
+    many peaks below the limit and none at it; an OOM-killed leak peaks at the limit.
+    """
+    peaks: deque = field(default_factory=lambda: deque(maxlen=50))  # (peak, reached the limit)
+    last_time: float = -math.inf
+
+    def record(self, time: float, peak: float, limit: float):
+        if time > self.last_time:
+            self.peaks.append((peak, peak >= limit - 0.02 * abs(limit)))
+            self.last_time = time
+
+    def reach_probability(self, level: float, limit: float) -> float:
+        """Share of past cycles at least this high (or in the upper half) that went on to the limit.
+
+        1 with no history, and 1 far beyond every earlier cycle: that is new territory.
+        """
+        if not self.peaks:
+            return 1.0
+        peaks = np.array([peak for peak, _ in self.peaks])
+        reached = np.array([r for _, r in self.peaks])
+        top = peaks.max()
+        if level > top + 0.5 * (limit - top):
+            return 1.0
+        comparable = peaks >= min(level, float(np.median(peaks)))
+        return (int(reached[comparable].sum()) + 1) / (int(comparable.sum()) + 1)
 
 
 @lru_cache(maxsize=None)
@@ -245,6 +281,7 @@ class _TargetState:
     reset_since: float = -math.inf
     profile: DailyProfile | None = None
     profile_time: float = -math.inf
+    resets: ResetHistory = field(default_factory=ResetHistory)
 
     def level_at(self, now: float) -> float:
         """The trend's level now, without the daily profile."""
@@ -284,10 +321,15 @@ class ExhaustionPredictor(Predictor):
             state = self._targets[key] = _TargetState(GrowthCalibration(check_after=self.config.lookback / 2), phase)
         return state
 
-    def _refit(self, state: _TargetState, window: Window, sign: float, drop: float, now: float) -> bool:
+    def _refit(self, state: _TargetState, window: Window, sign: float, limit: float, now: float) -> bool:
+        """Fit the trend (and the daily profile, hourly) on the mirrored series since its last reset."""
         cfg = self.config
         t, v = window.arrays(since=now - max(cfg.lookback, cfg.season_history))
-        t, v = since_last_reset(t, sign * v, drop)
+        v = sign * v
+        before = last_reset(t, v, cfg.reset_drop_ratio * abs(limit))
+        if before is not None:
+            state.resets.record(float(t[before]), float(v[before]), sign * limit)
+            t, v = t[before + 1:], v[before + 1:]
         if state.profile_time < now - cfg.season_refit_every or float(t[0]) > state.reset_since:
             state.profile = self._fit_profile(t, v, now)
             state.profile_time = now
@@ -323,7 +365,7 @@ class ExhaustionPredictor(Predictor):
         last = sign * window.last_value
         # Refit on schedule (amortised), or at once when the series drops (a reset).
         due = state.fit is None or now >= state.next_refit or last < state.level_at(now) + state.season_at(now) - drop
-        if due and not self._refit(state, window, sign, drop, now):
+        if due and not self._refit(state, window, sign, limit, now):
             return None
         fit = state.fit
         level = state.level_at(now)
@@ -339,7 +381,13 @@ class ExhaustionPredictor(Predictor):
             ttf = {0.1: min(ttf[0.1], by_record[0.1]), 0.5: by_record[0.5], 0.9: max(ttf[0.9], by_record[0.9])}
         policy = cfg.policy
         windows = set(PUBLISHED_HORIZONS) | {policy.critical_within, policy.warning_within, policy.info_within}
-        probability = {w: path.probability(fit, w, track) for w in sorted(windows)}
+        # Past cycles that stopped short of the limit make this one likely to stop short too.
+        reach = state.resets.reach_probability(level + state.season_at(now), sign * limit)
+        probability = {w: reach * path.probability(fit, w, track) for w in sorted(windows)}
+        if reach < 1.0:  # quantiles of a mixture: with 1 - reach, no crossing at all
+            conditional = dict(ttf)
+            ttf = {q: conditional[min(TTF_QUANTILES, key=lambda c: abs(c - q / reach))] if q <= reach else math.inf
+                   for q in TTF_QUANTILES}
         forecast = {}
         for h in PUBLISHED_HORIZONS:
             mean, spread = level + fit.slope * h + state.season_at(now + h), fit.spread(h)
