@@ -73,18 +73,29 @@ class TrendFit:
         return math.hypot(slope_sd * seconds, self.residual_sd)
 
 
-def last_reset(t: np.ndarray, v: np.ndarray, drop: float) -> int | None:
-    """Index of the last point before the last sudden drop (an OOM kill, a restart, a cleanup)."""
-    drops = np.flatnonzero(np.diff(v) < -drop)
-    return int(drops[-1]) if drops.size else None
+def last_reset(t: np.ndarray, v: np.ndarray, drop: float, within: float = 900.0) -> tuple[int, int] | None:
+    """The last fall of more than `drop` within `within` seconds (an OOM kill, a restart,
+    a cache eviction, a batch job freeing its space): (index of its peak, index of its bottom)."""
+    if v.size < 2:
+        return None
+    step = float(np.median(np.diff(t)))
+    k = int(min(max(1, round(within / step)) if step > 0 else 1, v.size - 1))
+    ahead = np.lib.stride_tricks.sliding_window_view(v, k + 1)[:, 1:]  # the next k points of each point
+    falls = np.flatnonzero(v[:ahead.shape[0]] - ahead.min(axis=1) > drop)
+    if not falls.size:
+        return None
+    last = int(falls[-1])
+    peak = max(0, last - k) + int(np.argmax(v[max(0, last - k):last + 1]))
+    bottom = last + 1 + int(np.argmin(ahead[last]))
+    return peak, bottom
 
 
 def since_last_reset(t: np.ndarray, v: np.ndarray, drop: float) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the points after the last sudden drop."""
-    before = last_reset(t, v, drop)
-    if before is None:
+    """Keep the points after the last reset."""
+    reset = last_reset(t, v, drop)
+    if reset is None:
         return t, v
-    return t[before + 1:], v[before + 1:]
+    return t[reset[1]:], v[reset[1]:]
 
 
 @dataclass
@@ -322,19 +333,19 @@ class ExhaustionPredictor(Predictor):
         return state
 
     def _refit(self, state: _TargetState, window: Window, sign: float, limit: float, now: float) -> bool:
-        """Fit the trend (and the daily profile, hourly) on the mirrored series since its last reset."""
+        """Refit the trend on the mirrored series since its last reset; the daily profile hourly."""
         cfg = self.config
-        t, v = window.arrays(since=now - max(cfg.lookback, cfg.season_history))
-        v = sign * v
-        before = last_reset(t, v, cfg.reset_drop_ratio * abs(limit))
-        if before is not None:
-            state.resets.record(float(t[before]), float(v[before]), sign * limit)
-            t, v = t[before + 1:], v[before + 1:]
-        if state.profile_time < now - cfg.season_refit_every or float(t[0]) > state.reset_since:
-            state.profile = self._fit_profile(t, v, now)
+        if state.profile_time < now - cfg.season_refit_every:
+            t, v = window.arrays(since=now - cfg.season_history)
+            state.profile = self._fit_profile(t, sign * v, now)  # resets are part of a daily pattern
             state.profile_time = now
-        recent = t >= now - cfg.lookback
-        t, v = t[recent], v[recent]
+        t, v = window.arrays(since=now - cfg.lookback)
+        v = sign * v
+        reset = last_reset(t, v, cfg.reset_drop_ratio * abs(limit))
+        if reset is not None:
+            peak, bottom = reset
+            state.resets.record(float(t[peak]), float(v[peak]), sign * limit)
+            t, v = t[bottom:], v[bottom:]
         if t.size < cfg.min_points:
             state.fit = None
             return False
