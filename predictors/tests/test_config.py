@@ -23,7 +23,7 @@ def test_minimal_config_gets_defaults():
     assert cfg.name == "used" and cfg.horizon == 86400
     assert cfg.series.promql() == "used" and cfg.limit_series.promql() == "limit"
     assert cfg.lookback == 7200 and cfg.direction == "up"
-    assert cfg.policy.warning_within == 6 * 3600
+    assert cfg.policy.warning_within == 8 * 3600
 
 
 def test_selector_with_matchers_round_trips():

@@ -9,7 +9,7 @@ def probs(p1=0.0, p6=0.0, p24=0.0):
 
 
 def test_levels_from_probability_windows():
-    policy = Policy(PolicyConfig())
+    policy = Policy(PolicyConfig(warning_within=6 * H))
     assert policy.decide("a", probs()) == NONE
     assert policy.decide("b", probs(p24=0.6)) == INFO
     assert policy.decide("c", probs(p6=0.6, p24=1)) == WARNING
@@ -17,7 +17,7 @@ def test_levels_from_probability_windows():
 
 
 def test_hysteresis_keeps_one_episode_and_then_clears():
-    policy = Policy(PolicyConfig(probability=0.5, hysteresis=0.2))
+    policy = Policy(PolicyConfig(warning_within=6 * H, probability=0.5, hysteresis=0.2))
     sequence = [0.6, 0.45, 0.35, 0.55, 0.25, 0.4]
     levels = [policy.decide("x", probs(p6=p, p24=p)) for p in sequence]
     # enters at 0.6, stays while >= 0.3, drops below 0.3, does not re-enter at 0.4
@@ -25,6 +25,6 @@ def test_hysteresis_keeps_one_episode_and_then_clears():
 
 
 def test_targets_are_independent():
-    policy = Policy(PolicyConfig())
+    policy = Policy(PolicyConfig(warning_within=6 * H))
     policy.decide("x", probs(p6=0.9))
     assert policy.decide("y", probs(p6=0.4)) == NONE

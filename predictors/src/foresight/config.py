@@ -140,7 +140,7 @@ class PolicyConfig:
     one problem stays one alert episode.
     """
     critical_within: float = 3600.0
-    warning_within: float = 6 * 3600.0
+    warning_within: float = 8 * 3600.0
     info_within: float = 24 * 3600.0
     probability: float = 0.5
     hysteresis: float = 0.2

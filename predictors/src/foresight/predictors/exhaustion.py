@@ -1,10 +1,16 @@
 """`exhaustion`: forecast a resource towards its limit and give time to failure.
 
-The model is a robust trend: Theil-Sen lines over the recent window (since the last
-reset) and its recent half and quarter. Their median slope is the forecast; their 80%
-slope intervals give the first range. Once a series has a track record, the quantiles
-of its realised-to-forecast growth (GrowthCalibration) set the central time to failure
-and widen the range. Seasonal models (ETS, MSTL) are not in yet.
+The model, per target:
+- a daily profile (seasonality.py) once two whole days agree, taken out before fitting;
+- robust trends: Theil-Sen lines over the recent window (since the last reset) and its
+  recent half and quarter, plus a deseasonalised day on seasonal series; the central
+  slope and the spread of their 80% intervals give the forecast and its first range;
+- the series' track record: quantiles of its realised-to-forecast growth
+  (GrowthCalibration) set the central time to failure and widen the range;
+- its past cycles: resets that stopped short of the limit (ResetHistory) lower the
+  probability that this cycle reaches it.
+The crossing is searched along trend plus profile (CrossingPath). Refits are amortised
+(`refit_every`, staggered across targets) so 10,000 series fit in the inference loop.
 """
 import math
 import zlib
@@ -173,11 +179,14 @@ def fit_trend(t: np.ndarray, v: np.ndarray, now: float) -> TrendFit:
     return TrendFit(level, slope, low, high, residual_sd)
 
 
-def fit_multiscale(t: np.ndarray, v: np.ndarray, now: float, min_points: int) -> TrendFit:
+def fit_multiscale(t: np.ndarray, v: np.ndarray, now: float, min_points: int,
+                   long: tuple[np.ndarray, np.ndarray] | None = None) -> TrendFit:
     """Trends over the whole window and its recent half and quarter.
 
     The central slope is their median; the range spans all of their intervals, so an
     accelerating (or slowing) series widens the range instead of hiding behind one fit.
+    `long`, a day of deseasonalised history, gives the central slope when present: on a
+    series with a daily cycle, a short window is ruled by how well the profile fits.
     """
     span = now - t[0]
     fits = [fit_trend(t, v, now)]
@@ -186,6 +195,10 @@ def fit_multiscale(t: np.ndarray, v: np.ndarray, now: float, min_points: int) ->
         if recent.sum() >= min_points:
             fits.append(fit_trend(t[recent], v[recent], now))
     central = fits[int(np.argsort([f.slope for f in fits])[len(fits) // 2])]
+    if long is not None and long[0].size >= min_points:
+        day_fit = fit_trend(long[0], long[1], now)
+        central = TrendFit(central.level, day_fit.slope, day_fit.slope_low, day_fit.slope_high, central.residual_sd)
+        fits.append(day_fit)
     return TrendFit(level=central.level, slope=central.slope,
                     slope_low=min(f.slope_low for f in fits), slope_high=max(f.slope_high for f in fits),
                     residual_sd=max(f.residual_sd for f in fits))
@@ -349,13 +362,25 @@ class ExhaustionPredictor(Predictor):
         if t.size < cfg.min_points:
             state.fit = None
             return False
+        long = None
         if state.profile is not None:
             v = v - state.profile.at(t)
+            long = self._deseasonalised_day(state, window, sign, limit, now)
         first = state.fit_time == -math.inf
-        state.fit, state.fit_time, state.reset_since = fit_multiscale(t, v, now, cfg.min_points), now, float(t[0])
+        fit = fit_multiscale(t, v, now, cfg.min_points, long)
+        state.fit, state.fit_time, state.reset_since = fit, now, float(t[0])
         # The first refit comes after a per-target phase; later ones keep that stagger.
         state.next_refit = now + (state.refit_phase if first else cfg.refit_every)
         return True
+
+    def _deseasonalised_day(self, state: _TargetState, window: Window, sign: float, limit: float, now: float):
+        """The last day since the last reset, with the daily profile taken out."""
+        t, v = window.arrays(since=now - DAY)
+        v = sign * v
+        reset = last_reset(t, v, self.config.reset_drop_ratio * abs(limit))
+        if reset is not None:
+            t, v = t[reset[1]:], v[reset[1]:]
+        return t, v - state.profile.at(t)
 
     def _fit_profile(self, t: np.ndarray, v: np.ndarray, now: float) -> DailyProfile | None:
         if t.size < 2 or now - t[0] < 2 * DAY:
