@@ -135,7 +135,7 @@ ALERT_DATA = {
             },
             "annotations": {
                 "summary": "checkout: memory will reach its limit of 2Gi in ~3h 12m (80% range 2h 36m – 4h 0m)",
-                "description": "Probability of reaching the limit within 6h: 87% (predictor checkout-memory).",
+                "description": "Probability of reaching the limit: 87% within 6h, 100% within 24h (predictor checkout-memory).",
                 "runbook_url": "https://github.com/foresight-sre/foresight/blob/main/docs/runbooks.md#foresightexhaustionpredicted",
             },
             "startsAt": "2025-01-01T00:00:00Z",

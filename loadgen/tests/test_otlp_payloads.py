@@ -180,3 +180,17 @@ def test_unreachable_collector_is_reported_and_exits_1(capsys):
     assert "metrics export to http://127.0.0.1:9/v1/metrics failed" in captured.err
     end = json.loads(captured.out.splitlines()[-1])
     assert end["failed_exports"] == 3 and end["exported_points"] == 0
+
+
+def test_history_is_sent_first_and_fast_and_keeps_the_scenario_anchored(otlp_receiver, capsys):
+    code = main(["run", "memory-leak", "--endpoint", f"http://127.0.0.1:{otlp_receiver.server_port}",
+                 "--start", "2026-01-01T00:00:00Z", "--history", "1d", "--speed", "1200", "--duration", "40m",
+                 "--step", "15s", "--json"])
+    assert code == 0
+    points = metric_points(decode(otlp_receiver, "/v1/metrics", ExportMetricsServiceRequest))
+    times = [p.time_unix_nano // NANOS for _, _, p in points[("checkout", "process.memory.usage")]]
+    start = 1767225600
+    assert times[0] == start - 86400 and times[-1] == start + 40 * 60 - 15
+    assert times == sorted(times) and len(set(times)) == len(times)
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert events[0]["sim_time"] == start  # the scenario still starts (and fails) where it did

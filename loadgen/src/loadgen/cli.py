@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                      f"{DEFAULT_ENDPOINTS[Protocol.GRPC]} (grpc)")
     run.add_argument("--protocol", type=_typed(parse_protocol), default=Protocol.HTTP,
                      metavar="{http/protobuf,grpc}", help="OTLP transport (default http/protobuf)")
+    run.add_argument("--history", type=_typed(parse_duration), default=0,
+                     help="healthy history to send first, from --start minus this up to --start, as fast as "
+                          "possible (so predictors know the services' normal days), e.g. 2d (default none)")
     run.add_argument("--speed", type=_typed(_speed), default=60.0,
                      help="simulated seconds per wall second; 0 = as fast as possible (default 60)")
     run.add_argument("--timeout", type=_typed(_timeout), default=5.0,
@@ -131,7 +134,7 @@ def _run(args, parser: argparse.ArgumentParser) -> int:
         endpoint = resolve_endpoint(args.protocol, args.endpoint)
     except ValueError as error:
         parser.error(str(error))
-    plan = RunPlan(args.scenario, args.start, args.duration, args.step, args.seed, args.speed)
+    plan = RunPlan(args.scenario, args.start, args.duration, args.step, args.seed, args.speed, args.history)
     sender = OtlpSender(args.protocol, endpoint, args.timeout)
     try:
         Player(plan, sender, Reporter(args.json)).play()

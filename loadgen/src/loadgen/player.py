@@ -34,6 +34,11 @@ class RunPlan:
     step: int
     seed: int
     speed: float  # 0 = as fast as possible
+    history: int = 0  # healthy history before start, played as fast as possible
+
+    @property
+    def first(self) -> int:
+        return self.start - self.history
 
     @property
     def end(self) -> int:
@@ -41,8 +46,8 @@ class RunPlan:
 
     @property
     def total_steps(self) -> int:
-        """Points at start + k * step that fall before the end."""
-        return math.ceil(self.duration / self.step)
+        """Points at first + k * step that fall before the end."""
+        return math.ceil((self.end - self.first) / self.step)
 
 
 class Player:
@@ -59,19 +64,21 @@ class Player:
         self.reporter = reporter
         self._sleep = sleep
         self._monotonic = monotonic
-        self._timeline = Timeline(plan.scenario, plan.start, plan.step, plan.seed)
+        self._timeline = Timeline(plan.scenario, plan.start, plan.step, plan.seed, first=plan.first)
         self._pending_failures = deque(plan.scenario.failures(plan.start, plan.end, plan.seed))
         self._span_ids = random.Random()
         self._done_steps = 0
 
     def play(self) -> None:
         plan = self.plan
-        clock = SimClock(plan.start, plan.speed, self._monotonic) if plan.speed > 0 else None
+        clock = None  # paced from `start` on; the history before it goes as fast as possible
         self.reporter.start(plan.scenario.name, plan.start, plan.speed, plan.duration, plan.step, plan.seed,
                             self.sender.endpoint)
         last_progress = self._monotonic()
-        sim_time = plan.start
+        sim_time = plan.first
         while self._done_steps < plan.total_steps:
+            if clock is None and plan.speed > 0 and sim_time >= plan.start - plan.step:
+                clock = SimClock(max(sim_time, plan.start), plan.speed, self._monotonic)
             due = self._due_steps(clock)
             if due > self._done_steps:
                 batch = self._timeline.next_batch(due - self._done_steps)
@@ -82,7 +89,7 @@ class Player:
                 self.reporter.progress(sim_time, self.sender.stats.metric_points)
                 last_progress = self._monotonic()
             if clock is not None and self._done_steps < plan.total_steps:
-                next_point = plan.start + self._done_steps * plan.step
+                next_point = plan.first + self._done_steps * plan.step
                 self._sleep(max(FLUSH_INTERVAL_S, clock.wall_seconds_until(next_point)))
         if clock is not None:
             self._sleep(max(0.0, clock.wall_seconds_until(plan.end)))
@@ -98,8 +105,11 @@ class Player:
     def _due_steps(self, clock: SimClock | None) -> int:
         plan = self.plan
         if clock is None:
-            return min(plan.total_steps, self._done_steps + max(1, UNPACED_FLUSH_SIM_S // plan.step))
-        elapsed_steps = math.floor((clock.now() - plan.start) / plan.step) + 1
+            unpaced = self._done_steps + max(1, UNPACED_FLUSH_SIM_S // plan.step)
+            if plan.speed > 0:  # the history ends at `start`: pacing begins there
+                unpaced = min(unpaced, math.ceil(plan.history / plan.step))
+            return min(plan.total_steps, max(unpaced, self._done_steps + 1))
+        elapsed_steps = math.floor((clock.now() - plan.first) / plan.step) + 1
         return min(plan.total_steps, elapsed_steps)
 
     def _failures_until(self, sim_time: int) -> list[Failure]:
@@ -110,7 +120,7 @@ class Player:
 
     def _flush(self, batch: Batch, failures: list[Failure]) -> None:
         plan = self.plan
-        self.sender.send(Signal.METRICS, otlp.metrics_data(batch, plan.start), batch.point_count())
+        self.sender.send(Signal.METRICS, otlp.metrics_data(batch, plan.first), batch.point_count())
         events = sorted(step_events(batch, plan.step) + failure_events(failures), key=lambda e: e.time)
         self.sender.send(Signal.LOGS, otlp.log_records(events))
         self.sender.send(Signal.TRACES, otlp.spans(step_traces(batch, plan.step, plan.seed, self._span_ids)))

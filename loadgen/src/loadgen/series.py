@@ -99,11 +99,16 @@ def _bucket_counts(count: np.ndarray, median_s: np.ndarray) -> np.ndarray:
 
 
 class Timeline:
-    """Points of one scenario at start + k * step for k = 0, 1, 2, ...; call next_batch in order."""
+    """Points of one scenario at first + k * step for k = 0, 1, 2, ...; call next_batch in order.
 
-    def __init__(self, scenario: Scenario, start: int, step: int, seed: int):
+    `start` anchors the scenario (its failures come at fixed offsets from it); `first`, the
+    first point, may come before it to give the services a healthy history.
+    """
+
+    def __init__(self, scenario: Scenario, start: int, step: int, seed: int, first: int | None = None):
         self.scenario = scenario
         self.start = start
+        self.first = start if first is None else first
         self.step = step
         self.seed = seed
         self._next_index = 0
@@ -113,7 +118,7 @@ class Timeline:
     def next_batch(self, steps: int) -> Batch:
         indices = np.arange(self._next_index, self._next_index + steps, dtype=np.int64)
         self._next_index += steps
-        times = self.start + indices * self.step
+        times = self.first + indices * self.step
         conditions = self.scenario.conditions(times, self.start, self.seed)
         batch = Batch(times=times, conditions=conditions)
         self._add_gauges(batch)
@@ -135,7 +140,7 @@ class Timeline:
     def _add_requests(self, batch: Batch) -> None:
         c, times = batch.conditions, batch.times
         # A cumulative counter starts at zero at the run's start.
-        in_run = times > self.start
+        in_run = times > self.first
         for svc in http_services():
             expected = c.request_rate * svc.traffic_share * self.step * in_run
             failed_share = np.clip(c.error_ratio[svc.name], 0.0, 1.0)

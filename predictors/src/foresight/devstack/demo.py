@@ -54,6 +54,7 @@ class Demo:
     def __init__(self, scenario: str, speed: float, workdir: Path, repo_dir: Path, config_path: Path | None = None,
                  out=sys.stdout):
         self.scenario, self.speed, self.out = scenario, speed, out
+        self.history = "2d"
         # The compose stack's predictor config is the demo's default too.
         self.config_path = config_path or repo_dir / "predictors" / "config" / "predictors.yaml"
         self.stack = LocalStack(workdir, repo_dir)
@@ -83,8 +84,10 @@ class Demo:
 
     def play(self, duration: str = "12h", stop_after_failure: float = 3600.0, timeout: float = 600.0) -> int:
         """Play the scenario; return once it ends, `stop_after_failure` sim-seconds after a failure."""
+        # Two healthy days first, sent as fast as possible: a predictor that has watched a
+        # service for days (in production, warmed from Prometheus) knows its normal cycle.
         argv = [python_script("loadgen"), "run", self.scenario, "--endpoint", self.stack.urls["otlp_http"],
-                "--speed", str(self.speed), "--duration", duration, "--json"]
+                "--history", self.history, "--speed", str(self.speed), "--duration", duration, "--json"]
         self.say(f"Playing loadgen scenario '{self.scenario}' at {self.speed:g}x real time...")
         self.loadgen = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                         start_new_session=True)
