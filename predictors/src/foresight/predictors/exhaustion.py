@@ -263,7 +263,7 @@ class GrowthCalibration:
     check_after: float
     min_samples: int = 20
     pending: deque = field(default_factory=deque)  # (time, level, slope)
-    multipliers: deque = field(default_factory=lambda: deque(maxlen=300))
+    multipliers: deque = field(default_factory=lambda: deque(maxlen=150))  # the recent record: a few hours of evaluations
     _sorted: np.ndarray | None = None  # cache of sorted multipliers, cleared on change
 
     def observe(self, now: float, value: float, reset_since: float, noise: float):
@@ -342,7 +342,7 @@ class ExhaustionPredictor(Predictor):
         state = self._targets.get(key)
         if state is None:
             phase = zlib.crc32(repr(key).encode()) % 1000 / 1000 * self.config.refit_every
-            state = self._targets[key] = _TargetState(GrowthCalibration(check_after=self.config.lookback / 2), phase)
+            state = self._targets[key] = _TargetState(GrowthCalibration(check_after=self.config.lookback), phase)
         return state
 
     def _refit(self, state: _TargetState, window: Window, sign: float, limit: float, now: float) -> bool:
@@ -406,7 +406,7 @@ class ExhaustionPredictor(Predictor):
         fit = state.fit
         level = state.level_at(now)
         calibration = state.calibration
-        calibration.observe(now, last - state.season_at(now), reset_since=state.reset_since, noise=fit.residual_sd)
+        calibration.observe(now, level, reset_since=state.reset_since, noise=fit.residual_sd)
         calibration.remember(now, level, fit.slope)
         track = calibration if calibration.ready() and fit.slope > 0 else None
         path = CrossingPath(sign * limit, level, now, cfg.horizon, state.profile)
@@ -414,7 +414,7 @@ class ExhaustionPredictor(Predictor):
                0.9: path.time_to_cross(fit.slope_low)}
         if track is not None:  # the track record sets the centre; the range covers both sources of doubt
             by_record = {q: path.time_to_cross(fit.slope * track.quantile(1 - q)) for q in TTF_QUANTILES}
-            ttf = {0.1: min(ttf[0.1], by_record[0.1]), 0.5: by_record[0.5], 0.9: max(ttf[0.9], by_record[0.9])}
+            ttf = by_record
         policy = cfg.policy
         windows = set(PUBLISHED_HORIZONS) | {policy.critical_within, policy.warning_within, policy.info_within}
         # Past cycles that stopped short of the limit make this one likely to stop short too.
