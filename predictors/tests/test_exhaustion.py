@@ -44,7 +44,8 @@ def test_linear_leak_time_to_failure_and_range():
     # At the end: 0.6 + 1.2 = 1.8 GiB used of 2 GiB, +0.2 GiB/h -> about 1 h left.
     assert last.ttf[0.5] == pytest.approx(3600, rel=0.1)
     assert last.ttf[0.1] <= last.ttf[0.5] <= last.ttf[0.9]
-    assert last.probability[6 * 3600] > 0.95 and last.probability[3600] > 0.3
+    assert last.probability[6 * 3600] > 0.95
+    assert 0.15 < last.probability[3600] < 0.85  # the truth is right at the 1 h edge: near a coin flip
     assert last.risk_level >= 2
     assert last.trend_per_second == pytest.approx(0.2 * GiB / 3600, rel=0.05)
 

@@ -407,7 +407,10 @@ class ExhaustionPredictor(Predictor):
         level = state.level_at(now)
         calibration = state.calibration
         calibration.observe(now, level, reset_since=state.reset_since, noise=fit.residual_sd)
-        calibration.remember(now, level, fit.slope)
+        if fit.slope_high - fit.slope_low <= abs(fit.slope):
+            # Learn only from forecasts made while the scales agreed: one made across a
+            # change of regime (flat, then a ramp) says nothing about the series' habits.
+            calibration.remember(now, level, fit.slope)
         track = calibration if calibration.ready() and fit.slope > 0 else None
         path = CrossingPath(sign * limit, level, now, cfg.horizon, state.profile)
         ttf = {0.1: path.time_to_cross(fit.slope_high), 0.5: path.time_to_cross(fit.slope),
