@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Foresight benchmarks.
 
-  python bench/run.py exhaustion [--work DIR] [--out DIR] [--seeds 3] [--days 7] [--quick]
+  python bench/run.py exhaustion [--work DIR] [--out DIR] [--seeds 3] [--first-seed 1] [--days 7] [--quick]
   python bench/run.py cost [--series 10000] [--history 3h] [--minutes 5]
 """
 import argparse
@@ -23,6 +23,8 @@ def main(argv=None) -> int:
                     help="cache for the suite CSVs; Foresight outputs are remade every run (default %(default)s)")
     ex.add_argument("--out", type=Path, default=BENCH / "bench-results", help="results folder (default %(default)s)")
     ex.add_argument("--seeds", type=int, default=3, help="seeds per scenario kind (default %(default)s)")
+    ex.add_argument("--first-seed", type=int, default=1,
+                    help="first seed; a different range gives a held-out suite (default %(default)s)")
     ex.add_argument("--days", type=int, default=7, help="days per series at 1-minute resolution (default %(default)s)")
     ex.add_argument("--quick", action="store_true", help="5 kinds x 1 seed, for a fast smoke run")
     ex.add_argument("--jobs", type=int, default=None, help="parallel `foresight backtest` processes (default: CPUs)")
@@ -38,7 +40,7 @@ def main(argv=None) -> int:
     if args.command == "exhaustion":
         from exhaustion.bench import run
 
-        run(args.work, args.out, args.seeds, args.days, args.quick, args.jobs)
+        run(args.work, args.out, args.seeds, args.days, args.quick, args.jobs, args.first_seed)
     else:
         from exhaustion.cost import run_cost
 

@@ -12,7 +12,8 @@ from .suite import build_suite, load_series
 FORESIGHT = "Foresight"
 
 
-def run(work: Path, out: Path, seeds: int, days: int, quick: bool, jobs: int | None = None) -> dict:
+def run(work: Path, out: Path, seeds: int, days: int, quick: bool, jobs: int | None = None,
+        first_seed: int = 1) -> dict:
     from tqdm import tqdm
 
     t0 = time.time()
@@ -20,7 +21,7 @@ def run(work: Path, out: Path, seeds: int, days: int, quick: bool, jobs: int | N
     if quick:
         kinds = ["daily-weekly-cycle", "batch-fill-free", "accelerating-leak", "oom-restarts", "disk-fill-daily"]
         seeds = min(seeds, 1)
-    cases = build_suite(work, seeds=seeds, days=days, kinds=kinds)
+    cases = build_suite(work, seeds=seeds, days=days, kinds=kinds, first_seed=first_seed)
     # Only the suite is cached: Foresight's outputs are remade every run, so a model change
     # can never be scored on stale results.
     out_dir = cases[0].csv.parent / "foresight-out"
@@ -40,7 +41,7 @@ def run(work: Path, out: Path, seeds: int, days: int, quick: bool, jobs: int | N
         fo = foresight_runner.read_output(out_dir / case.csv.name)
         assert fo["timestamp"].size == ts.size, f"{case.name}: {fo['timestamp'].size} output rows for {ts.size}"
         eps = {FORESIGHT: scores[FORESIGHT].add_series(case.kind, fo["timestamp"], fo["alerting"], case.failures,
-                                                       case.ramp_starts, span_days)}
+                                                       case.ramp_starts, span_days, case.failures_after)}
         e, c = score.ttf_rows(fo["timestamp"], fo["p10"], fo["p50"], fo["p90"], case.failures)
         scores[FORESIGHT].errors += e
         scores[FORESIGHT].covered += c
@@ -48,7 +49,8 @@ def run(work: Path, out: Path, seeds: int, days: int, quick: bool, jobs: int | N
         grid, alerts = baselines.run_baselines(ts, used, limit)
         t_base += time.time() - tb
         for name, alerting in alerts.items():
-            eps[name] = scores[name].add_series(case.kind, grid, alerting, case.failures, case.ramp_starts, span_days)
+            eps[name] = scores[name].add_series(case.kind, grid, alerting, case.failures, case.ramp_starts, span_days,
+                                                case.failures_after)
         traces[case.name] = {"case": case, "episodes": eps}
 
     summaries = {name: s.summary() for name, s in scores.items()}
@@ -70,7 +72,7 @@ def run(work: Path, out: Path, seeds: int, days: int, quick: bool, jobs: int | N
     }
     (out / "exhaustion.json").write_text(json.dumps(result, indent=1, default=float))
     md = ["# Exhaustion benchmark", "",
-          f"{len(cases)} series ({days} days each at 1-minute resolution, seeds 1..{seeds}), "
+          f"{len(cases)} series ({days} days each at 1-minute resolution, seeds {first_seed}..{first_seed + seeds - 1}), "
           f"Foresight via `foresight backtest` vs. emulated Prometheus `predict_linear` rules.", "",
           table, "", "## Per scenario", "", kinds_table, "", f"![scenarios]({png.name})", "",
           f"Baselines: {t_base / len(cases) * 1000:.0f} ms per series-week; "

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import baselines
+
 CONFIG = """predictors:
   - name: used
     kind: exhaustion
@@ -16,6 +18,7 @@ CONFIG = """predictors:
     horizon: 24h
 """
 ALERTING = {"warning", "critical"}
+RULES = Path(__file__).resolve().parents[2] / "prometheus" / "rules" / "foresight.rules.yml"
 
 
 def foresight_command() -> list[str]:
@@ -66,5 +69,32 @@ def read_output(path: Path, predictor: str = "used") -> dict:
             prob6.append(_num(row["probability_6h"]))
             sev.append(row["severity"] or "")
     sev = np.array(sev)
-    return {"timestamp": np.array(ts), "p10": np.array(p10), "p50": np.array(p50), "p90": np.array(p90),
-            "probability_6h": np.array(prob6), "severity": sev, "alerting": np.isin(sev, list(ALERTING))}
+    ts = np.array(ts)
+    return {"timestamp": ts, "p10": np.array(p10), "p50": np.array(p50), "p90": np.array(p90),
+            "probability_6h": np.array(prob6), "severity": sev, "alerting": deployed_alerting(ts, sev)}
+
+
+def deployed_alerting(ts: np.ndarray, severity: np.ndarray) -> np.ndarray:
+    """When Foresight's alert rules fire: each severity held for its rule's `for:`, exactly as
+    the baselines are scored with theirs (the rules file is the one source of the durations)."""
+    firing = np.zeros(ts.size, dtype=bool)
+    for level, hold in exhaustion_rule_holds().items():
+        firing |= baselines.hold_for(ts, severity == level, hold)
+    return firing
+
+
+def exhaustion_rule_holds() -> dict:
+    """severity -> `for:` seconds of the ForesightExhaustionPredicted rules."""
+    import yaml
+
+    from foresight.durations import parse_duration
+
+    rules = yaml.safe_load(RULES.read_text())
+    holds = {}
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if rule.get("alert") == "ForesightExhaustionPredicted":
+                holds[rule["labels"]["severity"]] = parse_duration(rule.get("for", "0s"))
+    if set(holds) != ALERTING:
+        raise RuntimeError(f"{RULES}: expected ForesightExhaustionPredicted rules for {sorted(ALERTING)}")
+    return holds

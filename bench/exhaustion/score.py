@@ -85,7 +85,7 @@ class MethodScore:
         self.covered: list[bool] = []
         self.per_kind: dict = {}
 
-    def add_series(self, kind, times, alerting, failures, ramp_starts, span_days):
+    def add_series(self, kind, times, alerting, failures, ramp_starts, span_days, failures_after=()):
         eps = episodes(times, alerting)
         k = self.per_kind.setdefault(kind, {"failures": 0, "warned": 0, "false": 0, "days": 0.0})
         for f, r in zip(failures, ramp_starts):
@@ -97,7 +97,7 @@ class MethodScore:
                 k["warned"] += 1
             if f - r >= 6 * 3600:
                 self.foreseeable_leads.append(lead or 0.0)
-        fa = false_episodes(eps, failures)
+        fa = false_episodes(eps, list(failures) + list(failures_after))
         self.false += fa
         k["false"] += fa
         self.series_days += span_days

@@ -25,6 +25,7 @@ class Case:
     csv: Path
     failing: bool
     failures: list  # unix seconds
+    failures_after: list  # failures in the day after the series ends: an alert at the end is judged by them
     ramp_starts: list  # unix seconds, one per failure
     start: int
     end: int  # last timestamp
@@ -36,9 +37,9 @@ def _key(kinds, seeds, days) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def build_suite(work: Path, seeds: int = 3, days: int = 7, kinds=None) -> list[Case]:
+def build_suite(work: Path, seeds: int = 3, days: int = 7, kinds=None, first_seed: int = 1) -> list[Case]:
     kinds = list(kinds or DEFAULT_KINDS)
-    seed_list = list(range(1, seeds + 1))
+    seed_list = list(range(first_seed, first_seed + seeds))
     folder = Path(work) / f"suite-{_key(kinds, seed_list, days)}"
     manifest = folder / "manifest.json"
     if not manifest.exists():
@@ -55,6 +56,7 @@ def build_suite(work: Path, seeds: int = 3, days: int = 7, kinds=None) -> list[C
                         f.write(f"{t},{int(u)},{int(l)}\n")
                 entries.append(dict(name=name, kind=kind, seed=seed, csv=path.name, failing=r.failing,
                                     failures=r.failures, ramp_starts=r.ramp_starts,
+                                    failures_after=r.failures_after,
                                     start=int(r.times[0]), end=int(r.times[-1])))
         tmp = manifest.with_suffix(".tmp")
         tmp.write_text(json.dumps(entries, indent=1))

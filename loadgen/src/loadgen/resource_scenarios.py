@@ -66,6 +66,7 @@ class ResourceSeries:
     used: np.ndarray  # bytes
     limit: np.ndarray  # bytes
     failures: list = field(default_factory=list)  # unix seconds at which used reaches limit
+    failures_after: list = field(default_factory=list)  # failures in the day after the series ends
     ramp_starts: list = field(default_factory=list)  # for each failure, when the leak/fill leading to it began
     failing: bool = False
 
@@ -319,6 +320,7 @@ def generate(kind: str, start: int, duration: int, step: int = 60, seed: int = 1
     return ResourceSeries(
         kind=kind, times=times, used=np.round(share * limit), limit=np.full(times.shape, limit),
         failures=[int(f) for _, f in episodes], ramp_starts=[int(b) for b, _ in episodes], failing=k.failing,
+        failures_after=[int(f) for _, f in k.episodes(start, start + duration + DAY, seed) if f >= start + duration],
     )
 
 
