@@ -2,7 +2,7 @@
 """Foresight benchmarks.
 
   python bench/run.py exhaustion [--work DIR] [--out DIR] [--seeds 3] [--first-seed 1] [--days 7] [--quick]
-  python bench/run.py cost [--series 10000] [--history 3h] [--minutes 5]
+  python bench/run.py cost [--series 10000] [--history 50h] [--minutes 5]
 """
 import argparse
 import sys
@@ -33,7 +33,7 @@ def main(argv=None) -> int:
                                     "--history of 1-minute points, then time engine.evaluate() per simulated minute; "
                                     "time predict_linear on the same series and window in the same run.")
     co.add_argument("--series", type=int, default=10000, help="number of series (default %(default)s)")
-    co.add_argument("--history", default="3h", help="history fed before timing (default %(default)s)")
+    co.add_argument("--history", default="50h", help="history fed before timing (default %(default)s)")
     co.add_argument("--minutes", type=int, default=5, help="simulated minutes timed (default %(default)s)")
     co.add_argument("--out", type=Path, default=BENCH / "bench-results", help="results folder (default %(default)s)")
     args = p.parse_args(argv)

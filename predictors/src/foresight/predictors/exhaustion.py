@@ -304,7 +304,7 @@ class _TargetState:
     next_refit: float = -math.inf
     reset_since: float = -math.inf
     profile: DailyProfile | None = None
-    profile_time: float = -math.inf
+    profile_due: float = -math.inf
     resets: ResetHistory = field(default_factory=ResetHistory)
 
     def level_at(self, now: float) -> float:
@@ -348,10 +348,13 @@ class ExhaustionPredictor(Predictor):
     def _refit(self, state: _TargetState, window: Window, sign: float, limit: float, now: float) -> bool:
         """Refit the trend on the mirrored series since its last reset; the daily profile hourly."""
         cfg = self.config
-        if state.profile_time < now - cfg.season_refit_every:
+        if now >= state.profile_due:
             t, v = window.arrays(since=now - cfg.season_history)
             state.profile = self._fit_profile(t, sign * v, now)  # resets are part of a daily pattern
-            state.profile_time = now
+            # Staggered like the trend refits, so targets do not all refit in the same hour's minute.
+            first = state.profile_due == -math.inf
+            share = state.refit_phase / cfg.refit_every if first else 1.0
+            state.profile_due = now + max(share, 0.01) * cfg.season_refit_every
         t, v = window.arrays(since=now - cfg.lookback)
         v = sign * v
         reset = last_reset(t, v, cfg.reset_drop_ratio * abs(limit))
