@@ -172,3 +172,16 @@ predictors:
     assert {p.risk_level for p in early} <= {0, 3}  # no warning or info while young
     assert any(p.risk_level == 3 for p in early)  # but the imminent crossing is critical
     assert preds[-1].risk_level == 3
+
+
+def test_after_repeated_oom_kills_a_new_cycle_is_predicted_from_its_predecessors():
+    e = engine()
+    t = T0 + np.arange(0, 20 * 3600, 60.0)
+    cycle = 6 * 3600.0
+    v = 0.5 * GiB + 1.5 * GiB * ((t - T0) % cycle) / cycle  # 0.5 -> 2 GiB every 6 h, then OOM-killed
+    preds = feed(e, t[: int(18 * 60) + 3], v[: int(18 * 60) + 3])  # three kills, then 2 minutes of a new cycle
+    last = preds[-1]
+    assert last.timestamp == t[18 * 60 + 2]
+    # Two minutes into the cycle there are too few points for a fit, but the cycles before it
+    # leaked at 0.25 GiB/h to the limit: about 6 h to go.
+    assert last.ttf[0.5] == pytest.approx(6 * 3600, rel=0.1)

@@ -85,9 +85,11 @@ def last_reset(t: np.ndarray, v: np.ndarray, drop: float, within: float = 900.0)
     if v.size < 2:
         return None
     step = float(np.median(np.diff(t)))
-    k = int(min(max(1, round(within / step)) if step > 0 else 1, v.size - 1))
-    ahead = np.lib.stride_tricks.sliding_window_view(v, k + 1)[:, 1:]  # the next k points of each point
-    falls = np.flatnonzero(v[:ahead.shape[0]] - ahead.min(axis=1) > drop)
+    k = max(1, round(within / step)) if step > 0 else 1
+    # The next k points of each point; padded so a fall is seen up to the newest point.
+    padded = np.concatenate([v, np.full(k, np.inf)])
+    ahead = np.lib.stride_tricks.sliding_window_view(padded, k + 1)[: v.size - 1, 1:]
+    falls = np.flatnonzero(v[:-1] - ahead.min(axis=1) > drop)
     if not falls.size:
         return None
     last = int(falls[-1])
@@ -113,11 +115,28 @@ class ResetHistory:
     """
     peaks: deque = field(default_factory=lambda: deque(maxlen=50))  # (peak, reached the limit)
     last_time: float = -math.inf
+    cycle_start: tuple | None = None  # (time, value) at the bottom of the last reset
+    cycle_slopes: deque = field(default_factory=lambda: deque(maxlen=10))  # growth of cycles that failed
 
-    def record(self, time: float, peak: float, limit: float):
-        if time > self.last_time:
-            self.peaks.append((peak, peak >= limit - 0.02 * abs(limit)))
-            self.last_time = time
+    def record(self, time: float, peak: float, limit: float, bottom_time: float, bottom_value: float):
+        if time <= self.last_time:
+            return
+        reached = peak >= limit - 0.02 * abs(limit)
+        self.peaks.append((peak, reached))
+        if reached and self.cycle_start is not None and time > self.cycle_start[0]:
+            self.cycle_slopes.append((peak - self.cycle_start[1]) / (time - self.cycle_start[0]))
+        self.last_time, self.cycle_start = time, (bottom_time, bottom_value)
+
+    def prior_fit(self, t: np.ndarray, v: np.ndarray, now: float, residual_sd: float) -> "TrendFit | None":
+        """A young cycle's trend taken from the cycles before it, when most of them ended at
+        the limit: a service OOM-killed every few hours leaks at much the same rate each time."""
+        recent = list(self.peaks)[-len(self.cycle_slopes) - 1:]
+        if len(self.cycle_slopes) < 2 or sum(r for _, r in recent) < 0.5 * len(recent):
+            return None
+        slopes = np.array(self.cycle_slopes)
+        slope = float(np.median(slopes))
+        level = _median(v - slope * (t - now))
+        return TrendFit(level, slope, float(np.quantile(slopes, 0.1)), float(np.quantile(slopes, 0.9)), residual_sd)
 
     def reach_probability(self, level: float, limit: float) -> float:
         """Share of past cycles at least this high (or in the upper half) that went on to the limit.
@@ -360,17 +379,23 @@ class ExhaustionPredictor(Predictor):
         reset = last_reset(t, v, cfg.reset_drop_ratio * abs(limit))
         if reset is not None:
             peak, bottom = reset
-            state.resets.record(float(t[peak]), float(v[peak]), sign * limit)
+            state.resets.record(float(t[peak]), float(v[peak]), sign * limit, float(t[bottom]), float(v[bottom]))
             t, v = t[bottom:], v[bottom:]
-        if t.size < cfg.min_points:
-            state.fit = None
-            return False
-        long = None
         if state.profile is not None:
             v = v - state.profile.at(t)
-            long = self._deseasonalised_day(state, window, sign, limit, now)
+        young_cycle = state.resets.cycle_start is not None and now - state.resets.cycle_start[0] < cfg.lookback / 2
+        prior = None
+        if young_cycle:
+            prior = state.resets.prior_fit(t, v, now, state.fit.residual_sd if state.fit else 0.0)
+        if t.size < cfg.min_points and prior is None:
+            state.fit = None
+            return False
         first = state.fit_time == -math.inf
-        fit = fit_multiscale(t, v, now, cfg.min_points, long)
+        if prior is not None:  # too little of this cycle yet: its predecessors speak for it
+            fit = prior
+        else:
+            long = self._deseasonalised_day(state, window, sign, limit, now) if state.profile is not None else None
+            fit = fit_multiscale(t, v, now, cfg.min_points, long)
         state.fit, state.fit_time, state.reset_since = fit, now, float(t[0])
         # The first refit comes after a per-target phase; later ones keep that stagger.
         state.next_refit = now + (state.refit_phase if first else cfg.refit_every)
