@@ -40,6 +40,7 @@ def test_prediction_values_by_label():
     assert r.get_sample_value("foresight_time_to_failure_seconds", {**ids, "quantile": "0.5"}) == 40.0
     assert r.get_sample_value("foresight_time_to_failure_seconds", {**ids, "quantile": "0.9"}) == math.inf
     assert r.get_sample_value("foresight_failure_probability", {**ids, "horizon": "6h"}) == 1.0
+    assert r.get_sample_value("foresight_failure_probability", {**ids, "horizon": "24h"}) == 1.0
     assert r.get_sample_value("foresight_forecast_value", {**ids, "horizon": "1h", "quantile": "0.9"}) == 99.0
     assert r.get_sample_value("foresight_risk_level", ids) == 3
     assert r.get_sample_value("foresight_limit_value", ids) == 100

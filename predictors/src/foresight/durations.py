@@ -31,6 +31,13 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+def horizon_label(seconds: float) -> str:
+    """The `horizon` label of the metric contract: whole hours (1h, 6h, 24h), else as a duration."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{int(seconds // 3600)}h"
+    return format_duration(seconds)
+
+
 def humanize_hours(seconds: float) -> str:
     """'3.2 h' style text for logs and notifications."""
     if seconds == float("inf"):

@@ -4,7 +4,7 @@ import threading
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-from ..durations import format_duration
+from ..durations import horizon_label
 from ..predictors.base import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction
 
 
@@ -49,10 +49,10 @@ class PredictionCollector:
             for q in TTF_QUANTILES:
                 ttf.add_metric(ident + [str(q)], p.ttf[q])
             for h in PUBLISHED_HORIZONS:
-                prob.add_metric(ident + [format_duration(h)], p.probability[h])
+                prob.add_metric(ident + [horizon_label(h)], p.probability[h])
                 for q in TTF_QUANTILES:
                     if (h, q) in p.forecast:
-                        forecast.add_metric(ident + [format_duration(h), str(q)], p.forecast[(h, q)])
+                        forecast.add_metric(ident + [horizon_label(h), str(q)], p.forecast[(h, q)])
             risk.add_metric(ident, p.risk_level)
             observed.add_metric(ident, p.observed)
             limit.add_metric(ident, p.limit)
