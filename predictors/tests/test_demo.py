@@ -1,0 +1,42 @@
+"""The demo's reporting, without starting the stack (test_end_to_end runs it for real)."""
+import io
+from pathlib import Path
+
+from foresight.devstack.demo import Demo, format_notification
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def demo(tmp_path):
+    return Demo("memory-leak", 400, tmp_path, REPO, out=io.StringIO())
+
+
+def test_a_failure_nobody_watches_is_not_called_a_miss(tmp_path):
+    d = demo(tmp_path)
+    d.failures = [{"sim_time": 100.0, "metric": "http_server_request_count_total"}]
+    assert d.summary() == 0
+    assert "No predictor in" in d.out.getvalue() and "http_server_request_count_total" in d.out.getvalue()
+
+
+def test_a_watched_failure_without_notification_fails_the_demo(tmp_path):
+    d = demo(tmp_path)
+    d.failures = [{"sim_time": 100.0, "metric": "process_memory_usage_bytes"}]
+    assert d.summary() == 1
+    assert "No notification arrived before the failure." in d.out.getvalue()
+
+
+def test_lead_time_is_measured_in_simulated_time(tmp_path):
+    d = demo(tmp_path)
+    d.failures = [{"sim_time": 10_000.0, "metric": "process_memory_usage_bytes"}]
+    d.notifications = [(9_000.0, "slack", {"status": "resolved"}), (4_000.0, "slack", {"status": "firing"})]
+    assert d.first_alert_lead() == 6_000.0
+    assert d.summary() == 0
+
+
+def test_notification_text_shows_severity_labels_and_annotations():
+    text = format_notification("slack", {"status": "firing", "alerts": [{
+        "labels": {"severity": "warning", "alertname": "ForesightExhaustionPredicted", "predictor": "memory",
+                   "service": "checkout"},
+        "annotations": {"summary": "checkout: memory will reach its limit", "description": "Action: restart"}}]})
+    assert "[WARNING] ForesightExhaustionPredicted predictor=memory service=checkout" in text
+    assert "checkout: memory will reach its limit" in text and "Action: restart" in text
