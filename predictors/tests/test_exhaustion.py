@@ -185,3 +185,15 @@ def test_after_repeated_oom_kills_a_new_cycle_is_predicted_from_its_predecessors
     # Two minutes into the cycle there are too few points for a fit, but the cycles before it
     # leaked at 0.25 GiB/h to the limit: about 6 h to go.
     assert last.ttf[0.5] == pytest.approx(6 * 3600, rel=0.1)
+
+
+def test_a_prediction_that_cannot_be_renewed_after_a_reset_is_withdrawn():
+    e = engine()
+    t, v = leak(hours=3, rate_per_hour=0.45 * GiB)  # 0.6 -> ~1.95 GiB, critical near the end
+    preds = feed(e, t, v)
+    assert preds[-1].risk_level == 3
+    # The OOM kill: back to baseline. Too few points for a new fit, and no earlier cycles to go by.
+    e.add_points("metrics", [Point("used", (("job", "checkout"),), t[-1] + 60, 0.5 * GiB, GAUGE)])
+    assert e.evaluate() == []
+    assert e.withdrawn == [("mem", (("service", "checkout"),))]
+    assert e.policies["mem"].levels.get(e.withdrawn[0], 0) == 0

@@ -67,3 +67,20 @@ def test_health_metrics_start_at_zero():
     HealthMetrics(r)
     assert r.get_sample_value("foresight_points_ingested_total", {"signal": "logs"}) == 0
     assert r.get_sample_value("foresight_bad_input_total", {"reason": "malformed_protobuf"}) == 0
+
+
+def test_withdrawn_and_stale_predictions_leave_the_exposition():
+    from dataclasses import replace
+
+    registry = CollectorRegistry()
+    collector = PredictionCollector(CONFIG.predictors)
+    registry.register(collector)
+    other = replace(prediction(), labels={"service": "payments"}, timestamp=5000.0)
+    collector.update([prediction(), other])
+    ids = {"predictor": "memory", "service": "checkout", "service_instance": ""}
+    assert registry.get_sample_value("foresight_risk_level", ids) == 3
+    collector.update([], withdrawn=[prediction().key])
+    assert registry.get_sample_value("foresight_risk_level", ids) is None
+    assert registry.get_sample_value("foresight_risk_level", {**ids, "service": "payments"}) == 3
+    collector.update([], now=5000.0 + 3601)  # payments has not been renewed for over an hour
+    assert registry.get_sample_value("foresight_risk_level", {**ids, "service": "payments"}) is None

@@ -276,6 +276,8 @@ def backtest_rows(config: Config, table: SeriesTable, progress: bool = False):
             engine.add_points("metrics", points)  # the live service's code path
             for prediction in engine.evaluate():
                 latest[prediction.predictor] = prediction_cells(prediction)
+            for predictor, _ in engine.withdrawn:  # no prediction now: empty fields, not stale ones
+                latest[predictor] = prediction_cells(None)
             for name, index in zip(names, value_index):
                 required, extra = latest[name]
                 yield [stamp, name, _format_number(values[index]), *required, *extra]

@@ -23,6 +23,7 @@ class Engine:
         self.selectors = [s for p in self.predictors for s in p.selectors()]
         self.store = SeriesStore(self._wanted, max_points=max_points, max_age=max_age)
         self.accepted = {"metrics": 0, "logs": 0, "traces": 0}
+        self.withdrawn: list[tuple] = []  # prediction keys withdrawn by the last evaluate()
         self.decode_bad = {}
 
     def _wanted(self, metric: str, labels: dict) -> bool:
@@ -47,8 +48,10 @@ class Engine:
         return counts
 
     def evaluate(self) -> list[Prediction]:
-        """Run every predictor whose targets are due, and set each result's risk level."""
-        results = []
+        """Run every predictor whose targets are due, and set each result's risk level.
+
+        Predictions that could not be renewed are listed in `self.withdrawn`."""
+        results, self.withdrawn = [], []
         for predictor in self.predictors:
             policy = self.policies[predictor.config.name]
             for prediction in predictor.evaluate(self.store):
@@ -60,4 +63,9 @@ class Engine:
                              SEVERITY_NAMES[prediction.risk_level] or "none", prediction.ttf[0.5],
                              prediction.observed, prediction.limit)
                 results.append(prediction)
+            for key in predictor.withdrawn:
+                if policy.levels.pop(key, 0):
+                    log.info("prediction withdrawn predictor=%s labels=%s (too little data since a reset, or no limit)",
+                             key[0], dict(key[1]))
+                self.withdrawn.append(key)
         return results

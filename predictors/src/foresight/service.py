@@ -84,7 +84,9 @@ class Service:
         self.publish(predictions)
 
     def publish(self, predictions):
-        self.predictions.update(predictions)
+        watermark = self.engine.store.watermark
+        self.predictions.update(predictions, self.engine.withdrawn,
+                                now=watermark if watermark > float("-inf") else None)
         for signal, total in self.engine.accepted.items():
             self.health.points.labels(signal).inc(total - self._published_accepted.get(signal, 0))
         self._published_accepted = dict(self.engine.accepted)

@@ -49,14 +49,20 @@ class Predictor:
         self.config = config
         self._next_due: dict[tuple, float] = {}
         self._first_seen: dict[tuple, float] = {}
+        self._predicted: set[tuple] = set()  # series keys with a published prediction
+        self.withdrawn: list[tuple] = []  # prediction keys that could not be renewed in the last evaluate()
 
     def selectors(self) -> list:
         """Every series selector this predictor reads (for filtering and warm-up)."""
         return [self.config.series]
 
     def evaluate(self, store: SeriesStore) -> list[Prediction]:
-        """Evaluate each target whose data has moved `evaluate_every` past its last run."""
-        results = []
+        """Evaluate each target whose data has moved `evaluate_every` past its last run.
+
+        A target that had a prediction and now cannot get one (too few points since a
+        reset, its limit gone) is listed in `withdrawn`: a stale forecast is worse than none.
+        """
+        results, self.withdrawn = [], []
         for key, window in store.matching(self.config.series):
             now = window.last_time
             if now is None or now < self._next_due.get(key, -math.inf):
@@ -67,6 +73,10 @@ class Predictor:
             if prediction is not None:
                 prediction.history_seconds = now - first_seen
                 results.append(prediction)
+                self._predicted.add(key)
+            elif key in self._predicted:
+                self._predicted.discard(key)
+                self.withdrawn.append((self.config.name, tuple(sorted(output_labels(dict(key[1])).items()))))
         return results
 
     def _predict(self, labels: dict, window: Window, store: SeriesStore, now: float) -> Prediction | None:

@@ -16,12 +16,18 @@ class PredictionCollector:
         self._lock = threading.Lock()
         self._snapshot: dict[tuple, Prediction] = {}
 
-    def update(self, predictions: list[Prediction]):
-        """Replace the published value of each target evaluated."""
+    def update(self, predictions: list[Prediction], withdrawn=(), now: float | None = None,
+               stale_after: float = 3600.0):
+        """Replace the published value of each target evaluated; drop the withdrawn ones, and
+        those not renewed for `stale_after` seconds of event time (a series that went away)."""
         with self._lock:
             snapshot = dict(self._snapshot)
             for p in predictions:
                 snapshot[p.key] = p
+            for key in withdrawn:
+                snapshot.pop(key, None)
+            if now is not None:
+                snapshot = {k: p for k, p in snapshot.items() if p.timestamp >= now - stale_after}
             self._snapshot = snapshot
 
     def latest(self) -> dict:
