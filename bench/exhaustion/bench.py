@@ -4,8 +4,6 @@ import shutil
 import time
 from pathlib import Path
 
-import numpy as np
-
 from . import baselines, foresight_runner, score
 from .suite import build_suite, load_series
 

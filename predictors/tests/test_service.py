@@ -1,7 +1,6 @@
 """The sidecar's message handling and endpoints, without a broker (the integration test has one)."""
 import math
 
-import numpy as np
 import requests
 from otlp_builders import add_gauge, add_sum, gauge_payload, logs_payload, metrics_request, traces_payload
 

@@ -5,7 +5,7 @@ totals. Out-of-order and duplicate points are dropped and counted; the store nev
 at the wall clock.
 """
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

@@ -98,14 +98,6 @@ def last_reset(t: np.ndarray, v: np.ndarray, drop: float, within: float = 900.0)
     return peak, bottom
 
 
-def since_last_reset(t: np.ndarray, v: np.ndarray, drop: float) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the points after the last reset."""
-    reset = last_reset(t, v, drop)
-    if reset is None:
-        return t, v
-    return t[reset[1]:], v[reset[1]:]
-
-
 @dataclass
 class ResetHistory:
     """Where this series' past cycles ended: at the limit (a failure) or below it.

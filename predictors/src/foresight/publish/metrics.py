@@ -30,9 +30,6 @@ class PredictionCollector:
                 snapshot = {k: p for k, p in snapshot.items() if p.timestamp >= now - stale_after}
             self._snapshot = snapshot
 
-    def latest(self) -> dict:
-        return self._snapshot
-
     def collect(self):
         snapshot = self._snapshot  # swapped whole, so reading it needs no lock
         ids = ["predictor", "service", "service_instance"]

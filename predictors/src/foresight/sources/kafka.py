@@ -1,7 +1,7 @@
 """Consume OTLP protobuf from the collector's Kafka topics as a consumer group."""
 import logging
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer
 
 log = logging.getLogger(__name__)
 
@@ -60,5 +60,3 @@ class KafkaSource:
     def close(self):
         self.consumer.close()
 
-
-__all__ = ["KafkaSource", "DEFAULT_TOPICS", "TopicPartition"]
