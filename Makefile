@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= memory-leak
 SPEED ?= 400
 
-.PHONY: help setup system-deps demo test test-unit bench clean
+.PHONY: help setup system-deps demo lint test test-unit bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -32,7 +32,10 @@ setup: system-deps $(STAMP)  ## create .venv and install everything
 demo: setup  ## play a failure scenario through the local stack (SCENARIO=memory-leak SPEED=400)
 	$(VENV)/bin/foresight demo --scenario $(SCENARIO) --speed $(SPEED)
 
-test: setup  ## run every test (unit, config checks, integration with real servers)
+lint: setup  ## static checks (pyflakes) on all Python code
+	$(PY) -m pyflakes predictors loadgen bench tests
+
+test: setup lint  ## lint, then every test (unit, config checks, integration with real servers)
 	$(PY) -m pytest -q predictors/tests loadgen/tests bench/tests tests
 
 test-unit: setup  ## fast tests only
