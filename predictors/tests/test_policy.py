@@ -28,3 +28,12 @@ def test_targets_are_independent():
     policy = Policy(PolicyConfig(warning_within=6 * H))
     policy.decide("x", probs(p6=0.9))
     assert policy.decide("y", probs(p6=0.4)) == NONE
+
+
+def test_young_targets_only_go_critical_unless_they_have_failed_before():
+    policy = Policy(PolicyConfig(warning_within=6 * H, min_history=36 * H))
+    assert policy.decide("new", probs(p6=0.9, p24=1), history_seconds=3 * H) == NONE
+    assert policy.decide("new", probs(p1=0.9, p6=1, p24=1), history_seconds=3 * H) == CRITICAL
+    # Already OOM-killed once: not a new node, so a warning hours ahead is allowed.
+    assert policy.decide("oomed", probs(p6=0.9, p24=1), history_seconds=3 * H, failures_seen=1) == WARNING
+    assert policy.decide("old", probs(p6=0.9, p24=1), history_seconds=40 * H) == WARNING

@@ -56,7 +56,8 @@ class Engine:
             policy = self.policies[predictor.config.name]
             for prediction in predictor.evaluate(self.store):
                 before = policy.levels.get(prediction.key, 0)
-                prediction.risk_level = policy.decide(prediction.key, prediction.probability, prediction.history_seconds)
+                prediction.risk_level = policy.decide(prediction.key, prediction.probability, prediction.history_seconds,
+                                                      prediction.failures_seen)
                 if prediction.risk_level != before:
                     log.info("risk change predictor=%s labels=%s level=%s->%s ttf_p50=%.0fs observed=%g limit=%g",
                              prediction.predictor, prediction.labels, SEVERITY_NAMES[before] or "none",

@@ -17,14 +17,15 @@ class Policy:
         c = self.config
         return {CRITICAL: c.critical_within, WARNING: c.warning_within, INFO: c.info_within}
 
-    def decide(self, key: tuple, probability: dict, history_seconds: float = float("inf")) -> int:
+    def decide(self, key: tuple, probability: dict, history_seconds: float = float("inf"),
+               failures_seen: int = 0) -> int:
         """The new level for a target, given P(crossing) per window (seconds -> p).
 
         A target watched for less than `min_history` can only be critical: until its daily
         pattern is known, a new node's ramp could as well be its morning as a leak, so only
-        an imminent crossing alerts.
+        an imminent crossing alerts. One that has already reached its limit is no new node.
         """
-        young = history_seconds < self.config.min_history
+        young = history_seconds < self.config.min_history and failures_seen == 0
         current = self.levels.get(key, NONE)
         enter, stay = self.config.probability, self.config.probability - self.config.hysteresis
         level = NONE

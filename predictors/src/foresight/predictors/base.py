@@ -22,6 +22,7 @@ class Prediction:
     probability: dict  # window seconds -> probability of crossing within it
     forecast: dict = field(default_factory=dict)  # (horizon seconds, quantile) -> value
     history_seconds: float = math.inf  # how long this target has been watched
+    failures_seen: int = 0  # times this target has reached its limit while watched
     risk_level: int = 0
 
     @property

@@ -455,6 +455,7 @@ class ExhaustionPredictor(Predictor):
         if sign < 0:  # mirror the quantiles back: the low forecast of -v is the high of v
             forecast = {(h, q): forecast[(h, round(1 - q, 1))] for h, q in forecast}
         return Prediction(
+            failures_seen=sum(reached for _, reached in state.resets.peaks),
             predictor=cfg.name, labels=output_labels(labels), timestamp=now,
             observed=window.last_value, limit=limit, trend_per_second=sign * fit.slope,
             ttf=ttf, probability=probability, forecast=forecast,
