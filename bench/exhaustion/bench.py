@@ -63,7 +63,7 @@ def run(work: Path, out: Path, seeds: int, days: int, quick: bool, jobs: int | N
     result = {
         "suite": {"series": len(cases), "seeds": seeds, "days": days, "quick": quick,
                   "folder": str(cases[0].csv.parent)},
-        "methods": summaries, "targets": tgt, "plot": str(png),
+        "methods": summaries, "targets": tgt, "plot": png.name,  # beside this file
         "timing_s": {"foresight_backtest_wall": t_foresight, "baselines_total": t_base,
                      "baselines_per_series": t_base / len(cases)},
         "episodes": {n: {m: v for m, v in tr["episodes"].items()} for n, tr in traces.items()},
