@@ -37,24 +37,22 @@ def _typed(parse):
     return convert
 
 
-def _speed(text: str) -> float:
+def _finite_number(text: str, what: str, expected: str, allow_zero: bool) -> float:
     try:
-        speed = float(text)
+        number = float(text)
     except ValueError:
-        speed = math.nan
-    if not math.isfinite(speed) or speed < 0:
-        raise ValueError(f"invalid speed {text!r}: expected a number >= 0 (0 = as fast as possible)")
-    return speed
+        number = math.nan
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        raise ValueError(f"invalid {what} {text!r}: expected {expected}")
+    return number
+
+
+def _speed(text: str) -> float:
+    return _finite_number(text, "speed", "a number >= 0 (0 = as fast as possible)", allow_zero=True)
 
 
 def _timeout(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = math.nan
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"invalid timeout {text!r}: expected seconds > 0")
-    return seconds
+    return _finite_number(text, "timeout", "seconds > 0", allow_zero=False)
 
 
 def _add_timeline_options(parser: argparse.ArgumentParser, duration: str, step: str) -> None:
