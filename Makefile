@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= memory-leak
 SPEED ?= 400
 
-.PHONY: help setup system-deps demo lint test test-unit bench clean
+.PHONY: help setup system-deps demo lint generate test test-unit bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -32,8 +32,14 @@ setup: system-deps $(STAMP)  ## create .venv and install everything
 demo: setup  ## play a failure scenario through the local stack (SCENARIO=memory-leak SPEED=400)
 	$(VENV)/bin/foresight demo --scenario $(SCENARIO) --speed $(SPEED)
 
-lint: setup  ## static checks (pyflakes) on all Python code
+lint: setup  ## static checks (pyflakes), and generated rules and dashboards up to date with their sources
 	$(PY) -m pyflakes predictors loadgen bench tests
+	$(VENV)/bin/foresight rules -c predictors/config/predictors.yaml --output prometheus/rules/foresight.rules.yml --check
+	$(VENV)/bin/foresight dashboards --output grafana/dashboards --check
+
+generate: setup  ## regenerate the alert rules and dashboards from predictors.yaml and the dashboard code
+	$(VENV)/bin/foresight rules -c predictors/config/predictors.yaml --output prometheus/rules/foresight.rules.yml
+	$(VENV)/bin/foresight dashboards --output grafana/dashboards
 
 test: setup lint  ## lint, then every test (unit, config checks, integration with real servers)
 	$(PY) -m pytest -q predictors/tests loadgen/tests bench/tests tests

@@ -87,7 +87,9 @@ def test_check_config(amtool, rendered):
     "labels,receivers",
     [
         (["severity=critical", "alertname=ForesightExhaustionPredicted"], "pagerduty,slack-critical"),
+        (["severity=critical", "alertname=ForesightExhaustionPredicted", "incident=inc-1"], "pagerduty,slack-critical"),
         (["severity=warning", "alertname=ForesightExhaustionPredicted"], "slack"),
+        (["severity=warning", "alertname=ForesightAnomalyDetected", "incident=inc-1"], "slack"),
         (["severity=info", "alertname=ForesightBadInputHigh"], "email"),
         (["alertname=Unlabelled"], "slack"),
     ],
@@ -98,27 +100,52 @@ def test_routes(amtool, rendered, labels, receivers):
     assert proc.stdout.strip() == receivers
 
 
+def _severity_routes(route):
+    return {r["matchers"][0]: r for r in route["routes"]}
+
+
 def test_route_tree_settings():
+    """Grouped by incident when there is one, else by service; repeat intervals shorten
+    with severity; info is a daily digest."""
     cfg = load_yaml("alertmanager/alertmanager.yml")
     route = cfg["route"]
     assert route["receiver"] == "slack"
-    assert route["group_by"] == ["alertname", "service"]
-    assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == ("30s", "5m", "4h")
-    first = route["routes"][0]
+    assert route["group_by"] == ["service"]
+    assert (route["group_wait"], route["group_interval"]) == ("30s", "5m")
+    first, second = route["routes"][:2]
     assert first["receiver"] == "pagerduty" and first["continue"] is True
+    assert second["receiver"] == "slack-critical" and not second.get("continue")
+    for r in route["routes"]:
+        if r["receiver"] != "email":
+            assert r["routes"] == [{"matchers": ['incident=~".+"'], "group_by": ["incident"]}], r
+    repeat = {r["receiver"]: r["repeat_interval"] for r in route["routes"]}
+    assert repeat == {"pagerduty": "1h", "slack-critical": "1h", "slack": "4h", "email": "24h"}
     info = [r for r in route["routes"] if r["receiver"] == "email"][0]
-    assert info["repeat_interval"] == "24h"
+    assert (info["group_interval"], info["group_by"]) == ("24h", ["severity"])
     assert cfg["global"]["resolve_timeout"]
     assert cfg["templates"] == ["/etc/alertmanager/templates/*.tmpl"]
+
+
+def test_each_receiver_has_its_own_template():
+    cfg = load_yaml("alertmanager/alertmanager.yml")
+    used = {}
+    for receiver in cfg["receivers"]:
+        text = json.dumps(receiver)
+        names = set(re.findall(r'template \\"([a-z_.]+)\\"', text))
+        assert names, f"{receiver['name']} uses no template"
+        used[receiver["name"]] = {n.split(".")[0] for n in names}
+    assert used == {"slack": {"slack"}, "slack-critical": {"slack"}, "pagerduty": {"pagerduty"}, "email": {"email"}}
+    templates = {p.name for p in (REPO / "alertmanager/templates").glob("*.tmpl")}
+    assert templates == {"slack.tmpl", "pagerduty.tmpl", "email.tmpl"}
 
 
 def test_inhibit_critical_mutes_warning():
     cfg = load_yaml("alertmanager/alertmanager.yml")
     rules = cfg["inhibit_rules"]
     assert any(
-        r.get("source_matchers") == ['severity="critical"']
-        and r.get("target_matchers") == ['severity="warning"']
-        and sorted(r.get("equal", [])) == ["alertname", "predictor", "service"]
+        r.get("source_matchers") == ['severity="critical"', 'predictor=~".+"']
+        and r.get("target_matchers") == ['severity=~"warning|info"']
+        and r.get("equal") == ["predictor", "service", "service_instance"]
         for r in rules
     ), rules
 
@@ -131,12 +158,16 @@ ALERT_DATA = {
             "status": "firing",
             "labels": {
                 "alertname": "ForesightExhaustionPredicted", "severity": "critical",
-                "service": "checkout", "predictor": "checkout-memory",
+                "service": "checkout", "predictor": "memory", "resource": "memory",
             },
             "annotations": {
                 "summary": "checkout: memory will reach its limit of 2Gi in ~3h 12m (80% range 2h 36m – 4h 0m)",
-                "description": "Probability of reaching the limit: 87% within 6h, 100% within 24h (predictor checkout-memory).",
+                "when": "in ~3h 12m (80% range 2h 36m – 4h 0m), around 2025-01-01 03:12:00 +0000 UTC",
+                "probability": "87% within 6h, 100% within 24h",
+                "why": "heap grows 100Mi/h since the last deploy",
+                "action": "Raise the memory limit from 2Gi to at least 2.5Gi.",
                 "runbook_url": "https://github.com/foresight-sre/foresight/blob/main/docs/runbooks.md#foresightexhaustionpredicted",
+                "dashboard_url": "http://localhost:3000/d/foresight-predictor-detail/foresight-predictor-detail?var-predictor=memory&var-service=checkout",
             },
             "startsAt": "2025-01-01T00:00:00Z",
             "endsAt": "0001-01-01T00:00:00Z",
@@ -144,10 +175,10 @@ ALERT_DATA = {
             "fingerprint": "0123456789abcdef",
         }
     ],
-    "groupLabels": {"alertname": "ForesightExhaustionPredicted", "service": "checkout"},
+    "groupLabels": {"service": "checkout"},
     "commonLabels": {
         "alertname": "ForesightExhaustionPredicted", "severity": "critical",
-        "service": "checkout", "predictor": "checkout-memory",
+        "service": "checkout", "predictor": "memory", "resource": "memory",
     },
     "commonAnnotations": {},
     "externalURL": "http://alertmanager:9093",
@@ -156,12 +187,12 @@ ALERT_DATA = {
 
 @pytest.mark.parametrize(
     "template",
-    [
-        "foresight.slack.title", "foresight.slack.text", "foresight.pagerduty.description",
-        "foresight.pagerduty.details", "foresight.email.subject", "foresight.email.html",
-    ],
+    ["slack.foresight.title", "slack.foresight.text", "pagerduty.foresight.summary",
+     "pagerduty.foresight.firing", "email.foresight.subject", "email.foresight.text", "email.foresight.html"],
 )
 def test_templates_render(amtool, tmp_path, template):
+    """Each template renders with amtool; tests/test_alertmanager_delivery.py checks the
+    text the real Alertmanager sends."""
     data = tmp_path / "data.json"
     data.write_text(json.dumps(ALERT_DATA), encoding="utf-8")
     proc = run([
@@ -173,10 +204,14 @@ def test_templates_render(amtool, tmp_path, template):
     assert_ok(proc)
     out = proc.stdout
     ann = ALERT_DATA["alerts"][0]["annotations"]
-    if template.endswith("title") or template.endswith("subject"):
-        assert "ForesightExhaustionPredicted" in out and "checkout" in out
-    elif template.endswith("pagerduty.description"):
+    if template == "slack.foresight.title":
+        assert out.strip() == f"[FIRING:1] CRITICAL · checkout · {ann['summary']}"
+    elif template == "email.foresight.subject":
+        assert out.strip() == "[Foresight digest] 1 info alert for checkout"
+    elif template == "pagerduty.foresight.summary":
         assert out.strip() == ann["summary"]
+    elif template == "pagerduty.foresight.firing":
+        assert out.strip() == f"{ann['summary']}. What to do: {ann['action']} Runbook: {ann['runbook_url']}"
     else:
-        for key in ("summary", "description", "runbook_url"):
+        for key in ("summary", "when", "probability", "why", "action", "runbook_url"):
             assert ann[key] in out, f"{template} lacks {key}:\n{out}"

@@ -2,7 +2,9 @@
 
 Grafana cannot run here (no Docker engine, no Grafana package), so these tests check the
 files against Grafana's documented provisioning schema (apiVersion 1 datasources and
-dashboard providers) and the dashboard JSON model, not against a live Grafana.
+dashboard providers) and the dashboard JSON model, not against a live Grafana. The
+dashboards are generated from code (foresight.dashboards); tests/test_dashboard_queries.py
+runs their queries against a real Prometheus.
 """
 
 from __future__ import annotations
@@ -71,9 +73,9 @@ def _panels(panels):
 
 
 def _datasource_refs(dash):
-    """(where, datasource) for every panel, target and templating variable."""
+    """(where, datasource) for every panel, target, query variable and annotation query."""
     for panel in _panels(dash["panels"]):
-        if panel["type"] == "row":
+        if panel["type"] in ("row", "text"):
             continue
         yield f"panel {panel['title']!r}", panel.get("datasource")
         for target in panel.get("targets", []):
@@ -81,6 +83,21 @@ def _datasource_refs(dash):
     for var in dash.get("templating", {}).get("list", []):
         if var.get("type") == "query":
             yield f"variable {var['name']}", var.get("datasource")
+    for annotation in dash.get("annotations", {}).get("list", []):
+        yield f"annotation {annotation['name']!r}", annotation.get("datasource")
+
+
+def _datasource_variables(dash) -> dict[str, dict]:
+    """`${name}` -> the provisioned datasource a datasource variable selects by default."""
+    by_uid = {ds["uid"]: ds for ds in DATASOURCES["datasources"]}
+    found = {}
+    for var in dash.get("templating", {}).get("list", []):
+        if var.get("type") == "datasource":
+            default = by_uid.get(var.get("current", {}).get("value"))
+            assert default and default["type"] == var["query"], \
+                f"variable {var['name']}: default {var.get('current')} is not a provisioned {var['query']} datasource"
+            found["${%s}" % var["name"]] = default
+    return found
 
 
 @pytest.mark.parametrize("path", DASHBOARD_FILES, ids=lambda p: p.name)
@@ -88,14 +105,35 @@ def test_dashboard_datasources_use_provisioned_uids(path):
     dash = json.loads(path.read_text(encoding="utf-8"))
     assert dash.get("uid"), f"{path.name}: no uid"
     assert dash.get("title")
-    uids = {ds["uid"] for ds in DATASOURCES["datasources"]}
+    uids = {ds["uid"]: ds["type"] for ds in DATASOURCES["datasources"]}
+    variables = _datasource_variables(dash)
     refs = list(_datasource_refs(dash))
     assert refs
     for where, ds in refs:
         assert isinstance(ds, dict) and ds.get("uid"), f"{path.name} {where}: datasource has no fixed uid"
-        assert ds["uid"] in uids | BUILTIN_UIDS, f"{path.name} {where}: unknown datasource uid {ds['uid']}"
+        if ds["uid"] in variables:
+            assert variables[ds["uid"]]["type"] == ds["type"], f"{path.name} {where}: type {ds['type']}"
+            continue
+        assert ds["uid"] in set(uids) | BUILTIN_UIDS, f"{path.name} {where}: unknown datasource uid {ds['uid']}"
     ids = [p["id"] for p in _panels(dash["panels"])]
     assert len(ids) == len(set(ids)), "duplicate panel ids"
+
+
+def test_generated_dashboards_are_provisioned():
+    """Every dashboard the code generates is in the provider's folder, and nothing else is."""
+    from foresight import dashboards
+
+    assert sorted(p.name for p in DASHBOARD_FILES) == sorted(dashboards.DASHBOARDS)
+    assert dashboards.check(REPO / "grafana/dashboards") == []
+    uids = [json.loads(p.read_text(encoding="utf-8"))["uid"] for p in DASHBOARD_FILES]
+    assert len(uids) == len(set(uids))
+
+
+def test_compose_home_dashboard_exists():
+    compose = load_yaml("docker-compose.yml")
+    home = compose["services"]["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home.startswith(PROVIDERS["providers"][0]["options"]["path"] + "/")
+    assert (REPO / "grafana/dashboards" / home.rsplit("/", 1)[1]).is_file()
 
 
 def test_overview_dashboard_content():
@@ -104,23 +142,16 @@ def test_overview_dashboard_content():
     panels = [p for p in _panels(dash["panels"]) if p["type"] != "row"]
     exprs = " ".join(t["expr"] for p in panels for t in p.get("targets", []))
     for needle in [
-        'up{job="foresight"}',
-        "rate(foresight_points_ingested_total[5m])",
-        "foresight_bad_input_total",
-        "foresight_consumer_lag_messages",
-        "foresight_inference_duration_seconds_bucket",
-        'foresight_time_to_failure_seconds{quantile="0.5"}',
         "foresight_risk_level",
+        'foresight_time_to_failure_seconds{quantile="0.5"',
+        'foresight_time_to_failure_seconds{quantile="0.1"',
+        'foresight_time_to_failure_seconds{quantile="0.9"',
         "foresight_failure_probability",
-        'quantile="0.1"',
-        'quantile="0.9"',
-        "foresight_observed_value",
-        "foresight_limit_value",
-        'ALERTS{alertstate="firing"}',
+        "foresight_incident_info",
     ]:
         assert needle in exprs, f"dashboard has no query with {needle}"
     types = {p["type"] for p in panels}
-    assert {"table", "timeseries", "state-timeline"} <= types
-    table = next(p for p in panels if p["type"] == "table")
-    sort = [t for t in table["transformations"] if t["id"] == "sortBy"]
-    assert sort and sort[0]["options"]["sort"][0] == {"field": "Value #A", "desc": False}
+    assert {"stat", "table", "timeseries", "state-timeline"} <= types
+    table = next(p for p in panels if p["title"].startswith("Predicted risks"))
+    assert table["options"]["sortBy"] == [{"displayName": "Time to failure", "desc": False}]
+    assert any(t["id"] == "merge" for t in table["transformations"])

@@ -90,6 +90,9 @@ def test_alert_shape_and_runbook_anchors():
         assert rule["labels"]["severity"] in {"critical", "warning", "info"}, name
         ann = rule["annotations"]
         assert {"summary", "description", "runbook_url"} <= set(ann), name
+        if group.startswith("foresight-predictor-"):
+            # What, when, how sure, why, what to do and links, for the receivers' templates.
+            assert {"when", "probability", "why", "action", "dashboard_url"} <= set(ann), name
         url = ann["runbook_url"]
         assert url.startswith("https://github.com/foresight-sre/foresight/blob/main/docs/runbooks.md#")
         anchor = url.rsplit("#", 1)[1]
@@ -98,18 +101,27 @@ def test_alert_shape_and_runbook_anchors():
 
 
 def test_expected_alerts():
+    """Every configured predictor has its generated group (warning 5m, critical 2m by
+    default); the pipeline alerts stay in their own file."""
+    from foresight.config import load_config
+
     by_group: dict[str, list[tuple[str, str, str]]] = {}
     for group, rule in _alert_rules():
         by_group.setdefault(group, []).append(
             (rule["alert"], rule["labels"]["severity"], rule["for"])
         )
-    assert sorted(by_group["foresight-predictions"]) == [
-        ("ForesightExhaustionPredicted", "critical", "2m"),
-        ("ForesightExhaustionPredicted", "warning", "5m"),
-    ]
-    assert sorted(by_group["foresight-pipeline"]) == [
+    config = load_config(REPO / "predictors/config/predictors.yaml")
+    expected = {
+        "exhaustion": [("ForesightExhaustionPredicted", "critical", "2m"), ("ForesightExhaustionPredicted", "warning", "5m")],
+        "anomaly": [("ForesightAnomalyDetected", "warning", "5m")],
+        "logs": [("ForesightLogAnomalyDetected", "warning", "5m")],
+    }
+    for predictor in config.predictors:
+        assert sorted(by_group.pop(f"foresight-predictor-{predictor.name}")) == expected[predictor.kind], predictor.name
+    assert sorted(by_group.pop("foresight-pipeline")) == [
         ("ForesightBadInputHigh", "info", "10m"),
         ("ForesightConsumerLagHigh", "warning", "10m"),
         ("ForesightInferenceSlow", "warning", "10m"),
         ("ForesightPredictorDown", "warning", "5m"),
     ]
+    assert by_group == {}, f"unexpected rule groups: {sorted(by_group)}"

@@ -12,6 +12,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from loadgen.cli import main
+from loadgen.topology import CALLS, DB_CLIENT_SERVICES, SERVICES, http_services
 
 START = 1767225600
 STEP = 15
@@ -128,7 +129,7 @@ def test_spans_link_parents_across_service_resources(ten_hour_run):
         assert parent.trace_id == span.trace_id
         assert parent.start_time_unix_nano <= span.start_time_unix_nano
         parents_seen.add((parent_service, service))
-    assert parents_seen == {("frontend", "checkout"), ("checkout", "payments"), ("checkout", "db")}
+    assert parents_seen == set(CALLS)
 
 
 def test_logs_escalate_to_the_oom_kill_at_the_failure_event(ten_hour_run):
@@ -140,7 +141,7 @@ def test_logs_escalate_to_the_oom_kill_at_the_failure_event(ten_hour_run):
                            if a.key == "service.name")
             for scope in resource_logs.scope_logs:
                 records += [(service, r) for r in scope.log_records]
-    assert {service for service, _ in records} == {"frontend", "checkout", "payments"}
+    assert {service for service, _ in records} == {s.name for s in http_services()}
     assert all(r.time_unix_nano >= START * NANOS and r.severity_text for _, r in records)
     failures = [e for e in events if e["event"] == "failure"]
     assert failures == [{"event": "failure", "sim_time": failures[0]["sim_time"], "service": "checkout",
@@ -158,7 +159,11 @@ def test_json_events_frame_the_run(ten_hour_run):
     assert events[0]["scenario"] == "memory-leak" and events[0]["speed"] == 0
     assert events[-1] == {"event": "end", "sim_time": START + 36000, "exported_points": events[-1]["exported_points"],
                           "failed_exports": 0}
-    assert events[-1]["exported_points"] == (36000 // STEP) * 22
+    # Memory usage and limit per service, three pool series per DB client, db's CPU and
+    # filesystem usage and limit, and per HTTP service two status counters and a histogram.
+    series = 2 * len(SERVICES) + 3 * len(DB_CLIENT_SERVICES) + 3 + 3 * len(http_services())
+    assert series == 31
+    assert events[-1]["exported_points"] == (36000 // STEP) * series
 
 
 def test_paced_run_follows_the_simulated_clock(otlp_receiver, capsys):

@@ -342,3 +342,33 @@ def test_bad_config(tmp_path, capsys):
     data = write_csv(tmp_path / "d.csv", unix_stamps(20), [1.0] * 20, limit=100)
     err = run_failing(tmp_path, capsys, "predictors: []\n", data)
     assert "predictors.yaml" in err
+
+
+def test_late_rows_can_be_skipped_and_counted(tmp_path, capsys):
+    stamps = unix_stamps(200)
+    stamps[150], stamps[151] = stamps[140], stamps[149]  # a jump back, then a repeat of the newest
+    data = write_csv(tmp_path / "late.csv", stamps, fill_values()[:200], limit=100)
+    config = write_config(tmp_path, CONFIG_LIMIT_SERIES)
+    code = main(["backtest", "--late-rows", "skip", "-c", str(config), "--output-dir", str(tmp_path / "out"),
+                 str(data)])
+    assert code == 0
+    assert "2 row(s) out of time order skipped" in capsys.readouterr().out
+    rows = read_rows(tmp_path / "out" / "late.csv")
+    assert len(rows) == 200  # one output row per input row, in input order
+    assert [r["timestamp"] for r in rows] == stamps
+    assert rows[150]["severity"] == rows[150]["ttf_p50_seconds"] == "" and rows[150]["value"] != ""
+    assert rows[152]["ttf_p50_seconds"] != ""  # later rows are predicted again
+
+
+def test_anomaly_kind_fills_the_anomaly_score_column(tmp_path):
+    import random
+    rng = random.Random(3)
+    values = [10 + rng.gauss(0, 0.5) for _ in range(600)] + [30.0] * 5 + [10 + rng.gauss(0, 0.5) for _ in range(50)]
+    data = write_csv(tmp_path / "spike.csv", unix_stamps(len(values)), values)
+    code, out = backtest(tmp_path, "predictors:\n  - name: used\n    kind: anomaly\n    series: used\n", data)
+    assert code == 0
+    rows = read_rows(out / "spike.csv")
+    scores = [float(r["anomaly_score"]) for r in rows]
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert rows[0]["ttf_p50_seconds"] == rows[0]["probability_1h"] == ""  # no limit: does not apply
+    assert max(scores[600:605]) > max(scores[200:600])  # the jump scores above the quiet part

@@ -42,7 +42,7 @@ def test_to_dict_writes_back_the_typed_config():
     ("", "", "empty"),
     ("predictors: []", "predictors", "non-empty list"),
     ("other: 1\npredictors: []", "other", "unknown field"),
-    ("predictors:\n  - name: a\n    kind: nope\n    series: x", "predictors[0].kind", "valid kinds: exhaustion"),
+    ("predictors:\n  - name: a\n    kind: nope\n    series: x", "predictors[0].kind", "valid kinds: anomaly, exhaustion, logs"),
     ("predictors:\n  - kind: exhaustion\n    series: x\n    limit: 1", "predictors[0].name", "required"),
     (MINIMAL.replace("24h", "24x"), "predictors[0].horizon", "not a duration"),
     (MINIMAL.replace("limit_series: limit", "limit_series: limit\n    limit: 5"), "predictors[0].limit", "exactly one"),
@@ -81,7 +81,8 @@ def test_check_command_exit_codes(tmp_path, capsys):
 def test_shipped_config_is_valid():
     from pathlib import Path
     cfg = load_config(Path(__file__).parents[1] / "config" / "predictors.yaml")
-    assert {p.name for p in cfg.predictors} == {"memory", "db-pool", "disk"}
+    assert {p.name for p in cfg.predictors} == {"memory", "db-pool", "disk", "db-cpu", "db-cpu-anomaly", "latency",
+                                                "errors", "log-patterns"}
 
 
 def test_durations_and_quantities():

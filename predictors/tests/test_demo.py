@@ -13,9 +13,9 @@ def demo(tmp_path):
 
 def test_a_failure_nobody_watches_is_not_called_a_miss(tmp_path):
     d = demo(tmp_path)
-    d.failures = [{"sim_time": 100.0, "metric": "http_server_request_count_total"}]
+    d.failures = [{"sim_time": 100.0, "metric": "kafka_consumer_lag"}]
     assert d.summary() == 0
-    assert "No predictor in" in d.out.getvalue() and "http_server_request_count_total" in d.out.getvalue()
+    assert "No predictor in" in d.out.getvalue() and "kafka_consumer_lag" in d.out.getvalue()
 
 
 def test_a_watched_failure_without_notification_fails_the_demo(tmp_path):

@@ -84,3 +84,37 @@ def test_withdrawn_and_stale_predictions_leave_the_exposition():
     assert registry.get_sample_value("foresight_risk_level", {**ids, "service": "payments"}) == 3
     collector.update([], now=5000.0 + 3601)  # payments has not been renewed for over an hour
     assert registry.get_sample_value("foresight_risk_level", {**ids, "service": "payments"}) is None
+
+
+def test_explained_anomaly_publishes_score_attributions_why_action_and_incident():
+    p = Prediction(predictor="memory", labels={"service": "checkout"}, timestamp=1000.0, observed=5.0,
+                   anomaly_score=0.97, attributions={"request rate: z-score": 0.7, "latency: delta": 0.3},
+                   drivers=["request rate +40% since 14:00 (r=0.86, leading by 10 min)"],
+                   action="Raise the limit to 3 GiB", incident=("db-20261122T1405", "db"), risk_level=2)
+    r = registry_with([p])
+    ids = {"predictor": "memory", "service": "checkout", "service_instance": ""}
+    assert r.get_sample_value("foresight_anomaly_score", ids) == 0.97
+    assert r.get_sample_value("foresight_attribution_ratio", {**ids, "feature": "latency: delta"}) == 0.3
+    assert r.get_sample_value("foresight_driver_info", {
+        **ids, "rank": "1", "text": "request rate +40% since 14:00 (r=0.86, leading by 10 min)"}) == 1
+    assert r.get_sample_value("foresight_action_info", {**ids, "text": "Raise the limit to 3 GiB"}) == 1
+    assert r.get_sample_value("foresight_incident_info", {**ids, "incident": "db-20261122T1405",
+                                                          "root_cause": "db"}) == 1
+    # An anomaly has no limit or time to failure: those series are absent, not zero.
+    assert r.get_sample_value("foresight_limit_value", ids) is None
+    assert r.get_sample_value("foresight_time_to_failure_seconds", {**ids, "quantile": "0.5"}) is None
+
+
+def test_why_and_action_only_while_at_risk():
+    p = Prediction(predictor="memory", labels={"service": "checkout"}, timestamp=1000.0, observed=5.0,
+                   anomaly_score=0.2, drivers=["something"], action="do it", risk_level=0)
+    r = registry_with([p])
+    ids = {"predictor": "memory", "service": "checkout", "service_instance": ""}
+    assert r.get_sample_value("foresight_driver_info", {**ids, "rank": "1", "text": "something"}) is None
+    assert r.get_sample_value("foresight_action_info", {**ids, "text": "do it"}) is None
+
+
+def test_policy_thresholds_are_published():
+    registry = CollectorRegistry()
+    registry.register(PredictionCollector(CONFIG.predictors, thresholds=lambda: {"memory": 0.62}))
+    assert registry.get_sample_value("foresight_policy_threshold", {"predictor": "memory"}) == 0.62

@@ -37,3 +37,19 @@ def test_young_targets_only_go_critical_unless_they_have_failed_before():
     # Already OOM-killed once: not a new node, so a warning hours ahead is allowed.
     assert policy.decide("oomed", probs(p6=0.9, p24=1), history_seconds=3 * H, failures_seen=1) == WARNING
     assert policy.decide("old", probs(p6=0.9, p24=1), history_seconds=40 * H) == WARNING
+
+
+def test_anomaly_scores_enter_the_configured_severity_with_hysteresis():
+    policy = Policy(PolicyConfig(score_threshold=0.9, hysteresis=0.2, score_severity="warning"), scores=True)
+    levels = [policy.decide_score("x", s) for s in (0.5, 0.92, 0.75, 0.69, 0.8, None)]
+    assert levels == [NONE, WARNING, WARNING, NONE, NONE, NONE]
+
+
+def test_tuned_threshold_replaces_the_configured_one():
+    policy = Policy(PolicyConfig(warning_within=6 * H, probability=0.5))
+    policy.set_threshold(0.7)
+    assert policy.threshold == 0.7
+    assert policy.decide("b", probs(p6=0.65, p24=0.65)) == NONE
+    assert policy.decide("c", probs(p6=0.75)) == WARNING
+    policy.set_threshold(5.0)  # clamped into (hysteresis, 1]
+    assert policy.threshold == 1.0

@@ -33,6 +33,7 @@ POOL_MAX = MetricSpec("db.client.connection.max", "{connection}", Kind.GAUGE, "M
 POOL_WAIT = MetricSpec(
     "db.client.connection.wait_time", "s", Kind.GAUGE, "Time the latest requests waited for a pool connection"
 )
+CPU_UTILIZATION = MetricSpec("system.cpu.utilization", "1", Kind.GAUGE, "Share of the host's CPU in use")
 FS_USAGE = MetricSpec("system.filesystem.usage", "By", Kind.GAUGE, "Bytes used on the data filesystem")
 FS_LIMIT = MetricSpec("system.filesystem.limit", "By", Kind.GAUGE, "Size of the data filesystem")
 REQUEST_COUNT = MetricSpec("http.server.request.count", "{request}", Kind.COUNTER, "HTTP requests served")

@@ -11,6 +11,8 @@ import numpy as np
 from . import noise
 from .topology import (
     BASE_REQUEST_RATE,
+    DB_CLIENT_SERVICE,
+    DB_CLIENT_SERVICES,
     DB_FILESYSTEM_LIMIT_BYTES,
     DB_POOL_MAX_CONNECTIONS,
     GIB,
@@ -31,9 +33,28 @@ class Conditions:
     latency_factor: dict[str, np.ndarray]  # multiplier on each HTTP service's median latency
     error_ratio: dict[str, np.ndarray]  # share of each HTTP service's requests that fail
     memory_bytes: dict[str, np.ndarray]
-    pool_in_use: np.ndarray  # connections of checkout's DB pool in use
-    pool_wait_s: np.ndarray  # time a request waits for a pool connection
+    pools_in_use: dict[str, np.ndarray]  # connections of each DB client's pool in use
+    pools_wait_s: dict[str, np.ndarray]  # time a request of each DB client waits for a pool connection
     disk_used_bytes: np.ndarray  # db's data filesystem
+    db_cpu_utilization: np.ndarray  # share of db's CPU in use, 0..1
+    db_query_factor: np.ndarray  # multiplier on db's median query time
+
+    # The single-pool scenarios and log lines speak of DB_CLIENT_SERVICE's pool.
+    @property
+    def pool_in_use(self) -> np.ndarray:
+        return self.pools_in_use[DB_CLIENT_SERVICE]
+
+    @pool_in_use.setter
+    def pool_in_use(self, value: np.ndarray) -> None:
+        self.pools_in_use[DB_CLIENT_SERVICE] = value
+
+    @property
+    def pool_wait_s(self) -> np.ndarray:
+        return self.pools_wait_s[DB_CLIENT_SERVICE]
+
+    @pool_wait_s.setter
+    def pool_wait_s(self, value: np.ndarray) -> None:
+        self.pools_wait_s[DB_CLIENT_SERVICE] = value
 
 
 def daily_load(times: np.ndarray, seed: int) -> np.ndarray:
@@ -59,10 +80,11 @@ def memory_fluctuation(times: np.ndarray, seed: int, service: str, load: np.ndar
     return sawtooth + from_load + jitter
 
 
-def pool_wait_seconds(in_use: np.ndarray, times: np.ndarray, seed: int) -> np.ndarray:
+def pool_wait_seconds(in_use: np.ndarray, times: np.ndarray, seed: int, client: str = DB_CLIENT_SERVICE) -> np.ndarray:
     """Wait for a connection: negligible at low use, steep as the pool nears full."""
     utilisation = in_use / DB_POOL_MAX_CONNECTIONS
-    jitter = 1.0 + 0.1 * noise.normal(seed, "pool-wait", times)
+    stream = "pool-wait" if client == DB_CLIENT_SERVICE else f"{client}/pool-wait"
+    jitter = 1.0 + 0.1 * noise.normal(seed, stream, times)
     return (0.001 + 1.5 * utilisation**12) * jitter
 
 
@@ -88,7 +110,13 @@ def normal_day(times: np.ndarray, start: int, seed: int) -> Conditions:
     memory = {
         s.name: s.memory_baseline_bytes + memory_fluctuation(times, seed, s.name, load) for s in SERVICES
     }
-    pool = np.round(8 + 10 * busy + 1.5 * noise.normal(seed, "pool", times)).clip(1, None)
+    pools = {
+        # checkout keeps its original noise stream so the single-pool scenarios are unchanged.
+        client: np.round(8 + 10 * busy + 1.5 * noise.normal(seed, "pool" if client == DB_CLIENT_SERVICE
+                                                               else f"{client}/pool", times)).clip(1, None)
+        for client in DB_CLIENT_SERVICES
+    }
+    cpu = 0.25 + 0.15 * busy + 0.02 * noise.normal(seed, "db/cpu", times)
     # Logs accumulate on the database host through the day and are rotated away each night.
     since_rotation = (times - LOG_ROTATION_SECOND_OF_DAY) % DAY
     disk = 90 * GIB + 0.4 * GIB * since_rotation / HOUR + 0.05 * GIB * noise.smooth(seed, "disk", times, 1800)
@@ -98,7 +126,9 @@ def normal_day(times: np.ndarray, start: int, seed: int) -> Conditions:
         latency_factor=latency,
         error_ratio=errors,
         memory_bytes=memory,
-        pool_in_use=pool,
-        pool_wait_s=pool_wait_seconds(pool, times, seed),
+        pools_in_use=pools,
+        pools_wait_s={client: pool_wait_seconds(in_use, times, seed, client) for client, in_use in pools.items()},
         disk_used_bytes=np.minimum(disk, DB_FILESYSTEM_LIMIT_BYTES),
+        db_cpu_utilization=cpu,
+        db_query_factor=np.ones(len(times)),
     )

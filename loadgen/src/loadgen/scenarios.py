@@ -11,9 +11,26 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import noise
-from .catalog import FS_LIMIT, FS_USAGE, MEMORY_LIMIT, MEMORY_USAGE, POOL_IN_USE, POOL_MAX, REQUEST_COUNT
+from .catalog import (
+    CPU_UTILIZATION,
+    FS_LIMIT,
+    FS_USAGE,
+    MEMORY_LIMIT,
+    MEMORY_USAGE,
+    POOL_IN_USE,
+    POOL_MAX,
+    REQUEST_COUNT,
+)
 from .conditions import HOUR, Conditions, normal_day, pool_wait_seconds, rotations_between
-from .topology import DB_FILESYSTEM_LIMIT_BYTES, DB_POOL_MAX_CONNECTIONS, GIB, service
+from .topology import (
+    DB_CLIENT_SERVICES,
+    DB_FILESYSTEM_LIMIT_BYTES,
+    DB_POOL_MAX_CONNECTIONS,
+    DB_QUERY_MEDIAN_S,
+    GIB,
+    QUERIES_PER_REQUEST,
+    service,
+)
 
 _CHECKOUT_MEMORY_LIMIT = service("checkout").memory_limit_bytes
 
@@ -233,6 +250,107 @@ class ErrorSpike(Scenario):
         return state
 
 
+class DbDegradation(Scenario):
+    """db slows down first; the services that call it, directly or not, follow minutes later.
+
+    One strain curve drives everything: db's CPU climbs to 100% and its queries slow down;
+    each DB client's pool fills along the same curve a few minutes behind, and frontend
+    suffers through both. An operator stops the cause a while after saturation and the
+    system recovers. Every service that reaches a limit writes its own failure line.
+    """
+
+    name = "db-degradation"
+    description = (
+        "db degrades from ~3h: its CPU reaches 100% about 1h later as queries slow down; checkout's and "
+        "inventory's DB pools fill 5 and 8 min behind it, frontend's latency and errors follow; recovers 45 min later"
+    )
+    watched = Watched("db", "CPU", CPU_UTILIZATION.prometheus, None, 1.0)
+    failure_message = "canceling statement due to statement timeout: CPU saturated, queries queueing"
+    # Each DB client fails too, when its pool is exhausted.
+    pools_watched = {
+        client: Watched(client, "DB connection pool", POOL_IN_USE.prometheus, POOL_MAX.prometheus,
+                        DB_POOL_MAX_CONNECTIONS)
+        for client in DB_CLIENT_SERVICES
+    }
+    pool_failure_message = DbPoolSaturation.failure_message
+    degrade_after_s = 3 * HOUR
+    saturate_after_s = HOUR  # from the start of the degradation to db's CPU at 100%
+    client_lag_s = {"checkout": 5 * 60, "inventory": 8 * 60}  # how far each DB pool trails db
+    recover_after_s = 45 * 60  # from db's saturation to the fix
+    recovery_s = 10 * 60
+    slowest_query_factor = 40.0  # db's query time at saturation, relative to normal
+
+    def _timeline(self, start: int, seed: int) -> tuple[int, int, int]:
+        """(degradation begins, db's CPU saturated, fix applied), unix seconds."""
+        degrade_at = start + int(self.degrade_after_s * _jitter(seed, "db-degradation", 0))
+        saturated_at = degrade_at + int(self.saturate_after_s * _jitter(seed, "db-saturation", 0))
+        return degrade_at, saturated_at, saturated_at + self.recover_after_s
+
+    def failure_times(self, start, end, seed):
+        _, saturated_at, _ = self._timeline(start, seed)
+        return [saturated_at] if saturated_at < end else []
+
+    def failures(self, start, end, seed):
+        _, saturated_at, _ = self._timeline(start, seed)
+        found = [Failure(saturated_at, self.watched, self.failure_message)]
+        for client, watched in self.pools_watched.items():
+            found.append(Failure(saturated_at + self.client_lag_s[client], watched, self.pool_failure_message))
+        return sorted((f for f in found if start <= f.time < end), key=lambda f: f.time)
+
+    def _strain(self, times: np.ndarray, start: int, seed: int, lag: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rise, saturated): the accelerating climb to 1 and where the limit is held, `lag` s behind db."""
+        degrade_at, saturated_at, fixed_at = (t + lag for t in self._timeline(start, seed))
+        rise = np.clip((times - degrade_at) / (saturated_at - degrade_at), 0.0, 1.0) ** 2
+        saturated = (times >= saturated_at) & (times < fixed_at)
+        recovered = 1.0 - _ramp(times, fixed_at, fixed_at + self.recovery_s)
+        return np.where(times >= fixed_at, recovered, rise), saturated
+
+    def conditions(self, times, start, seed):
+        state = normal_day(times, start, seed)
+        rise, saturated = self._strain(times, start, seed, 0)
+        # db: CPU climbs to 100% exactly at saturation; noise shrinks near the limit.
+        base_cpu = state.db_cpu_utilization
+        cpu = base_cpu + (1.0 - base_cpu) * rise
+        cpu = np.where(saturated, 1.0, np.minimum(cpu, 0.999))
+        state.db_cpu_utilization = cpu
+        # Queries queue for the CPU: their time grows as 1 / (1 - utilisation), so upstream
+        # services feel it only once db is well past its normal load.
+        busy = np.minimum(cpu, 1.0 - (1.0 - base_cpu) / self.slowest_query_factor)
+        state.db_query_factor = (1.0 - base_cpu) / (1.0 - busy)
+        extra_query_s = DB_QUERY_MEDIAN_S * (state.db_query_factor - 1.0)
+        extra_s, extra_errors = {}, {}
+        for client in DB_CLIENT_SERVICES:
+            extra_s[client], extra_errors[client] = self._degrade_client(state, client, times, start, seed,
+                                                                         extra_query_s)
+        frontend_extra_s = sum(service(c).traffic_share * extra_s[c] for c in DB_CLIENT_SERVICES)
+        state.latency_factor["frontend"] = state.latency_factor["frontend"] + frontend_extra_s / service(
+            "frontend").latency_median_s
+        # Frontend fails the requests its callers failed.
+        state.error_ratio["frontend"] = state.error_ratio["frontend"] + sum(
+            service(c).traffic_share * extra_errors[c] for c in DB_CLIENT_SERVICES)
+        return state
+
+    def _degrade_client(self, state: Conditions, client: str, times, start, seed, extra_query_s):
+        """Fill a DB client's pool behind db; return the seconds and error share it adds to its requests."""
+        client_rise, client_full = self._strain(times, start, seed, self.client_lag_s[client])
+        base = state.pools_in_use[client]
+        headroom = 1.0 - client_rise
+        noisy = np.floor(base + (DB_POOL_MAX_CONNECTIONS - base) * client_rise
+                         + 3.0 * headroom * noise.normal(seed, f"{client}/degraded-pool", times))
+        in_use = np.where(client_full, DB_POOL_MAX_CONNECTIONS, noisy.clip(1, DB_POOL_MAX_CONNECTIONS - 1))
+        wait = pool_wait_seconds(in_use, times, seed, client)
+        backlog = 0.3 * np.abs(noise.smooth(seed, f"{client}/degraded-backlog", times, 300))
+        wait = np.where(client_full, 1.5 + backlog, wait)
+        state.pools_in_use[client] = in_use
+        state.pools_wait_s[client] = wait
+        extra_s = wait + QUERIES_PER_REQUEST[client] * extra_query_s
+        state.latency_factor[client] = state.latency_factor[client] + extra_s / service(client).latency_median_s
+        # Requests time out once the pool is exhausted; a few fail as it nears full.
+        normal_errors = state.error_ratio[client]
+        state.error_ratio[client] = np.where(client_full, 0.10, normal_errors + 0.02 * client_rise**4)
+        return extra_s, state.error_ratio[client] - normal_errors
+
+
 class HealthyDay(Scenario):
     name = "healthy-day"
     description = "a normal daily cycle of traffic, latency and memory; nothing fails"
@@ -245,7 +363,7 @@ class HealthyDay(Scenario):
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
-    for scenario in (MemoryLeak(), DbPoolSaturation(), DiskFill(), ErrorSpike(), HealthyDay())
+    for scenario in (MemoryLeak(), DbPoolSaturation(), DiskFill(), ErrorSpike(), DbDegradation(), HealthyDay())
 }
 
 # The resource shapes of the exhaustion benchmark (see resource_scenarios.py), named res-<kind>.

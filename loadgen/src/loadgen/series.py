@@ -12,6 +12,7 @@ import numpy as np
 
 from . import noise
 from .catalog import (
+    CPU_UTILIZATION,
     DURATION_BUCKETS_S,
     FS_LIMIT,
     FS_USAGE,
@@ -31,7 +32,7 @@ from .conditions import Conditions
 from .naming import prometheus_label
 from .scenarios import Scenario
 from .topology import (
-    DB_CLIENT_SERVICE,
+    DB_CLIENT_SERVICES,
     DB_FILESYSTEM_LIMIT_BYTES,
     DB_POOL_MAX_CONNECTIONS,
     DB_SERVICE,
@@ -131,9 +132,11 @@ class Timeline:
         for svc in SERVICES:
             batch.values[SeriesKey(svc.name, MEMORY_USAGE)] = np.round(c.memory_bytes[svc.name])
             batch.values[SeriesKey(svc.name, MEMORY_LIMIT)] = svc.memory_limit_bytes * ones
-        batch.values[SeriesKey(DB_CLIENT_SERVICE, POOL_IN_USE)] = c.pool_in_use
-        batch.values[SeriesKey(DB_CLIENT_SERVICE, POOL_MAX)] = DB_POOL_MAX_CONNECTIONS * ones
-        batch.values[SeriesKey(DB_CLIENT_SERVICE, POOL_WAIT)] = c.pool_wait_s
+        for client in DB_CLIENT_SERVICES:
+            batch.values[SeriesKey(client, POOL_IN_USE)] = c.pools_in_use[client]
+            batch.values[SeriesKey(client, POOL_MAX)] = DB_POOL_MAX_CONNECTIONS * ones
+            batch.values[SeriesKey(client, POOL_WAIT)] = c.pools_wait_s[client]
+        batch.values[SeriesKey(DB_SERVICE, CPU_UTILIZATION)] = np.clip(c.db_cpu_utilization, 0.0, 1.0)
         batch.values[SeriesKey(DB_SERVICE, FS_USAGE)] = np.round(c.disk_used_bytes)
         batch.values[SeriesKey(DB_SERVICE, FS_LIMIT)] = DB_FILESYSTEM_LIMIT_BYTES * ones
 

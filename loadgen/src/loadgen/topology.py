@@ -5,9 +5,12 @@ from dataclasses import dataclass
 MIB = 1024**2
 GIB = 1024**3
 
-DB_POOL_MAX_CONNECTIONS = 100
+DB_POOL_MAX_CONNECTIONS = 100  # per client service
 DB_FILESYSTEM_LIMIT_BYTES = 200 * GIB
 DB_DATA_MOUNTPOINT = "/var/lib/postgresql"
+DB_QUERY_MEDIAN_S = 0.004  # median time of one db query under normal load
+# Queries each DB client runs per request it serves; traces show one of them as a db span.
+QUERIES_PER_REQUEST = {"checkout": 5, "inventory": 3}
 
 
 @dataclass(frozen=True)
@@ -34,17 +37,22 @@ SERVICES: tuple[Service, ...] = (
     Service("frontend", 350 * MIB, 1 * GIB, 1.0, 0.120, "GET /checkout"),
     Service("checkout", 600 * MIB, 2 * GIB, 0.4, 0.060, "POST /api/checkout"),
     Service("payments", 300 * MIB, 1 * GIB, 0.4, 0.025, "POST /api/charge"),
+    Service("inventory", 400 * MIB, 1 * GIB, 0.6, 0.030, "GET /api/stock"),
     Service("db", 4 * GIB, 8 * GIB, None, None, "SELECT orders"),
 )
 
-# (caller, callee): frontend -> checkout -> payments, checkout -> db.
+# (caller, callee): frontend -> checkout -> payments, checkout -> db, frontend -> inventory -> db.
 CALLS: tuple[tuple[str, str], ...] = (
     ("frontend", "checkout"),
     ("checkout", "payments"),
     ("checkout", "db"),
+    ("frontend", "inventory"),
+    ("inventory", "db"),
 )
 
-# The service whose DB client pool is simulated.
+# The services that query db, each through its own connection pool.
+DB_CLIENT_SERVICES = ("checkout", "inventory")
+# The DB client whose pool the single-pool scenarios and log lines are about.
 DB_CLIENT_SERVICE = "checkout"
 # The service whose filesystem is simulated.
 DB_SERVICE = "db"
@@ -60,9 +68,13 @@ def service(name: str) -> Service:
     raise KeyError(f"unknown service {name!r}; known: {', '.join(s.name for s in SERVICES)}")
 
 
-def caller_of(name: str) -> str | None:
-    """The service that calls `name`, None for the entry point."""
-    return next((caller for caller, callee in CALLS if callee == name), None)
+def callers_of(name: str) -> list[str]:
+    """The services that call `name`; empty for the entry point."""
+    return [caller for caller, callee in CALLS if callee == name]
+
+
+def callees_of(name: str) -> list[str]:
+    return [callee for caller, callee in CALLS if caller == name]
 
 
 def http_services() -> list[Service]:

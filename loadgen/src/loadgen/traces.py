@@ -1,7 +1,8 @@
-"""A few sampled traces per step: frontend -> checkout -> (db, payments), one SERVER span per service.
+"""A few sampled traces per step, one SERVER span per service call.
 
-Span timings follow the step's conditions; ids are random so repeated runs never merge
-traces in a backend.
+frontend calls inventory (stock check) and then checkout; checkout queries db and then
+calls payments; inventory queries db. Span timings follow the step's conditions; ids are
+random so repeated runs never merge traces in a backend.
 """
 
 import random
@@ -11,11 +12,11 @@ import numpy as np
 
 from . import noise
 from .series import LATENCY_SPREAD, Batch
-from .topology import caller_of, service
+from .topology import DB_QUERY_MEDIAN_S, QUERIES_PER_REQUEST, service
 
 TRACES_PER_STEP = 2
-DB_QUERY_MEDIAN_S = 0.004
 DB_SPAN_ATTRIBUTES = {"db.system.name": "postgresql", "db.operation.name": "SELECT", "db.collection.name": "orders"}
+STOCK_QUERY_ATTRIBUTES = {"db.system.name": "postgresql", "db.operation.name": "SELECT", "db.collection.name": "stock"}
 
 
 @dataclass(frozen=True)
@@ -38,12 +39,25 @@ def step_traces(batch: Batch, step: int, seed: int, ids: random.Random) -> list[
     for i, moment in enumerate(batch.times.tolist()):
         if batch.requests["frontend"][i] == 0:
             continue
+        now = _Moment(
+            latency={name: float(factor[i]) for name, factor in c.latency_factor.items()},
+            errors={name: float(ratio[i]) for name, ratio in c.error_ratio.items()},
+            pool_wait={name: float(wait[i]) for name, wait in c.pools_wait_s.items()},
+            query_s=DB_QUERY_MEDIAN_S * float(c.db_query_factor[i]),
+        )
         for j in range(TRACES_PER_STEP):
             draw = _Draws(seed, moment * TRACES_PER_STEP + j)
-            latency = {name: factor[i] for name, factor in c.latency_factor.items()}
-            errors = {name: ratio[i] for name, ratio in c.error_ratio.items()}
-            spans += _one_trace(moment, step, draw, latency, errors, float(c.pool_wait_s[i]), ids)
+            spans += _one_trace(moment, step, draw, now, ids)
     return spans
+
+
+@dataclass
+class _Moment:
+    """The conditions one step's traces are drawn from."""
+    latency: dict
+    errors: dict
+    pool_wait: dict
+    query_s: float
 
 
 class _Draws:
@@ -59,37 +73,54 @@ class _Draws:
         return median * float(np.exp(LATENCY_SPREAD * noise.normal(self._seed, f"trace/{what}", self._key)[0]))
 
 
-def _one_trace(moment, step, draw, latency, errors, pool_wait, ids) -> list[SpanPlan]:
-    payments_s = draw.lognormal("payments", service("payments").latency_median_s * latency["payments"])
-    db_s = draw.lognormal("db", DB_QUERY_MEDIAN_S)
-    checkout_own_s = pool_wait + draw.lognormal("checkout", 0.3 * service("checkout").latency_median_s)
+def _one_trace(moment, step, draw, now: _Moment, ids) -> list[SpanPlan]:
+    payments_s = draw.lognormal("payments", service("payments").latency_median_s * now.latency["payments"])
+    db_s = draw.lognormal("db", now.query_s)
+    stock_db_s = draw.lognormal("inventory-db", now.query_s)
+    # A client's own time includes its wait for a pool connection and the slowdown of the
+    # queries not drawn as spans.
+    checkout_own_s = now.pool_wait["checkout"] + _untraced_slowdown("checkout", now) + draw.lognormal(
+        "checkout", 0.3 * service("checkout").latency_median_s)
+    inventory_own_s = now.pool_wait["inventory"] + _untraced_slowdown("inventory", now) + draw.lognormal(
+        "inventory", 0.3 * service("inventory").latency_median_s)
     checkout_s = checkout_own_s + db_s + payments_s
-    frontend_s = checkout_s + draw.lognormal("frontend", 0.3 * service("frontend").latency_median_s)
+    inventory_s = inventory_own_s + stock_db_s
+    frontend_own_s = draw.lognormal("frontend", 0.3 * service("frontend").latency_median_s)
+    frontend_s = frontend_own_s + inventory_s + checkout_s
     # The trace ends somewhere inside the step that leads up to this point.
     end = moment - draw.uniform("offset") * step * 0.9
     start = end - frontend_s
-    checkout_failed = draw.uniform("checkout-error") < errors["checkout"]
-    payments_failed = draw.uniform("payments-error") < errors["payments"]
-    frontend_failed = checkout_failed or draw.uniform("frontend-error") < errors["frontend"]
+    checkout_failed = draw.uniform("checkout-error") < now.errors["checkout"]
+    payments_failed = draw.uniform("payments-error") < now.errors["payments"]
+    inventory_failed = draw.uniform("inventory-error") < now.errors["inventory"]
+    frontend_failed = checkout_failed or inventory_failed or draw.uniform("frontend-error") < now.errors["frontend"]
 
-    checkout_start = start + (frontend_s - checkout_s) / 2
+    inventory_start = start + frontend_own_s / 2
+    checkout_start = inventory_start + inventory_s
     db_start = checkout_start + checkout_own_s
-    payments_start = db_start + db_s
-    timing = {
-        "frontend": (start, end, frontend_failed, _http(frontend_failed)),
-        "checkout": (checkout_start, checkout_start + checkout_s, checkout_failed, _http(checkout_failed)),
-        "db": (db_start, db_start + db_s, False, DB_SPAN_ATTRIBUTES),
-        "payments": (payments_start, payments_start + payments_s, payments_failed, _http(payments_failed)),
-    }
+    stock_db_start = inventory_start + inventory_own_s
     trace_id = ids.getrandbits(128)
-    span_ids = {name: ids.getrandbits(64) for name in timing}
-    plans = []
-    for name, (span_start, span_end, failed, attributes) in timing.items():
-        caller = caller_of(name)
-        parent = span_ids[caller] if caller else None
-        plans.append(SpanPlan(name, service(name).span_name, trace_id, span_ids[name], parent,
+    plans: list[SpanPlan] = []
+
+    def add(name, parent, span_start, span_end, failed, attributes, span_name=None) -> int:
+        span_id = ids.getrandbits(64)
+        plans.append(SpanPlan(name, span_name or service(name).span_name, trace_id, span_id, parent,
                               span_start, span_end, failed, attributes))
+        return span_id
+
+    frontend = add("frontend", None, start, end, frontend_failed, _http(frontend_failed))
+    inventory = add("inventory", frontend, inventory_start, inventory_start + inventory_s, inventory_failed,
+                    _http(inventory_failed))
+    add("db", inventory, stock_db_start, stock_db_start + stock_db_s, False, STOCK_QUERY_ATTRIBUTES, "SELECT stock")
+    checkout = add("checkout", frontend, checkout_start, checkout_start + checkout_s, checkout_failed,
+                   _http(checkout_failed))
+    add("db", checkout, db_start, db_start + db_s, False, DB_SPAN_ATTRIBUTES)
+    add("payments", checkout, db_start + db_s, db_start + db_s + payments_s, payments_failed, _http(payments_failed))
     return plans
+
+
+def _untraced_slowdown(client: str, now: _Moment) -> float:
+    return (QUERIES_PER_REQUEST[client] - 1) * (now.query_s - DB_QUERY_MEDIAN_S)
 
 
 def _http(failed: bool) -> dict:

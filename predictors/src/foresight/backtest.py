@@ -12,7 +12,7 @@ import math
 import os
 import re
 import sys
-from dataclasses import dataclass, fields as dc_fields
+from dataclasses import dataclass, field, fields as dc_fields
 from datetime import datetime
 from pathlib import Path
 
@@ -38,6 +38,7 @@ _QUANTILE_NAMES = {0.1: "p10", 0.5: "p50", 0.9: "p90"}
 EXTRA_COLUMNS = (
     "limit", "trend_per_second", "predicted_at",
     *(f"forecast_{_HORIZON_NAMES[h]}_{_QUANTILE_NAMES[q]}" for h in PUBLISHED_HORIZONS for q in TTF_QUANTILES),
+    "model", "why", "action",
 )
 
 _UNIX_SECONDS = re.compile(r"[+-]?\d+(?:\.\d*)?")
@@ -58,6 +59,7 @@ class SeriesTable:
     times: list  # each row's timestamp in unix seconds
     rows: list  # per row, a tuple aligned with `columns`; None where the cell has no value
     skipped_cells: int = 0  # NaN and infinite cells, skipped like the live service drops them
+    late_rows: set = field(default_factory=set)  # indexes of rows not after the newest earlier row (--late-rows skip)
 
 
 @dataclass
@@ -66,6 +68,7 @@ class BacktestResult:
     output_path: Path
     rows: int  # input rows
     skipped_cells: int
+    late_rows: int = 0  # rows out of time order, written with empty predictions
 
 
 # -- timestamps ----------------------------------------------------------------------------
@@ -102,6 +105,8 @@ def watched_selectors(config: PredictorConfig) -> list[tuple[str, Selector]]:
         value = getattr(config, fld.name)
         if isinstance(value, Selector):
             found.append((fld.name, value))
+        elif isinstance(value, dict):
+            found += [(f"{fld.name}.{name}", v) for name, v in value.items() if isinstance(v, Selector)]
     return found
 
 
@@ -171,6 +176,9 @@ def read_header(path: Path) -> list:
 def check_columns(path: Path, columns: list, config: Config):
     """Every series a predictor reads must be a column; name the one missing and list what there is."""
     for predictor in config.predictors:
+        if predictor.series is None:
+            raise BacktestError(f"{config.source}: predictor {predictor.name!r} (kind {predictor.kind}) reads "
+                                f"log records, which a CSV of series cannot hold; backtest the metric kinds only")
         for field_name, selector in watched_selectors(predictor):
             if column_for(selector, columns) is None:
                 hint = " (columns carry no labels, so use a bare name)" if selector.matchers else ""
@@ -193,8 +201,15 @@ def _parse_cell(path: Path, line: int, column: str, text: str) -> tuple[float | 
     return None, True
 
 
-def read_table(path: Path) -> SeriesTable:
-    """Parse and check a whole input file before any prediction runs, so bad input fails fast."""
+LATE_ROW_CHOICES = ("error", "skip")
+
+
+def read_table(path: Path, late_rows: str = "error") -> SeriesTable:
+    """Parse and check a whole input file before any prediction runs, so bad input fails fast.
+
+    A row whose timestamp is not after every earlier row's is an error, or with
+    `late_rows="skip"` is kept in the output with empty predictions and counted, as the
+    live service drops and counts out-of-order points."""
     with _open_csv(path) as handle:
         rows = _csv_rows(path, handle)
         header = _header_of(path, rows)
@@ -202,7 +217,7 @@ def read_table(path: Path) -> SeriesTable:
         time_index = header.index(TIMESTAMP_COLUMN)
         series_indexes = [i for i, name in enumerate(header) if name != TIMESTAMP_COLUMN]
         table = SeriesTable(path=path, columns=columns, stamps=[], times=[], rows=[])
-        previous_line = None
+        previous_line, newest, newest_stamp = None, float("-inf"), ""
         for line, cells in rows:
             if _is_blank(cells):
                 continue  # blank lines carry nothing
@@ -216,10 +231,13 @@ def read_table(path: Path) -> SeriesTable:
                 t = parse_timestamp(stamp)
             except ValueError as exc:
                 raise BacktestError(f"{path}: line {line}: column {TIMESTAMP_COLUMN!r}: {exc}") from None
-            if table.times and t <= table.times[-1]:
-                problem = "repeats" if t == table.times[-1] else "is earlier than"
-                raise BacktestError(f"{path}: line {line}: timestamp {stamp!r} {problem} {table.stamps[-1]!r} "
-                                    f"on line {previous_line}; rows must be in strictly increasing time order")
+            if table.times and t <= newest:
+                if late_rows == "error":
+                    problem = "repeats" if t == newest else "is earlier than"
+                    raise BacktestError(f"{path}: line {line}: timestamp {stamp!r} {problem} {newest_stamp!r} "
+                                        f"on line {previous_line}; rows must be in strictly increasing time order "
+                                        f"(or pass --late-rows skip to skip such rows)")
+                table.late_rows.add(len(table.rows))
             values = []
             for i in series_indexes:
                 value, skipped = _parse_cell(path, line, header[i], cells[i])
@@ -228,7 +246,8 @@ def read_table(path: Path) -> SeriesTable:
             table.stamps.append(stamp)
             table.times.append(t)
             table.rows.append(tuple(values))
-            previous_line = line
+            if len(table.rows) - 1 not in table.late_rows:
+                newest, newest_stamp, previous_line = t, stamp, line
     if not table.rows:
         raise BacktestError(f"{path}: no data rows after the header")
     return table
@@ -249,12 +268,13 @@ def prediction_cells(prediction: Prediction | None) -> tuple[list, list]:
         return [""] * (len(OUTPUT_COLUMNS) - 3), [""] * len(EXTRA_COLUMNS)
     required = [_format_number(prediction.ttf.get(q)) for q in TTF_QUANTILES]
     required += [_format_number(prediction.probability.get(h)) for h in PUBLISHED_HORIZONS]
-    # Only some kinds score anomalies; for the others the field does not apply.
-    required.append(_format_number(getattr(prediction, "anomaly_score", None)))
+    # Only some kinds score anomalies; for the others the field does not apply (None).
+    required.append(_format_number(prediction.anomaly_score))
     required.append(SEVERITY_NAMES.get(prediction.risk_level, ""))
     extra = [_format_number(prediction.limit), _format_number(prediction.trend_per_second),
              _format_number(prediction.timestamp)]
     extra += [_format_number(prediction.forecast.get((h, q))) for h in PUBLISHED_HORIZONS for q in TTF_QUANTILES]
+    extra += [prediction.model, "; ".join(prediction.drivers), prediction.action]
     return required, extra
 
 
@@ -271,7 +291,13 @@ def backtest_rows(config: Config, table: SeriesTable, progress: bool = False):
     columns = table.columns
     with tqdm(total=len(table.rows), desc=table.path.name, unit="row", file=sys.stderr,
               disable=not progress, delay=1.0) as bar:
-        for stamp, t, values in zip(table.stamps, table.times, table.rows):
+        empty = prediction_cells(None)
+        for i, (stamp, t, values) in enumerate(zip(table.stamps, table.times, table.rows)):
+            if i in table.late_rows:  # out of time order: dropped, as the live service drops it
+                for name, index in zip(names, value_index):
+                    yield [stamp, name, _format_number(values[index]), *empty[0], *empty[1]]
+                bar.update(1)
+                continue
             points = [Point(column, (), t, v, GAUGE) for column, v in zip(columns, values) if v is not None]
             engine.add_points("metrics", points)  # the live service's code path
             for prediction in engine.evaluate():
@@ -316,7 +342,8 @@ def write_backtest(config: Config, table: SeriesTable, output_path: Path, progre
             partial.unlink()
 
 
-def run_backtest(config: Config, inputs, output_dir, progress: bool | None = None) -> list[BacktestResult]:
+def run_backtest(config: Config, inputs, output_dir, progress: bool | None = None,
+                 late_rows: str = "error") -> list[BacktestResult]:
     """Backtest each input file into `output_dir/<input file name>`.
 
     Every input's header is checked before any file runs, so a typo in the last file does
@@ -336,8 +363,8 @@ def run_backtest(config: Config, inputs, output_dir, progress: bool | None = Non
         raise BacktestError(f"{output_dir}: cannot create the output directory: {exc.strerror}") from None
     results = []
     for path in inputs:
-        table = read_table(path)
+        table = read_table(path, late_rows)
         output_path = output_path_for(path, output_dir)
         write_backtest(config, table, output_path, progress)
-        results.append(BacktestResult(path, output_path, len(table.rows), table.skipped_cells))
+        results.append(BacktestResult(path, output_path, len(table.rows), table.skipped_cells, len(table.late_rows)))
     return results

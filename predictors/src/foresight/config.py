@@ -9,6 +9,7 @@ import re
 
 import yaml
 
+from .alerting_config import AlertingConfig
 from .durations import parse_duration
 from .selectors import Selector, parse_selector
 
@@ -120,6 +121,23 @@ class Fields:
             raise self.error(key, f"expected a list of label names, got {value!r}")
         return value
 
+    def selector_map(self, key) -> dict:
+        """A mapping of plain-word names to selectors, e.g. drivers: {request rate: http_...}."""
+        value, present = self._get(key, {}, False)
+        if not present:
+            return {}
+        if not isinstance(value, dict) or not value:
+            raise self.error(key, f"expected a mapping of names to series selectors, got {value!r}")
+        out = {}
+        for name, text in value.items():
+            if not isinstance(name, str) or not name.strip():
+                raise self.error(key, f"names must be non-empty text, got {name!r}")
+            try:
+                out[name] = parse_selector(text)
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(self.source, f"{self.where(key)}.{name}", str(exc)) from None
+        return out
+
     def mapping(self, key) -> "Fields":
         value, present = self._get(key, {}, False)
         return Fields(value if present else {}, self.source, self.where(key))
@@ -145,10 +163,13 @@ class PolicyConfig:
     probability: float = 0.5
     hysteresis: float = 0.2
     min_history: float = 36 * 3600.0
+    # Kinds that score anomalies (anomaly, logs): the score that enters `score_severity`.
+    score_threshold: float = 0.9
+    score_severity: str = "warning"
 
     @classmethod
-    def read(cls, f: Fields) -> "PolicyConfig":
-        d = cls()
+    def read(cls, f: Fields, defaults: "PolicyConfig | None" = None) -> "PolicyConfig":
+        d = defaults or cls()
         cfg = cls(
             critical_within=f.duration("critical_within", d.critical_within),
             warning_within=f.duration("warning_within", d.warning_within),
@@ -156,12 +177,16 @@ class PolicyConfig:
             probability=f.number("probability", d.probability, low=0.01, high=1.0),
             hysteresis=f.number("hysteresis", d.hysteresis, low=0.0, high=0.9),
             min_history=f.duration("min_history", d.min_history, minimum=-1),
+            score_threshold=f.number("score_threshold", d.score_threshold, low=0.01, high=1.0),
+            score_severity=f.text("score_severity", d.score_severity, choices=("info", "warning", "critical")),
         )
         f.reject_unknown()
         if not cfg.critical_within <= cfg.warning_within <= cfg.info_within:
             raise f.error("warning_within", "windows must satisfy critical_within <= warning_within <= info_within")
         if cfg.hysteresis >= cfg.probability:
             raise f.error("hysteresis", "must be smaller than probability")
+        if cfg.hysteresis >= cfg.score_threshold:
+            raise f.error("hysteresis", "must be smaller than score_threshold")
         return cfg
 
 
@@ -176,21 +201,33 @@ class PredictorConfig:
     action: str = ""
     evaluate_every: float = 60.0
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    drivers: dict = field(default_factory=dict)  # plain-word name -> Selector: candidate causes for "why"
+    alerting: AlertingConfig = field(default_factory=AlertingConfig)  # what `foresight rules` generates
 
     @classmethod
-    def read_common(cls, f: Fields) -> dict:
+    def read_common(cls, f: Fields, evaluate_every: float = 60.0, series_required: bool = True,
+                    policy_defaults: PolicyConfig | None = None) -> dict:
+        from .actions import check_action  # late import: actions reads predictions
+
         name = f.text("name", required=True)
         if not re.fullmatch(r"[a-zA-Z0-9_.:-]+", name):
             raise f.error("name", f"{name!r} may hold only letters, digits and _ . : -")
+        action = f.text("action", "") or ""
+        try:
+            check_action(action)
+        except ValueError as exc:
+            raise f.error("action", str(exc)) from None
         return dict(
             name=name,
             kind=f.text("kind", required=True),
-            series=f.selector("series", required=True),
+            series=f.selector("series", required=series_required),
             resource=f.text("resource", "") or "",
             unit=f.text("unit", "", choices=("bytes", "seconds", "ratio", "connections", "requests")) or "",
-            action=f.text("action", "") or "",
-            evaluate_every=f.duration("evaluate_every", 60.0),
-            policy=PolicyConfig.read(f.mapping("policy")),
+            action=action,
+            evaluate_every=f.duration("evaluate_every", evaluate_every),
+            policy=PolicyConfig.read(f.mapping("policy"), policy_defaults),
+            drivers=f.selector_map("drivers"),
+            alerting=AlertingConfig.read(f.mapping("alerting")),
         )
 
     @classmethod
@@ -204,7 +241,9 @@ class PredictorConfig:
             value = getattr(self, fld.name)
             if isinstance(value, Selector):
                 value = value.promql()
-            elif isinstance(value, PolicyConfig):
+            elif isinstance(value, dict) and all(isinstance(v, Selector) for v in value.values()):
+                value = {k: v.promql() for k, v in value.items()}
+            elif isinstance(value, (PolicyConfig, AlertingConfig)):
                 value = {k.name: getattr(value, k.name) for k in dc_fields(value)}
             out[fld.name] = value
         return out

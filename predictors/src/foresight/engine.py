@@ -5,7 +5,9 @@ from Kafka; backtests feed it from files.
 """
 import logging
 
+from .actions import render_action
 from .config import Config
+from .incident_tracking import IncidentTracker
 from .otlp import DECODERS, Point
 from .policy import SEVERITY_NAMES, Policy
 from .predictors.base import Prediction
@@ -15,12 +17,22 @@ from .series import SeriesStore
 log = logging.getLogger(__name__)
 
 
+def describe(prediction: Prediction) -> str:
+    """The figures behind a risk change, for the log."""
+    if prediction.anomaly_score is not None:
+        return f"anomaly_score={prediction.anomaly_score:.3f} why={'; '.join(prediction.drivers) or '-'}"
+    return (f"ttf_p50={prediction.ttf.get(0.5, float('nan')):.0f}s observed={prediction.observed:g} "
+            f"limit={prediction.limit:g}")
+
+
 class Engine:
     def __init__(self, config: Config, max_points: int = 5000, max_age: float = 7 * 86400):
         self.config = config
         self.predictors = [build_predictor(c) for c in config.predictors]
-        self.policies = {c.name: Policy(c.policy) for c in config.predictors}
+        self.policies = {p.config.name: Policy(p.config.policy, scores=p.scores_anomalies) for p in self.predictors}
         self.selectors = [s for p in self.predictors for s in p.selectors()]
+        self.log_readers = [p for p in self.predictors if p.reads_logs]
+        self.incidents = IncidentTracker()  # the service graph from traces, and incidents
         self.store = SeriesStore(self._wanted, max_points=max_points, max_age=max_age)
         self.accepted = {"metrics": 0, "logs": 0, "traces": 0}
         self.withdrawn: list[tuple] = []  # prediction keys withdrawn by the last evaluate()
@@ -34,6 +46,11 @@ class Engine:
         result = DECODERS[signal](payload)
         for reason, n in result.bad.items():
             self.decode_bad[reason] = self.decode_bad.get(reason, 0) + n
+        if result.log_lines:
+            for predictor in self.log_readers:
+                predictor.add_log_lines(result.log_lines)
+        if signal == "traces":
+            self.incidents.add_traces(payload)
         return self.add_points(signal, result.points)
 
     def add_points(self, signal: str, points: list[Point]) -> int:
@@ -43,7 +60,10 @@ class Engine:
 
     def bad_input(self) -> dict:
         counts = dict(self.store.bad)
-        for reason, n in self.decode_bad.items():
+        # The span decoder parses trace payloads again; their malformed ones are counted once, above.
+        span_bad = [(r, n) for r, n in self.incidents.bad.items() if r != "malformed_protobuf"]
+        predictor_bad = [item for p in self.predictors for item in p.bad_input().items()]
+        for reason, n in list(self.decode_bad.items()) + span_bad + predictor_bad:
             counts[reason] = counts.get(reason, 0) + n
         return counts
 
@@ -56,17 +76,19 @@ class Engine:
             policy = self.policies[predictor.config.name]
             for prediction in predictor.evaluate(self.store):
                 before = policy.levels.get(prediction.key, 0)
-                prediction.risk_level = policy.decide(prediction.key, prediction.probability, prediction.history_seconds,
-                                                      prediction.failures_seen)
+                prediction.risk_level = policy.decide_prediction(prediction)
+                if prediction.risk_level:  # alert-worthy: say why, and what to do
+                    predictor.explain(prediction, self.store)
+                    prediction.action = render_action(predictor.config, prediction)
                 if prediction.risk_level != before:
-                    log.info("risk change predictor=%s labels=%s level=%s->%s ttf_p50=%.0fs observed=%g limit=%g",
+                    log.info("risk change predictor=%s labels=%s level=%s->%s %s",
                              prediction.predictor, prediction.labels, SEVERITY_NAMES[before] or "none",
-                             SEVERITY_NAMES[prediction.risk_level] or "none", prediction.ttf[0.5],
-                             prediction.observed, prediction.limit)
+                             SEVERITY_NAMES[prediction.risk_level] or "none", describe(prediction))
                 results.append(prediction)
             for key in predictor.withdrawn:
                 if policy.levels.pop(key, 0):
                     log.info("prediction withdrawn predictor=%s labels=%s (too little data since a reset, or no limit)",
                              key[0], dict(key[1]))
                 self.withdrawn.append(key)
+        self.incidents.assign(results, self.withdrawn)
         return results

@@ -101,9 +101,18 @@ def _le(bound: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+class LogLine(NamedTuple):
+    """One log record as the `logs` predictor reads it."""
+    timestamp: float  # unix seconds, event time
+    service: str  # the `job` label: service.name, with its namespace
+    severity: str  # trace, debug, info, warn, error, fatal or unspecified
+    body: str
+
+
 class DecodeResult:
     def __init__(self):
         self.points: list[Point] = []
+        self.log_lines: list[LogLine] = []
         self.bad = Counter()  # reason -> count
 
     def add(self, metric, labels, nanos, value, kind):
@@ -204,7 +213,8 @@ def _severity(record) -> str:
 
 
 def decode_logs(payload: bytes) -> DecodeResult:
-    """Each log record becomes an increment of `log_records_total{job, severity}`."""
+    """Each log record becomes an increment of `log_records_total{job, severity}`, and a
+    LogLine for the `logs` predictors."""
     out = DecodeResult()
     if (req := _parse(ExportLogsServiceRequest, payload, out)) is None:
         return out
@@ -213,8 +223,10 @@ def decode_logs(payload: bytes) -> DecodeResult:
         for sl in rl.scope_logs:
             for record in sl.log_records:
                 nanos = record.time_unix_nano or record.observed_time_unix_nano
-                labels = tuple(sorted(dict(base, severity=_severity(record)).items()))
+                severity = _severity(record)
+                labels = tuple(sorted(dict(base, severity=severity).items()))
                 out.add("log_records_total", labels, nanos, 1.0, DELTA)
+                out.log_lines.append(LogLine(_seconds(nanos), base.get("job", ""), severity, _any_value(record.body)))
     return out
 
 

@@ -6,12 +6,40 @@ from .config import PolicyConfig
 
 NONE, INFO, WARNING, CRITICAL = 0, 1, 2, 3
 SEVERITY_NAMES = {NONE: "", INFO: "info", WARNING: "warning", CRITICAL: "critical"}
+SEVERITY_LEVELS = {name: level for level, name in SEVERITY_NAMES.items() if name}
 
 
 class Policy:
-    def __init__(self, config: PolicyConfig):
+    """One predictor's policy. `scores` says which input it reads: failure probabilities
+    (exhaustion) or anomaly scores (anomaly, logs). Its alert threshold can be tuned at
+    run time (by feedback) without touching the config."""
+
+    def __init__(self, config: PolicyConfig, scores: bool = False):
         self.config = config
+        self.scores = scores
         self.levels: dict[tuple, int] = {}  # prediction key -> current level
+        self.threshold = config.score_threshold if scores else config.probability
+
+    def set_threshold(self, value: float):
+        """Change the entry threshold; the hysteresis band keeps its width, within (0, 1]."""
+        self.threshold = min(1.0, max(self.config.hysteresis + 0.01, float(value)))
+
+    def decide_prediction(self, prediction) -> int:
+        if self.scores:
+            return self.decide_score(prediction.key, prediction.anomaly_score)
+        return self.decide(prediction.key, prediction.probability, prediction.history_seconds,
+                           prediction.failures_seen)
+
+    def decide_score(self, key: tuple, score: float | None) -> int:
+        """`score_severity` while the anomaly score is at or above the threshold, with the
+        same hysteresis as probabilities."""
+        current = self.levels.get(key, NONE)
+        target = SEVERITY_LEVELS[self.config.score_severity]
+        score = 0.0 if score is None else score
+        entered = score >= self.threshold or (current >= target and score >= self.threshold - self.config.hysteresis)
+        level = target if entered else NONE
+        self.levels[key] = level
+        return level
 
     def windows(self) -> dict[int, float]:
         c = self.config
@@ -27,7 +55,7 @@ class Policy:
         """
         young = history_seconds < self.config.min_history and failures_seen == 0
         current = self.levels.get(key, NONE)
-        enter, stay = self.config.probability, self.config.probability - self.config.hysteresis
+        enter, stay = self.threshold, self.threshold - self.config.hysteresis
         level = NONE
         for candidate, window in sorted(self.windows().items(), reverse=True):
             if young and candidate < CRITICAL:

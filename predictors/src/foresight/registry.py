@@ -7,6 +7,8 @@ from importlib import import_module
 
 PLUGINS = {
     "exhaustion": "foresight.predictors.exhaustion:ExhaustionPredictor",
+    "anomaly": "foresight.predictors.anomaly:AnomalyPredictor",
+    "logs": "foresight.predictors.logs:LogsPredictor",
 }
 
 

@@ -23,6 +23,7 @@ class Settings:
     warmup: float = 6 * 3600.0
     warmup_step: float = 60.0
     listen: str = "0.0.0.0:9464"
+    feedback: object = None  # FeedbackSettings: Grafana annotations and threshold tuning; None = off
 
 
 class Service:
@@ -31,7 +32,8 @@ class Service:
         self.engine = Engine(config)
         self.registry = CollectorRegistry()
         self.health = HealthMetrics(self.registry)
-        self.predictions = PredictionCollector(config.predictors)
+        self.predictions = PredictionCollector(
+            config.predictors, thresholds=lambda: {name: p.threshold for name, p in self.engine.policies.items()})
         self.registry.register(self.predictions)
         self.source = None
         self.warmed = False
@@ -40,6 +42,26 @@ class Service:
         self._published_bad: dict = {}
         self._published_accepted = dict(self.engine.accepted)
         self._published_resets = 0
+        # The feedback loop writes the structured event log; with Grafana settings it also
+        # annotates predictions and tunes thresholds from engineers' verdicts.
+        from .feedback import FeedbackLoop
+        thresholds = {n: p.threshold for n, p in self.engine.policies.items()}
+        policies = {c.name: c.policy for c in config.predictors}
+        if settings.feedback is None:
+            self.feedback = FeedbackLoop.events_only(thresholds, self.registry, policies)
+        else:
+            self.feedback = FeedbackLoop(settings.feedback, thresholds, self.registry, policies=policies,
+                                         export_threshold=False)  # PredictionCollector exports the threshold
+            self._apply_thresholds(self.feedback.thresholds())  # learnt before a restart
+
+    def _apply_thresholds(self, thresholds: dict):
+        for name, value in thresholds.items():
+            if name in self.engine.policies:
+                old = self.engine.policies[name].threshold
+                self.engine.policies[name].set_threshold(value)
+                if old != self.engine.policies[name].threshold:
+                    log.info("threshold of predictor %s: %.3f -> %.3f (from feedback)", name, old,
+                             self.engine.policies[name].threshold)
 
     # -- readiness ---------------------------------------------------------------------
     def health_status(self) -> tuple[bool, str]:
@@ -82,6 +104,12 @@ class Service:
         if predictions:
             self.health.inference.observe(time.perf_counter() - started)
         self.publish(predictions)
+        # Warm-up evaluations are not observed: history should not write annotations.
+        if self.engine.store.watermark > float("-inf"):
+            now = self.engine.store.watermark
+            self.feedback.observe(predictions, now, self.engine.withdrawn)
+            if self.feedback.due(now):
+                self._apply_thresholds(self.feedback.poll(now))
 
     def publish(self, predictions):
         watermark = self.engine.store.watermark

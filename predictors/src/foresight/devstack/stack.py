@@ -30,10 +30,16 @@ def local_alertmanager_config(source: dict, webhook_url: str, group_wait: str = 
     config["receivers"] = [{"name": r["name"], "webhook_configs": [{"url": f"{webhook_url}/{r['name']}",
                                                                      "send_resolved": False}]}
                            for r in source.get("receivers", [])]
-    route = dict(config.get("route", {}))
-    route.update(group_wait=group_wait, group_interval="5s")
-    config["route"] = route
+    config["route"] = _fast_route(config.get("route", {}), group_wait)
     return config
+
+
+def _fast_route(route: dict, group_wait: str) -> dict:
+    """The route and every sub-route with short waits: at demo speed, minutes are hours."""
+    fast = dict(route, group_wait=group_wait, group_interval="5s")
+    if "routes" in route:
+        fast["routes"] = [_fast_route(r, group_wait) for r in route["routes"]]
+    return fast
 
 
 class WebhookReceiver:

@@ -11,18 +11,29 @@ TTF_QUANTILES = (0.1, 0.5, 0.9)
 
 @dataclass
 class Prediction:
-    """One evaluation of one target; what the publishers and the policy read."""
+    """One evaluation of one target; what the publishers and the policy read.
+
+    Exhaustion predictions fill `limit`, `ttf` and `probability`; anomaly and log
+    predictions fill `anomaly_score` and leave those empty (None or {}).
+    """
     predictor: str
     labels: dict  # output labels besides `predictor`: service, service_instance
     timestamp: float  # event time of the newest data used
-    observed: float
-    limit: float
-    trend_per_second: float
-    ttf: dict  # quantile -> seconds (inf when no crossing within the horizon)
-    probability: dict  # window seconds -> probability of crossing within it
+    observed: float | None
+    limit: float | None = None
+    trend_per_second: float | None = None
+    ttf: dict = field(default_factory=dict)  # quantile -> seconds (inf when no crossing within the horizon)
+    probability: dict = field(default_factory=dict)  # window seconds -> probability of crossing within it
     forecast: dict = field(default_factory=dict)  # (horizon seconds, quantile) -> value
     history_seconds: float = math.inf  # how long this target has been watched
     failures_seen: int = 0  # times this target has reached its limit while watched
+    anomaly_score: float | None = None  # [0, 1], for the kinds that score anomalies
+    attributions: dict = field(default_factory=dict)  # feature -> share of the anomaly (sums to 1)
+    drivers: list = field(default_factory=list)  # "why": plain-word sentences, strongest first
+    action: str = ""  # the predictor's recommended action with the numbers filled in
+    model: str = ""  # which model produced the forecast, where the kind chooses one
+    incident: tuple | None = None  # (incident id, root-cause service) while at risk
+    log_templates: list = field(default_factory=list)  # logs kind: (template_id, template, severity, per second)
     risk_level: int = 0
 
     @property
@@ -42,20 +53,74 @@ def output_labels(series_labels: dict) -> dict:
     return labels
 
 
+def same_target(target_labels: dict, candidates: list[tuple[tuple, Window]]) -> Window | None:
+    """The candidate series of the target's own service (and instance, where both have one);
+    a lone candidate when the driver is not per service (e.g. a shared database)."""
+    best = None
+    for key, window in candidates:
+        labels = dict(key[1])
+        if labels.get("job") != target_labels.get("job"):
+            continue
+        if "instance" in labels and "instance" in target_labels and labels["instance"] != target_labels["instance"]:
+            continue
+        best = window
+        break
+    if best is None and len(candidates) == 1:
+        best = candidates[0][1]
+    return best
+
+
 class Predictor:
     """Base class. Subclasses set `Config` and implement `_predict`."""
     Config = PredictorConfig
+    scores_anomalies = False  # True for kinds whose policy reads anomaly scores
+    reads_logs = False  # True for kinds fed log lines (add_log_lines) rather than series
+    explain_every = 300.0  # seconds of event time between recomputing a target's drivers
+    explain_window = 2 * 3600.0  # how much history the lagged correlation looks at
 
     def __init__(self, config: PredictorConfig):
         self.config = config
+        self._explained: dict[tuple, tuple[float, list]] = {}  # key -> (when, driver sentences)
+        self._source_labels: dict[tuple, dict] = {}  # prediction key -> its source series' labels
         self._next_due: dict[tuple, float] = {}
         self._first_seen: dict[tuple, float] = {}
         self._predicted: set[tuple] = set()  # series keys with a published prediction
         self.withdrawn: list[tuple] = []  # prediction keys that could not be renewed in the last evaluate()
 
+    def bad_input(self) -> dict:
+        """Input this predictor dropped, by reason (most kinds drop nothing of their own)."""
+        return {}
+
     def selectors(self) -> list:
         """Every series selector this predictor reads (for filtering and warm-up)."""
-        return [self.config.series]
+        return [self.config.series, *self.config.drivers.values()]
+
+    def explain(self, prediction: Prediction, store: SeriesStore):
+        """Fill `prediction.drivers`: the configured drivers ranked by lagged correlation with
+        the target (and by attribution, where the kind has one), in plain words."""
+        if prediction.drivers or not self.config.drivers:
+            return
+        cached = self._explained.get(prediction.key)
+        if cached and prediction.timestamp - cached[0] < self.explain_every:
+            prediction.drivers = cached[1]
+            return
+        from ..explain.drivers import rank_drivers  # late import: only alerting targets pay for it
+
+        target_labels = self._source_labels.get(prediction.key, {})
+        target = same_target(target_labels, store.matching(self.config.series))
+        if target is None or len(target) < 3:
+            return
+        since = prediction.timestamp - self.explain_window
+        candidates = {}
+        for name, selector in self.config.drivers.items():
+            window = same_target(target_labels, store.matching(selector))
+            if window is not None and len(window) >= 3:
+                candidates[name] = window.arrays(since)
+        target_name = self.config.resource or self.config.series.metric
+        ranked = rank_drivers(target_name, target.arrays(since), candidates, prediction.timestamp,
+                              attributions=prediction.attributions or None)
+        prediction.drivers = [d.text for d in ranked[:3]]
+        self._explained[prediction.key] = (prediction.timestamp, prediction.drivers)
 
     def evaluate(self, store: SeriesStore) -> list[Prediction]:
         """Evaluate each target whose data has moved `evaluate_every` past its last run.
@@ -72,6 +137,7 @@ class Predictor:
             first_seen = self._first_seen.setdefault(key, float(window.times[0]))
             prediction = self._predict(dict(key[1]), window, store, now)
             if prediction is not None:
+                self._source_labels[prediction.key] = dict(key[1])
                 prediction.history_seconds = now - first_seen
                 results.append(prediction)
                 self._predicted.add(key)

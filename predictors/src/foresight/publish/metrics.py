@@ -11,8 +11,9 @@ from ..predictors.base import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction
 class PredictionCollector:
     """Yields foresight_* prediction gauges from the latest snapshot."""
 
-    def __init__(self, predictor_configs):
+    def __init__(self, predictor_configs, thresholds=None):
         self._infos = [(c.name, c.kind, c.resource, c.unit, c.action) for c in predictor_configs]
+        self._thresholds = thresholds  # callable -> {predictor: alert threshold in use}
         self._lock = threading.Lock()
         self._snapshot: dict[tuple, Prediction] = {}
 
@@ -47,25 +48,59 @@ class PredictionCollector:
         limit = family("foresight_limit_value", "The limit the watched series is compared with.")
         trend = family("foresight_trend_per_second", "Current trend of the watched series, in its unit per second.")
         last = family("foresight_last_evaluation_timestamp_seconds", "Event time of the latest evaluation.")
+        anomaly = family("foresight_anomaly_score", "Anomaly score in [0, 1] (anomaly and logs kinds).")
+        attribution = family("foresight_attribution_ratio",
+                             "Share of the anomaly attributed to each feature (SHAP); sums to 1 per target.", ["feature"])
+        driver = family("foresight_driver_info", "Why: the top drivers of an alert-worthy prediction, in plain words.",
+                        ["rank", "text"])
+        action = family("foresight_action_info", "What to do: the predictor's action with this prediction's numbers.",
+                        ["text"])
+        incident = family("foresight_incident_info",
+                          "The incident an at-risk target belongs to, and its root-cause candidate service.",
+                          ["incident", "root_cause"])
+        templates = GaugeMetricFamily("foresight_log_template_rate",
+                                      "Log lines per second of the top templates per service (the rest as 'other').",
+                                      labels=["predictor", "service", "template_id", "template", "severity"])
         for p in snapshot.values():
             ident = [p.predictor, p.labels.get("service", ""), p.labels.get("service_instance", "")]
             for q in TTF_QUANTILES:
-                ttf.add_metric(ident + [str(q)], p.ttf[q])
+                if q in p.ttf:
+                    ttf.add_metric(ident + [str(q)], p.ttf[q])
             for h in PUBLISHED_HORIZONS:
-                prob.add_metric(ident + [horizon_label(h)], p.probability[h])
+                if h in p.probability:
+                    prob.add_metric(ident + [horizon_label(h)], p.probability[h])
                 for q in TTF_QUANTILES:
                     if (h, q) in p.forecast:
                         forecast.add_metric(ident + [horizon_label(h), str(q)], p.forecast[(h, q)])
             risk.add_metric(ident, p.risk_level)
-            observed.add_metric(ident, p.observed)
-            limit.add_metric(ident, p.limit)
-            trend.add_metric(ident, p.trend_per_second)
+            for fam, value in ((observed, p.observed), (limit, p.limit), (trend, p.trend_per_second),
+                               (anomaly, p.anomaly_score)):
+                if value is not None:
+                    fam.add_metric(ident, value)
             last.add_metric(ident, p.timestamp)
+            for feature, ratio in p.attributions.items():
+                attribution.add_metric(ident + [feature], ratio)
+            if p.risk_level:  # why, what to do and the incident matter while a target is at risk
+                for rank, text in enumerate(p.drivers, start=1):
+                    driver.add_metric(ident + [str(rank), text], 1)
+                if p.action:
+                    action.add_metric(ident + [p.action], 1)
+                if p.incident:
+                    incident.add_metric(ident + list(p.incident), 1)
+            for template_id, template, severity, per_second in p.log_templates:
+                templates.add_metric([p.predictor, p.labels.get("service", ""), template_id, template, severity],
+                                     per_second)
         info = GaugeMetricFamily("foresight_predictor_info", "Static description of each configured predictor.",
                                  labels=["predictor", "kind", "resource", "unit", "action"])
         for row in self._infos:
             info.add_metric(list(row), 1)
-        yield from (ttf, prob, forecast, risk, observed, limit, trend, last, info)
+        threshold = GaugeMetricFamily("foresight_policy_threshold",
+                                      "The alert threshold each predictor's policy uses now (tuned by feedback).",
+                                      labels=["predictor"])
+        for name, value in (self._thresholds() if self._thresholds else {}).items():
+            threshold.add_metric([name], value)
+        yield from (ttf, prob, forecast, risk, observed, limit, trend, last, anomaly, attribution, driver, action,
+                    incident, templates, info, threshold)
 
 
 class HealthMetrics:

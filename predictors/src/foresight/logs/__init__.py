@@ -1,0 +1,16 @@
+"""The `logs` predictor's core: log template mining and log anomaly signals.
+
+Lines are masked (ids, IPs, numbers), grouped into templates by Drain3, counted per
+service and template in event time, and turned into signals: templates never seen before,
+warn/error templates surging over their baseline, and the top template rates.
+"""
+from .masking import mask
+from .miner import TemplateMiner
+from .records import SEVERITIES, LogRecord, records_from_otlp, severity_name
+from .settings import LogSettings
+from .signals import LogPatternDetector, LogSignal, TemplateRate, signal_features
+
+__all__ = [
+    "SEVERITIES", "LogPatternDetector", "LogRecord", "LogSettings", "LogSignal", "TemplateMiner",
+    "TemplateRate", "mask", "records_from_otlp", "severity_name", "signal_features",
+]

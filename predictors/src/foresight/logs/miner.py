@@ -1,0 +1,107 @@
+"""Template mining with Drain3, made fast enough for a live log stream.
+
+Plain Drain searches its prefix tree for every line. Here each line is masked first
+(ids, IPs and numbers become <ID>, <IP>, <NUM>), and a dictionary from masked text to
+template id answers the common case: in a real stream the masked text repeats, so the
+Drain tree search runs only for masked text not seen before.
+
+Memory stays bounded: Drain keeps at most `max_templates` templates (least recently used
+ones are evicted) and the masked-text cache is emptied when it grows past `cache_size`.
+"""
+import re
+from functools import lru_cache
+
+from drain3.drain import Drain
+
+from .masking import ID, IP, NUM, mask
+
+DEFAULT_MAX_TEMPLATES = 2000
+DEFAULT_CACHE_SIZE = 100_000
+
+
+class MaskAwareDrain(Drain):
+    """Drain whose similarity ignores masked tokens, as it ignores its own <*> wildcards.
+
+    Plain Drain counts two "<IP>:<NUM>" tokens as equal words, so lines that share only
+    their variables look alike: "<IP>:<NUM> GET /a <NUM>" and "<IP>:<NUM> POST /b <NUM>"
+    would score 0.5. Counting only words with constant text keeps such lines apart.
+    This runs only on cache misses, so its cost does not matter.
+    """
+
+    def get_seq_distance(self, seq1, seq2, include_params: bool):
+        if not seq1:
+            return 1.0, 0
+        same, params = 0, 0
+        for template_token, token in zip(seq1, seq2):
+            if template_token == self.param_str or _only_variables(template_token):
+                params += 1
+            elif template_token == token:
+                same += 1
+        if include_params:
+            same += params
+        return same / len(seq1), params
+
+
+_MASKS = re.compile("|".join(re.escape(m) for m in (ID, IP, NUM)))
+_CONSTANT_TEXT = re.compile("[A-Za-z0-9]")
+
+
+@lru_cache(maxsize=4096)
+def _only_variables(token: str) -> bool:
+    """True for tokens like "<NUM>", "<IP>:<NUM>" or "(<NUM>%)": masks and punctuation only."""
+    stripped = _MASKS.sub("", token)
+    return stripped != token and not _CONSTANT_TEXT.search(stripped)
+
+
+class TemplateMiner:
+    """Maps log bodies to template ids. Ids are small positive ints, stable while the template lives."""
+
+    def __init__(self, similarity: float = 0.4, depth: int = 4,
+                 max_templates: int = DEFAULT_MAX_TEMPLATES, cache_size: int = DEFAULT_CACHE_SIZE):
+        self.drain = MaskAwareDrain(depth=depth, sim_th=similarity, max_clusters=max_templates)
+        self.cache: dict[str, int] = {}
+        self.cache_size = cache_size
+        self.misses = 0
+
+    def template_id(self, body: str) -> int:
+        """The id of the template this line belongs to, learning a new template when none fits."""
+        masked = mask(body)
+        found = self.cache.get(masked)
+        if found is None:
+            found = self.learn(masked)
+        return found
+
+    def learn(self, masked: str) -> int:
+        """Drain's tree search for masked text the cache has not seen; the slow path."""
+        self.misses += 1
+        if len(self.cache) >= self.cache_size:
+            self.cache.clear()
+        cluster, _ = self.drain.add_log_message(masked)
+        self.cache[masked] = cluster.cluster_id
+        return cluster.cluster_id
+
+    def template(self, template_id: int) -> str:
+        """The template text, e.g. 'GET /orders/<NUM> took <NUM>ms'; Drain's own wildcard is <*>."""
+        cluster = self.drain.id_to_cluster.get(template_id)
+        return "<evicted>" if cluster is None else cluster.get_template()
+
+    def touch(self, template_ids) -> list[int]:
+        """Mark templates as recently used (cache hits bypass Drain) and return those Drain evicted."""
+        live, gone = self.drain.id_to_cluster, []
+        for tid in template_ids:
+            if live.get(tid) is None:
+                gone.append(tid)
+            else:
+                live[tid]  # noqa: B018 - reading refreshes the least-recently-used order
+        if gone:
+            self.forget(gone)
+        return gone
+
+    def forget(self, template_ids) -> None:
+        """Drop cache entries of evicted templates, so their lines are mined afresh."""
+        dead = set(template_ids)
+        self.cache = {text: tid for text, tid in self.cache.items() if tid not in dead}
+
+    @property
+    def template_count(self) -> int:
+        return len(self.drain.id_to_cluster)

@@ -1,0 +1,238 @@
+"""Template rates per service, and the anomaly signals drawn from them.
+
+`LogPatternDetector.add` is the hot path: it masks and mines each line and counts it in
+an event-time bucket keyed by (service, template, severity, bucket). `evaluate(now)` folds
+those counts into per-template series, drops what is older than the baseline, and for
+each service reports new templates, surging warn/error templates and the top rates.
+Nothing reads the wall clock, so replaying a recorded stream gives the same signals.
+"""
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from .miner import TemplateMiner
+from .records import SEVERITY_RANK, UNKNOWN_SERVICE, LogRecord, severity_name
+from .settings import LogSettings
+
+OTHER = "other"
+_WARN_RANK = SEVERITY_RANK["WARN"]
+# How strongly a newly seen template alone suggests trouble, by severity.
+_NEW_TEMPLATE_WEIGHT = {"DEBUG": 0.2, "INFO": 0.3, "WARN": 0.6, "ERROR": 0.8, "FATAL": 0.9}
+
+
+@dataclass
+class TemplateRate:
+    service: str
+    template_id: str  # "t<n>", or "other" for the templates outside the top N
+    template: str
+    severity: str
+    per_second: float
+
+
+@dataclass
+class LogSignal:
+    service: str
+    timestamp: float
+    anomaly_score: float  # [0, 1]
+    new_templates: list[str]  # templates first seen recently, after the service's warm-up
+    surging: list[tuple[str, float]]  # (warn/error template, current rate / baseline rate)
+    top_rates: list[TemplateRate]  # the top N templates, then one "other" entry per severity
+    explanation: str
+    warming_up: bool = False  # True while the service is younger than `warmup`: no signals yet
+
+
+@dataclass
+class _Series:
+    """Line counts of one (service, template, severity) by bucket index."""
+    counts: dict[int, int] = field(default_factory=dict)
+
+
+class LogPatternDetector:
+    def __init__(self, settings: LogSettings | None = None):
+        self.settings = s = settings or LogSettings()
+        self.miner = TemplateMiner(s.similarity, s.depth, s.max_templates, s.cache_size)
+        self.bad: Counter = Counter()  # reason -> records skipped
+        self.late = 0  # accepted records whose bucket had already left the baseline when folded
+        self._pending: dict[tuple, int] = {}  # (service, template id, severity, bucket) -> lines
+        self._services: dict[str, float | None] = {}  # service -> first bucket start seen
+        self._series: dict[tuple[str, int, str], _Series] = {}
+        self._first_seen: dict[tuple[str, int], float] = {}  # (service, template id) -> first bucket start
+
+    def add(self, records: Iterable[LogRecord]) -> int:
+        """Mine and count records; returns how many were accepted. Bad ones are counted in .bad."""
+        bucket = self.settings.bucket
+        max_services = self.settings.max_services
+        pending, services, bad = self._pending, self._services, self.bad
+        template_id = self.miner.template_id
+        accepted = 0
+        for r in records:
+            try:
+                body, ts, service, severity = r.body, r.timestamp, r.service, r.severity
+            except AttributeError:
+                bad["not a log record"] += 1
+                continue
+            if type(body) is not str or not body or body.isspace():
+                bad["empty body"] += 1
+                continue
+            try:
+                index = int(ts // bucket)
+                if ts <= 0:
+                    raise ValueError
+            except (TypeError, ValueError, OverflowError):  # None, text, NaN, inf, <= 0
+                bad["bad timestamp"] += 1
+                continue
+            service = service or UNKNOWN_SERVICE
+            if service not in services:
+                if type(service) is not str:
+                    bad["bad service"] += 1
+                    continue
+                if len(services) >= max_services:
+                    bad["too many services"] += 1
+                    continue
+                services[service] = None
+            if severity not in SEVERITY_RANK:
+                severity = severity_name(str(severity))
+            key = (service, template_id(body), severity, index)
+            pending[key] = pending.get(key, 0) + 1
+            accepted += 1
+        return accepted
+
+    def evaluate(self, now: float) -> list[LogSignal]:
+        """One signal per service seen, as of event time `now` (unix seconds)."""
+        if not isinstance(now, (int, float)) or not math.isfinite(now):
+            raise ValueError(f"LogPatternDetector.evaluate: now must be a finite unix time, got {now!r}")
+        s = self.settings
+        # The window is the buckets starting in [now - window, now): whole buckets, so a line
+        # stamped exactly `now` waits for the next evaluation.
+        window_start = math.ceil((now - s.window) / s.bucket)
+        now_index = math.ceil(now / s.bucket) - 1  # last bucket starting before now
+        oldest = window_start - max(1, round(s.baseline / s.bucket))  # first bucket of the baseline
+        self._fold(oldest)
+        self._expire(oldest)
+        by_service: dict[str, list] = {}
+        for key, one in self._series.items():
+            by_service.setdefault(key[0], []).append((key, one))
+        return [self._signal(service, by_service.get(service, []), now, now_index, window_start, oldest)
+                for service in sorted(self._services) if self._services[service] is not None]
+
+    def _fold(self, oldest: int) -> None:
+        bucket, series, first_seen, services = self.settings.bucket, self._series, self._first_seen, self._services
+        used = set()
+        for (service, tid, severity, index), n in self._pending.items():
+            if index < oldest:
+                self.late += n
+                continue
+            used.add(tid)
+            key = (service, tid, severity)
+            counts = series.setdefault(key, _Series()).counts
+            counts[index] = counts.get(index, 0) + n
+            start = index * bucket
+            if first_seen.get((service, tid), math.inf) > start:
+                first_seen[service, tid] = start
+            if services[service] is None or services[service] > start:
+                services[service] = start
+        self._pending = {}
+        evicted = set(self.miner.touch(used))
+        if evicted:
+            self._series = {k: v for k, v in self._series.items() if k[1] not in evicted}
+
+    def _expire(self, oldest: int) -> None:
+        """Drop buckets older than the baseline, then series, templates and services left empty."""
+        for key, one in list(self._series.items()):
+            one.counts = {i: n for i, n in one.counts.items() if i >= oldest}
+            if not one.counts:
+                del self._series[key]
+        live = self.miner.drain.id_to_cluster
+        # A template stays "known" while Drain keeps it, so a rare but old template is not news.
+        self._first_seen = {k: t for k, t in self._first_seen.items() if live.get(k[1]) is not None}
+        active = {k[0] for k in self._series} | {k[0] for k in self._pending}
+        for service in list(self._services):
+            if service not in active:
+                del self._services[service]
+                self._first_seen = {k: t for k, t in self._first_seen.items() if k[0] != service}
+
+    def _signal(self, service: str, series: list, now: float, now_index: int, window_start: int,
+                oldest: int) -> LogSignal:
+        s = self.settings
+        service_start = self._services[service]
+        # A service younger than the window has its age as window.
+        window_seconds = max(now - max(window_start * s.bucket, service_start), s.bucket)
+        baseline_from = max(oldest * s.bucket, service_start)
+        baseline_seconds = window_start * s.bucket - baseline_from
+        warming_up = now - service_start < s.warmup
+
+        rates = []  # (per_second, template id, severity, lines in window, baseline per_second)
+        for (_, tid, severity), one in series:
+            current = sum(n for i, n in one.counts.items() if window_start <= i <= now_index)
+            before = sum(n for i, n in one.counts.items() if i < window_start)
+            base_rate = before / baseline_seconds if baseline_seconds > 0 else math.nan
+            rates.append((current / window_seconds, tid, severity, current, base_rate))
+        rates.sort(key=lambda r: (-r[0], r[1], r[2]))
+
+        strengths, notes, new, surging = [], [], [], []
+        if not warming_up:
+            new_ids = {tid for (svc, tid), t in self._first_seen.items()
+                       if svc == service and t >= service_start + s.warmup and now - t <= s.new_template_grace}
+            reported = set()
+            for rate, tid, severity, current, base_rate in rates:
+                if tid in new_ids:
+                    # A new template has no baseline to surge over: report it once, as new.
+                    if current and tid not in reported:
+                        reported.add(tid)
+                        text = self.miner.template(tid)
+                        new.append(text)
+                        strengths.append(_NEW_TEMPLATE_WEIGHT[severity] * min(1.0, current / s.new_template_min_count))
+                        notes.append((strengths[-1], f'new {severity.lower()} "{text}" at {_per(rate)}'))
+                    continue
+                if SEVERITY_RANK[severity] < _WARN_RANK or current < s.min_surge_count or math.isnan(base_rate):
+                    continue
+                ratio = rate / max(base_rate, 1 / baseline_seconds)  # an unseen template counts as one line
+                if ratio >= s.surge_ratio:
+                    text = self.miner.template(tid)
+                    surging.append((text, ratio))
+                    strength = min(1.0, 0.5 * math.log(ratio) / math.log(s.surge_ratio))
+                    strengths.append(strength * (1.0 if severity != "WARN" else 0.8))
+                    notes.append((strengths[-1], f'"{text}" x{ratio:.3g} over its baseline'))
+
+        score = 1.0 - math.prod(1.0 - x for x in strengths)
+        notes.sort(key=lambda n: -n[0])
+        if warming_up:
+            explanation = f"warming up: learning {service}'s usual log templates for {s.warmup:g}s"
+        elif notes:
+            explanation = "; ".join(text for _, text in notes[:3]) + (f"; and {len(notes) - 3} more" if len(notes) > 3
+                                                                      else "")
+        else:
+            explanation = "no new or surging log templates"
+        return LogSignal(service, now, score, new, surging, self._top(service, rates), explanation, warming_up)
+
+    def _top(self, service: str, rates: list) -> list[TemplateRate]:
+        """The top N templates by current rate; the others summed per severity as template "other"."""
+        shown = [r for r in rates if r[0] > 0]
+        top = [TemplateRate(service, f"t{tid}", self.miner.template(tid), severity, rate)
+               for rate, tid, severity, _, _ in shown[:self.settings.top_templates]]
+        rest: dict[str, float] = {}
+        for rate, _, severity, _, _ in shown[self.settings.top_templates:]:
+            rest[severity] = rest.get(severity, 0.0) + rate
+        top += [TemplateRate(service, OTHER, OTHER, severity, rate) for severity, rate in
+                sorted(rest.items(), key=lambda kv: SEVERITY_RANK[kv[0]])]
+        return top
+
+
+def _per(rate: float) -> str:
+    return f"{rate:.3g}/s" if rate >= 1 else f"{rate * 60:.3g}/min"
+
+
+def signal_features(signal: LogSignal) -> dict[str, float]:
+    """Numbers other predictors can use as inputs, e.g. as extra regressors."""
+    error_rate = sum(r.per_second for r in signal.top_rates if SEVERITY_RANK.get(r.severity, 0) >= _WARN_RANK + 1)
+    warn_rate = sum(r.per_second for r in signal.top_rates if r.severity == "WARN")
+    return {
+        "log_anomaly_score": signal.anomaly_score,
+        "log_new_templates": float(len(signal.new_templates)),
+        "log_surging_templates": float(len(signal.surging)),
+        "log_max_surge_ratio": max((ratio for _, ratio in signal.surging), default=0.0),
+        "log_error_lines_per_second": error_rate,
+        "log_warn_lines_per_second": warn_rate,
+        "log_lines_per_second": sum(r.per_second for r in signal.top_rates),
+    }

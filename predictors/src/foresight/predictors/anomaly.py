@@ -1,0 +1,137 @@
+"""The `anomaly` predictor: a streaming anomaly score per series, explained.
+
+Each series the `series` selector matches gets its own streaming detector, fed every new
+point in event-time order. With `drivers`, a multivariate model also watches the target
+together with its drivers (the same service's series) and attributes its score to them;
+the published score is the higher of the two.
+
+```yaml
+- name: checkout-latency
+  kind: anomaly
+  series: http_server_request_duration_seconds_sum{job="checkout"}
+  drivers:                       # optional: plain-word name -> selector
+    request rate: http_server_request_count_total{job="checkout"}
+  detector: {}                   # optional overrides of the univariate defaults
+  multivariate: {}               # optional overrides of the multivariate defaults
+```
+"""
+import math
+from dataclasses import dataclass, field
+
+from ..anomaly.univariate import DetectorSettings, StreamingDetector
+from ..config import Fields, PredictorConfig
+from ..series import SeriesStore, Window
+from .base import Prediction, Predictor, output_labels, same_target
+
+
+@dataclass
+class AnomalyConfig(PredictorConfig):
+    detector: DetectorSettings = field(default_factory=DetectorSettings)
+    multivariate: object = None  # MultivariateSettings when drivers are configured
+
+    @classmethod
+    def from_fields(cls, f: Fields) -> "AnomalyConfig":
+        # Every new point is scored: evaluation follows the data, not a schedule.
+        common = cls.read_common(f, evaluate_every=1.0)
+        detector = _settings(f, "detector", DetectorSettings)
+        multivariate = None
+        if common["drivers"]:
+            from ..explain.multivariate import MultivariateSettings
+            multivariate = _settings(f, "multivariate", MultivariateSettings)
+        elif f.data.get("multivariate") is not None:
+            raise f.error("multivariate", "needs `drivers`: the series the multivariate model watches with the target")
+        f.reject_unknown()
+        return cls(**common, detector=detector, multivariate=multivariate)
+
+
+def _settings(f: Fields, key: str, settings_class):
+    """A plugin settings block read by its own class; its ValueError becomes a ConfigError."""
+    value, present = f._get(key, None, False)
+    if not present:
+        return settings_class()
+    if not isinstance(value, dict):
+        raise f.error(key, f"expected a mapping of settings, got {value!r}")
+    try:
+        return settings_class.from_mapping(value, f.where(key))
+    except ValueError as exc:
+        raise f.error(key, str(exc)) from None
+
+
+@dataclass
+class _Target:
+    """One watched series: its detectors and how far they have read."""
+    detector: StreamingDetector
+    multivariate: object = None
+    fed_until: float = -math.inf
+    score: float = 0.0
+    attributions: dict = field(default_factory=dict)
+
+
+class AnomalyPredictor(Predictor):
+    Config = AnomalyConfig
+    scores_anomalies = True
+
+    def __init__(self, config: AnomalyConfig):
+        super().__init__(config)
+        self._targets: dict[tuple, _Target] = {}
+
+    def _target(self, labels: dict) -> _Target:
+        key = tuple(sorted(labels.items()))
+        target = self._targets.get(key)
+        if target is None:
+            target = _Target(StreamingDetector(self.config.detector))
+            if self.config.drivers:
+                from ..explain.multivariate import MultivariateDetector
+                names = [self._target_name(), *self.config.drivers]
+                target.multivariate = MultivariateDetector(names, self.config.multivariate)
+            self._targets[key] = target
+        return target
+
+    def _target_name(self) -> str:
+        return self.config.resource or self.config.series.metric
+
+    def _predict(self, labels: dict, window: Window, store: SeriesStore, now: float) -> Prediction | None:
+        target = self._target(labels)
+        times, values = window.arrays()
+        start = int(times.searchsorted(target.fed_until, side="right"))
+        drivers = self._driver_windows(labels, store) if target.multivariate is not None else {}
+        best = None
+        for t, v in zip(times[start:].tolist(), values[start:].tolist()):
+            score = target.detector.update(t, v)
+            if target.multivariate is not None:
+                result = target.multivariate.update(t, {self._target_name(): v, **_values_at(drivers, t)})
+                if result is not None:
+                    score = max(score, result.score)
+                    if result.attributions:
+                        target.attributions = result.attributions
+            best = score if best is None else max(best, score)  # several new points: the worst counts
+        target.fed_until = float(times[-1])
+        if best is not None:
+            target.score = best
+        return Prediction(
+            predictor=self.config.name,
+            labels=output_labels(labels),
+            timestamp=now,
+            observed=float(values[-1]),
+            anomaly_score=target.score,
+            attributions=dict(target.attributions),
+        )
+
+    def _driver_windows(self, labels: dict, store: SeriesStore) -> dict:
+        found = {}
+        for name, selector in self.config.drivers.items():
+            window = same_target(labels, store.matching(selector))
+            if window is not None:
+                found[name] = window
+        return found
+
+
+def _values_at(windows: dict, t: float) -> dict:
+    """Each driver's latest value at or before `t`: the drivers' points need not align."""
+    out = {}
+    for name, window in windows.items():
+        times, values = window.arrays()
+        i = int(times.searchsorted(t, side="right")) - 1
+        if i >= 0:
+            out[name] = float(values[i])
+    return out

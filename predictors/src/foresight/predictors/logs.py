@@ -1,0 +1,94 @@
+"""The `logs` predictor: log templates per service, and an anomaly score from them.
+
+It reads the OTLP log stream (not series): Drain3 mines templates, their rates are
+counted per service, and new templates or surging error templates raise the service's
+anomaly score. Each service's score also goes into the series store as
+`log_anomaly_score{job="<service>"}`, so other predictors can name it as a driver.
+
+```yaml
+- name: log-patterns
+  kind: logs
+  services: [checkout, db]      # optional: only these services (default: all)
+  mining: {}                    # optional overrides of the log settings
+```
+"""
+from dataclasses import dataclass, field
+
+from ..config import Fields, PolicyConfig, PredictorConfig
+from ..logs import LogPatternDetector, LogRecord, LogSettings
+from ..otlp import GAUGE, Point
+from ..series import SeriesStore
+from .anomaly import _settings
+from .base import Prediction, Predictor
+
+FEATURE_METRIC = "log_anomaly_score"
+
+
+@dataclass
+class LogsConfig(PredictorConfig):
+    services: list = field(default_factory=list)
+    mining: LogSettings = field(default_factory=LogSettings)
+
+    @classmethod
+    def from_fields(cls, f: Fields) -> "LogsConfig":
+        if f.data.get("series") is not None:
+            raise f.error("series", "the logs kind reads log records, not a series; remove `series`")
+        # One new warn/error template or a surge at `surge_ratio` scores about 0.5 or more: alert from 0.5.
+        common = cls.read_common(f, series_required=False, policy_defaults=PolicyConfig(score_threshold=0.5))
+        services = f.text_list("services", [])
+        mining = _settings(f, "mining", LogSettings)
+        f.reject_unknown()
+        return cls(**common, services=services, mining=mining)
+
+
+class LogsPredictor(Predictor):
+    Config = LogsConfig
+    scores_anomalies = True
+    reads_logs = True
+
+    def __init__(self, config: LogsConfig):
+        super().__init__(config)
+        self.detector = LogPatternDetector(config.mining)
+        self._wanted = set(config.services)
+        self._latest = float("-inf")  # newest log time seen: the event-time clock
+        self._next_due = float("-inf")
+        self._first_seen: dict[str, float] = {}
+
+    def selectors(self) -> list:
+        return []
+
+    def bad_input(self) -> dict:
+        counts = {f"log_{reason}": n for reason, n in self.detector.bad.items()}
+        if self.detector.late:
+            counts["log_too_late"] = self.detector.late
+        return counts
+
+    def add_log_lines(self, lines) -> int:
+        records = [LogRecord(line.timestamp, line.service, line.severity.upper(), line.body)
+                   for line in lines if not self._wanted or line.service in self._wanted]
+        if records:
+            self._latest = max(self._latest, max(r.timestamp for r in records))
+        return self.detector.add(records)
+
+    def evaluate(self, store: SeriesStore) -> list[Prediction]:
+        self.withdrawn = []
+        if self._latest == float("-inf") or self._latest < self._next_due:
+            return []  # no log line yet, or not due
+        now = self._latest
+        self._next_due = now + self.config.evaluate_every
+        results = []
+        for signal in self.detector.evaluate(now):
+            first = self._first_seen.setdefault(signal.service, now)
+            results.append(Prediction(
+                predictor=self.config.name,
+                labels={"service": signal.service},
+                timestamp=now,
+                observed=None,
+                anomaly_score=signal.anomaly_score,
+                history_seconds=now - first,
+                drivers=[signal.explanation] if signal.explanation else [],
+                log_templates=[(r.template_id, r.template, r.severity, r.per_second) for r in signal.top_rates],
+            ))
+            # A feature for the other predictors, e.g. `drivers: {log anomalies: log_anomaly_score}`.
+            store.add(Point(FEATURE_METRIC, (("job", signal.service),), now, signal.anomaly_score, GAUGE))
+        return results
