@@ -6,6 +6,9 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 SCENARIO ?= memory-leak
 SPEED ?= 400
+# The NAB v1.1 folder (data/, labels/, config/) and its scorer, for `make bench`.
+NAB_DIR ?= ../shared/datasets/nab
+NAB_SCORER ?= ../shared/tools/nab_score.py
 
 .PHONY: help setup system-deps demo lint generate test test-unit bench clean
 
@@ -47,10 +50,12 @@ test: setup lint  ## lint, then every test (unit, config checks, integration wit
 test-unit: setup  ## fast tests only
 	$(PY) -m pytest -q -m "not integration" predictors/tests loadgen/tests bench/tests tests
 
-bench: setup  ## exhaustion benchmark against predict_linear baselines, and the 10k-series cost (results in bench/bench-results)
+bench: setup  ## benchmarks: exhaustion vs predict_linear, 10k-series cost, NAB (NAB_DIR=...), log mining (results in bench/bench-results)
 	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/run.py exhaustion
 	$(PY) bench/run.py cost
+	$(PY) bench/nab/run.py $(NAB_DIR) --scorer $(NAB_SCORER)
+	$(PY) bench/logs/bench.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache predictors/src/*.egg-info loadgen/src/*.egg-info

@@ -41,43 +41,15 @@ READY_WHEN = [
     'foresight_time_to_failure_seconds{predictor="memory",quantile="0.9"} < +Inf',
 ]
 
-# Metrics this stack does not publish yet, so the queries reading them are expected to
-# return nothing. Strict: once one returns series the test fails and its entry must go.
-NEEDS_ANOMALY_PREDICTOR = ("needs an `anomaly` or `logs` predictor, which the compose config "
-                           "(predictors/config/predictors.yaml) does not have yet")
-NO_SERIES_BEFORE_FIRST_EVENT = ("a labelled counter has no series before its first event; the sidecar should "
-                                "create its known label values at 0")
-METRICS_NOT_PUBLISHED_YET = {
-    "foresight_anomaly_score": NEEDS_ANOMALY_PREDICTOR,
-    "foresight_attribution_ratio": NEEDS_ANOMALY_PREDICTOR,
-    "foresight_driver_info": NEEDS_ANOMALY_PREDICTOR,
-    "foresight_log_template_rate": "needs a `logs` predictor, which the compose config does not have yet",
-    # Verdicts come from Grafana annotations; no Grafana runs here.
-    "foresight_feedback_total": NO_SERIES_BEFORE_FIRST_EVENT,
-    "foresight_grafana_errors_total": NO_SERIES_BEFORE_FIRST_EVENT,
-    "foresight_annotations_dropped_total": NO_SERIES_BEFORE_FIRST_EVENT,
-    "foresight_feedback_skipped_total": NO_SERIES_BEFORE_FIRST_EVENT,
-}
-
-
 class NoSeries(AssertionError):
     """A query ran fine but returned no series (the only failure the list above excuses)."""
-
-
-def unpublished_reason(query: PanelQuery) -> str | None:
-    """Why the query may return nothing here: it reads a listed metric."""
-    reasons = [reason for name, reason in METRICS_NOT_PUBLISHED_YET.items() if name in query.expr]
-    return "; ".join(dict.fromkeys(reasons)) or None
 
 
 def all_queries() -> list:
     params = []
     for file_name, dashboard in DASHBOARDS.items():
         for query in panel_queries(dashboard):
-            reason = unpublished_reason(query)
-            marks = [pytest.mark.xfail(strict=True, raises=NoSeries, reason=reason)] if reason else []
-            params.append(pytest.param(file_name, query, marks=marks,
-                                       id=f"{file_name}:{query.panel}:{query.ref_id}"))
+            params.append(pytest.param(file_name, query, id=f"{file_name}:{query.panel}:{query.ref_id}"))
     return params
 
 

@@ -28,7 +28,7 @@ def pool_prediction(**kw):
 
 
 def test_action_is_filled_with_the_predictions_numbers():
-    cfg = config("Increase the DB pool of {service} from {limit} to at least {needed} connections "
+    cfg = config("Increase the DB pool of {service} from {limit} to {needed} connections "
                  "to cover the next 24 h peak; {ttf} left.")
     text = render_action(cfg, pool_prediction())
     # needed = p90 peak 117.5 x 1.1 headroom = 129.25, rounded up to whole connections
@@ -36,10 +36,12 @@ def test_action_is_filled_with_the_predictions_numbers():
                     "to cover the next 24 h peak; 2.0 h left.")
 
 
-def test_needed_is_never_below_the_limit_and_unknown_without_forecast():
-    cfg = config("at least {needed}")
-    assert render_action(cfg, pool_prediction(forecast={(3600.0, 0.9): 50.0})) == "at least 100"
-    assert render_action(cfg, pool_prediction(forecast={})) == "at least unknown"
+def test_needed_is_never_below_the_limit_and_says_so_when_unknown_or_runaway():
+    cfg = config("grow to {needed}")
+    assert render_action(cfg, pool_prediction(forecast={(3600.0, 0.9): 50.0})) == "grow to at least 100"
+    assert render_action(cfg, pool_prediction(forecast={})) == "grow to more (no forecast yet)"
+    # A forecast of 4,000 for a pool of 100: a bigger pool only buys time.
+    assert render_action(cfg, pool_prediction(forecast={(86400.0, 0.9): 4000.0})) == "grow to more than 200"
 
 
 def test_bytes_read_as_binary_units():

@@ -82,7 +82,7 @@ def test_shipped_config_is_valid():
     from pathlib import Path
     cfg = load_config(Path(__file__).parents[1] / "config" / "predictors.yaml")
     assert {p.name for p in cfg.predictors} == {"memory", "db-pool", "disk", "db-cpu", "db-cpu-anomaly", "latency",
-                                                "errors", "log-patterns"}
+                                                "errors", "log-patterns", "checkout-latency"}
 
 
 def test_durations_and_quantities():

@@ -22,13 +22,20 @@ def test_a_watched_failure_without_notification_fails_the_demo(tmp_path):
     d = demo(tmp_path)
     d.failures = [{"sim_time": 100.0, "metric": "process_memory_usage_bytes"}]
     assert d.summary() == 1
-    assert "No notification arrived before the failure." in d.out.getvalue()
+    assert "No prediction for the service arrived before its failure." in d.out.getvalue()
 
 
 def test_lead_time_is_measured_in_simulated_time(tmp_path):
     d = demo(tmp_path)
-    d.failures = [{"sim_time": 10_000.0, "metric": "process_memory_usage_bytes"}]
-    d.notifications = [(9_000.0, "slack", {"status": "resolved"}), (4_000.0, "slack", {"status": "firing"})]
+    d.failures = [{"sim_time": 100_000.0, "metric": "process_memory_usage_bytes", "service": "checkout"}]
+    memory = {"status": "firing", "alerts": [{"labels": {"predictor": "memory", "service": "checkout"}}]}
+    d.notifications = [
+        (1_000.0, "slack", {"status": "firing", "alerts": [{"labels": {"alertname": "ForesightInferenceSlow"}}]}),
+        (2_000.0, "slack", {"status": "firing", "alerts": [{"labels": {"predictor": "memory", "service": "db"}}]}),
+        (99_000.0, "slack", {"status": "resolved", "alerts": memory["alerts"]}),
+        (94_000.0, "slack", memory),
+    ]
+    # Only the prediction for the failing service counts, not pipeline alerts or other services.
     assert d.first_alert_lead() == 6_000.0
     assert d.summary() == 0
 

@@ -197,3 +197,60 @@ def test_a_prediction_that_cannot_be_renewed_after_a_reset_is_withdrawn():
     assert e.evaluate() == []
     assert e.withdrawn == [("mem", (("service", "checkout"),))]
     assert e.policies["mem"].levels.get(e.withdrawn[0], 0) == 0
+
+
+def test_each_prediction_names_its_forecaster():
+    t, v = leak(hours=3, noise=10 * 2**20)
+    preds = feed(engine(), t, v)
+    assert preds[-1].model == "robust-trend"  # the default until the error record speaks
+
+
+def test_a_slowing_series_moves_to_the_forecaster_with_the_lower_error():
+    """Growth that tapers off: the straight robust line keeps overshooting what happens next,
+    the damped-trend ETS does not, and the series' own record switches it to ETS."""
+    e = engine("    model_refit_every: 30m\n    selection_horizon: 4h\n")
+    t = T0 + np.arange(0, 16 * 3600, 60.0)
+    rng = np.random.default_rng(7)
+    v = 0.3 * GiB + 1.2 * GiB * (1 - np.exp(-(t - T0) / (8 * 3600))) + rng.normal(0, 2**20, t.size)
+    preds = feed(e, t, v)
+    assert preds[0].model == "robust-trend" and preds[-1].model == "ets-damped"
+    state = next(iter(e.predictors[0]._targets.values()))
+    mine, theirs, n = state.selector.mean_error("ets-damped", "robust-trend")
+    assert n >= 6 and mine < 0.85 * theirs
+    assert preds[-1].trend_per_second == state.rates["ets-damped"]  # the chosen rate is the one published
+
+
+def test_candidates_can_be_restricted_and_are_checked():
+    e = engine("    candidates: [robust-trend]\n    model_refit_every: 30m\n    selection_horizon: 2h\n")
+    t = T0 + np.arange(0, 16 * 3600, 60.0)
+    v = 0.3 * GiB + 1.2 * GiB * (1 - np.exp(-(t - T0) / (4 * 3600)))
+    assert {p.model for p in feed(e, t, v)} <= {"robust-trend"}
+    with pytest.raises(Exception, match="candidates"):
+        engine("    candidates: [prophet]\n")
+
+
+def test_a_chosen_challenger_never_alerts_where_the_robust_trend_would_not():
+    """The crossing probability is the lower of the chosen forecaster's and the robust trend's."""
+    settings = "    model_refit_every: 30m\n    selection_horizon: 4h\n"
+    t = T0 + np.arange(0, 16 * 3600, 60.0)
+    rng = np.random.default_rng(7)
+    v = 0.3 * GiB + 1.2 * GiB * (1 - np.exp(-(t - T0) / (8 * 3600))) + rng.normal(0, 2**20, t.size)
+    both = feed(engine(settings), t, v)
+    robust_only = feed(engine(settings + "    candidates: [robust-trend]\n"), t, v)
+    assert [p.timestamp for p in both] == [p.timestamp for p in robust_only]
+    challenged = [(a, b) for a, b in zip(both, robust_only) if a.model != "robust-trend"]
+    assert challenged
+    for a, b in challenged:
+        assert all(a.probability[w] <= b.probability[w] + 1e-12 for w in b.probability)
+    assert any(a.trend_per_second != b.trend_per_second for a, b in challenged)
+
+
+def test_a_failing_candidate_fit_is_counted_and_skipped():
+    from foresight.predictors.exhaustion import ExhaustionPredictor
+    predictor = next(p for p in engine().predictors if isinstance(p, ExhaustionPredictor))
+
+    def broken(*args):
+        raise ValueError("singular")
+    assert predictor._safely(broken) is None and predictor.model_fit_errors == 1
+    assert predictor._safely(lambda: float("nan")) is None  # a non-finite rate is no forecast
+    assert predictor._safely(lambda: 2.0) == 2.0

@@ -23,7 +23,8 @@ def prediction():
         predictor="memory", labels={"service": "checkout"}, timestamp=1000.0, observed=80.0, limit=100.0,
         trend_per_second=0.5, ttf={0.1: 30.0, 0.5: 40.0, 0.9: math.inf},
         probability={3600.0: 1.0, 21600.0: 1.0, 86400.0: 1.0},
-        forecast={(3600.0, 0.1): 90.0, (3600.0, 0.5): 95.0, (3600.0, 0.9): 99.0}, risk_level=3)
+        forecast={(3600.0, 0.1): 90.0, (3600.0, 0.5): 95.0, (3600.0, 0.9): 99.0}, model="ets-damped",
+        risk_level=3)
 
 
 def registry_with(predictions):
@@ -44,6 +45,7 @@ def test_prediction_values_by_label():
     assert r.get_sample_value("foresight_forecast_value", {**ids, "horizon": "1h", "quantile": "0.9"}) == 99.0
     assert r.get_sample_value("foresight_risk_level", ids) == 3
     assert r.get_sample_value("foresight_limit_value", ids) == 100
+    assert r.get_sample_value("foresight_model_info", {**ids, "model": "ets-damped"}) == 1
     assert r.get_sample_value("foresight_predictor_info", {"predictor": "memory", "kind": "exhaustion",
                                                            "resource": "memory", "unit": "bytes",
                                                            "action": "Raise the limit"}) == 1

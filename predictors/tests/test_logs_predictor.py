@@ -12,6 +12,7 @@ predictors:
   - name: log-patterns
     kind: logs
     resource: logs
+    policy: {min_history: 1m}  # alert from the start: the test has two hours, not days
   - name: memory-anomaly
     kind: anomaly
     series: process_memory_usage_bytes
@@ -73,3 +74,12 @@ def test_logs_kind_takes_no_series():
     with pytest.raises(ConfigError) as err:
         parse_config("predictors:\n  - name: l\n    kind: logs\n    series: up\n", "p.yaml")
     assert "predictors[0].series" in str(err.value) and "log records" in str(err.value)
+
+
+def test_a_backlog_of_hours_in_one_batch_is_counted_not_dropped():
+    engine = Engine(parse_config(CONFIG))
+    rng = random.Random(2)
+    backlog = [r for m in range(180) for r in normal_minute(rng, T0 + 60 * m)]
+    engine.ingest("logs", logs_payload("checkout", backlog))
+    engine.evaluate()
+    assert engine.bad_input().get("log_too_late", 0) == 0

@@ -40,7 +40,8 @@ def test_young_targets_only_go_critical_unless_they_have_failed_before():
 
 
 def test_anomaly_scores_enter_the_configured_severity_with_hysteresis():
-    policy = Policy(PolicyConfig(score_threshold=0.9, hysteresis=0.2, score_severity="warning"), scores=True)
+    policy = Policy(PolicyConfig(score_threshold=0.9, hysteresis=0.2, score_severity="warning", score_hold=0),
+                    scores=True)
     levels = [policy.decide_score("x", s) for s in (0.5, 0.92, 0.75, 0.69, 0.8, None)]
     assert levels == [NONE, WARNING, WARNING, NONE, NONE, NONE]
 
@@ -53,3 +54,17 @@ def test_tuned_threshold_replaces_the_configured_one():
     assert policy.decide("c", probs(p6=0.75)) == WARNING
     policy.set_threshold(5.0)  # clamped into (hysteresis, 1]
     assert policy.threshold == 1.0
+
+
+def test_a_detection_holds_its_level_for_score_hold():
+    policy = Policy(PolicyConfig(score_threshold=0.5, score_hold=900), scores=True)
+    scores = [(0, 0.1), (60, 0.6), (120, 0.0), (900, 0.0), (960, 0.0), (1020, 0.0)]
+    levels = [policy.decide_score("x", s, t) for t, s in scores]
+    # Detected at t=60: held through t=900 (< 60 + 900), released at t=960.
+    assert levels == [NONE, WARNING, WARNING, WARNING, NONE, NONE]
+
+
+def test_a_young_target_raises_no_anomaly_alert():
+    policy = Policy(PolicyConfig(score_threshold=0.5, min_history=36 * H), scores=True)
+    assert policy.decide_score("x", 0.99, now=H, history_seconds=10 * H) == NONE
+    assert policy.decide_score("x", 0.99, now=40 * H, history_seconds=40 * H) == WARNING

@@ -185,6 +185,8 @@ def test_anomaly_rules_fire_on_the_policy_level_and_explain_with_attributions(pr
         "interval": "1m",
         "input_series": [
             series("foresight_risk_level", 2),
+            {"series": 'foresight_last_evaluation_timestamp_seconds{predictor="checkout-latency",service="checkout"}',
+             "values": "0+60x10"},  # event time keeps pace with the clock here
             series("foresight_anomaly_score", 0.85),
             {"series": 'foresight_policy_threshold{predictor="checkout-latency"}', "values": "0.8x10"},
             series("foresight_attribution_ratio", 0.2, feature="cpu"),
@@ -213,6 +215,9 @@ def test_anomaly_rules_fire_on_the_policy_level_and_explain_with_attributions(pr
         "interval": "1m",
         "input_series": [
             series("foresight_risk_level", 2),
+            # Event time an hour behind the clock (a replay): "detected at" follows the data.
+            {"series": 'foresight_last_evaluation_timestamp_seconds{predictor="checkout-latency",service="checkout"}',
+             "values": "-3600+60x10"},
             series("foresight_anomaly_score", 0.97),
             {"series": 'foresight_policy_threshold{predictor="checkout-latency"}', "values": "0.95x10"},
             series("foresight_driver_info", 1, rank="1", text="p99 latency is 4x its usual value for a Sunday"),
@@ -223,10 +228,10 @@ def test_anomaly_rules_fire_on_the_policy_level_and_explain_with_attributions(pr
             "exp_labels": {**common, "severity": "warning", "incident": "inc-3", "root_cause": "payments"},
             "exp_annotations": {
                 "summary": "checkout: unusual latency (anomaly score 0.97, alerts at 0.95)",
-                "description": "latency of checkout behaves unusually now (detected at 1970-01-01 00:06:00 +0000 UTC): "
+                "description": "latency of checkout behaves unusually now (detected at 1969-12-31 23:06:00 +0000 UTC): "
                                "anomaly score 0.97, alert threshold 0.95. Why: p99 latency is 4x its usual value for "
                                "a Sunday. Part of incident inc-3 (root cause: payments). Action: Scale checkout out by 3 pods.",
-                "when": "now, detected at 1970-01-01 00:06:00 +0000 UTC",
+                "when": "now, detected at 1969-12-31 23:06:00 +0000 UTC",
                 "probability": "anomaly score 0.97 (alerts at 0.95 or more)",
                 "why": "p99 latency is 4x its usual value for a Sunday",
                 "action": "Scale checkout out by 3 pods.",

@@ -4,13 +4,15 @@ A predictor's `action` may name these placeholders, in braces:
   {service}   the service at risk
   {observed}  the latest value, in the predictor's unit
   {limit}     the limit it is compared with
-  {needed}    the p90 forecast peak over the next 24 h, plus 10% headroom, never below
-              the limit: what a new limit must be to cover the next day
+  {needed}    "at least N": N is the p90 forecast peak over the next 24 h plus 10%
+              headroom, never below the limit (what a new limit must be to cover the
+              next day); "more than N" at twice the limit, where a bigger limit only
+              buys time and the cause needs finding
   {ttf}       the p50 time to failure, e.g. "2.2 h"
   {score}     the anomaly score (anomaly and logs kinds)
 
-Example: "Increase the DB pool from {limit} to at least {needed} connections to cover
-the next 24 h peak" -> "Increase the DB pool from 100 to at least 130 connections ...".
+Example: "Increase the DB pool from {limit} to {needed} connections to cover the next
+24 h peak" -> "Increase the DB pool from 100 to at least 130 connections ...".
 """
 import math
 import string
@@ -19,6 +21,7 @@ from .durations import humanize_hours
 
 PLACEHOLDERS = ("service", "observed", "limit", "needed", "ttf", "score")
 HEADROOM = 1.1
+RUNAWAY = 2.0  # a need beyond this multiple of the limit is stated as "more than"
 _UNITS = {"bytes": [(2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")]}
 
 
@@ -74,6 +77,17 @@ def needed_capacity(prediction) -> float | None:
     return need
 
 
+def needed_phrase(prediction, unit: str) -> str:
+    """'at least 130', or 'more than 200' when the forecast runs away past twice the limit."""
+    need = needed_capacity(prediction)
+    if need is None:
+        return "more (no forecast yet)"
+    limit = prediction.limit
+    if limit is not None and limit > 0 and need > RUNAWAY * limit:
+        return f"more than {format_quantity(RUNAWAY * limit, unit)}"
+    return f"at least {format_quantity(need, unit)}"
+
+
 def render_action(config, prediction) -> str:
     """The config's action text with this prediction's numbers; empty when there is none."""
     if not config.action:
@@ -83,7 +97,7 @@ def render_action(config, prediction) -> str:
         "service": prediction.labels.get("service", "") or "the service",
         "observed": format_quantity(prediction.observed, config.unit),
         "limit": format_quantity(prediction.limit, config.unit),
-        "needed": format_quantity(needed_capacity(prediction), config.unit),
+        "needed": needed_phrase(prediction, config.unit),
         "ttf": humanize_hours(ttf) if ttf is not None and math.isfinite(ttf) else "more than the horizon",
         "score": f"{prediction.anomaly_score:.2f}" if prediction.anomaly_score is not None else "unknown",
     }

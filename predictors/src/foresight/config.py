@@ -166,6 +166,7 @@ class PolicyConfig:
     # Kinds that score anomalies (anomaly, logs): the score that enters `score_severity`.
     score_threshold: float = 0.9
     score_severity: str = "warning"
+    score_hold: float = 15 * 60.0  # a detection keeps its level this long (detectors go quiet after one)
 
     @classmethod
     def read(cls, f: Fields, defaults: "PolicyConfig | None" = None) -> "PolicyConfig":
@@ -179,6 +180,7 @@ class PolicyConfig:
             min_history=f.duration("min_history", d.min_history, minimum=-1),
             score_threshold=f.number("score_threshold", d.score_threshold, low=0.01, high=1.0),
             score_severity=f.text("score_severity", d.score_severity, choices=("info", "warning", "critical")),
+            score_hold=f.duration("score_hold", d.score_hold, minimum=-1),
         )
         f.reject_unknown()
         if not cfg.critical_within <= cfg.warning_within <= cfg.info_within:

@@ -19,6 +19,7 @@ class Policy:
         self.scores = scores
         self.levels: dict[tuple, int] = {}  # prediction key -> current level
         self.threshold = config.score_threshold if scores else config.probability
+        self._detected_at: dict[tuple, float] = {}  # key -> event time the score last reached the threshold
 
     def set_threshold(self, value: float):
         """Change the entry threshold; the hysteresis band keeps its width, within (0, 1]."""
@@ -26,17 +27,30 @@ class Policy:
 
     def decide_prediction(self, prediction) -> int:
         if self.scores:
-            return self.decide_score(prediction.key, prediction.anomaly_score)
+            return self.decide_score(prediction.key, prediction.anomaly_score, prediction.timestamp,
+                                     prediction.history_seconds)
         return self.decide(prediction.key, prediction.probability, prediction.history_seconds,
                            prediction.failures_seen)
 
-    def decide_score(self, key: tuple, score: float | None) -> int:
+    def decide_score(self, key: tuple, score: float | None, now: float | None = None,
+                     history_seconds: float = float("inf")) -> int:
         """`score_severity` while the anomaly score is at or above the threshold, with the
-        same hysteresis as probabilities."""
+        same hysteresis as probabilities, and for `score_hold` after the last detection:
+        streaming detectors score a change once and then go quiet, while an alert needs
+        the level to hold for its `for:`. A target watched for less than `min_history`
+        does not alert: until its daily pattern is known, its first days all look new."""
+        if history_seconds < self.config.min_history:
+            self.levels[key] = NONE
+            return NONE
         current = self.levels.get(key, NONE)
         target = SEVERITY_LEVELS[self.config.score_severity]
         score = 0.0 if score is None else score
-        entered = score >= self.threshold or (current >= target and score >= self.threshold - self.config.hysteresis)
+        if score >= self.threshold and now is not None:
+            self._detected_at[key] = now
+        held = (now is not None and key in self._detected_at
+                and now - self._detected_at[key] < self.config.score_hold)
+        entered = (score >= self.threshold or held
+                   or (current >= target and score >= self.threshold - self.config.hysteresis))
         level = target if entered else NONE
         self.levels[key] = level
         return level

@@ -179,9 +179,11 @@ class _Templates:
                 f'| reReplaceAll `^\\+Inf$` "beyond the horizon" -}}}}{{{{- end -}}}}']
 
     def _clock(self, var: str, promql_offset: str) -> list:
-        """$var = the clock time `promql_offset` seconds from the evaluation, to the minute."""
+        """$var = the clock time `promql_offset` seconds after the prediction's event time
+        (its data's timestamps, not Prometheus' clock: right for replays too), to the minute."""
         return [f'{{{{- ${var} := "?" -}}}}',
-                f'{{{{- with query (printf "round(time() + ({promql_offset} < +Inf), 60)" $sel) -}}}}'
+                '{{- with query (printf "round(foresight_last_evaluation_timestamp_seconds{%s} + on(predictor, '
+                f'service, service_instance) ({promql_offset} < +Inf), 60)" $sel $sel) -}}}}'
                 f'{{{{- ${var} = . | first | value | humanizeTimestamp -}}}}{{{{- end -}}}}']
 
     def _probability(self, var: str, horizon: str) -> list:
@@ -268,8 +270,10 @@ class _Templates:
 
     # -- anomaly and logs annotations ----------------------------------------------------
     def _now_lines(self) -> list:
+        """$at = the event time of the evaluation that scored the anomaly."""
         return ['{{- $at := "now" -}}',
-                '{{- with query "round(vector(time()), 60)" -}}{{- $at = . | first | value | humanizeTimestamp -}}{{- end -}}']
+                '{{- with query (printf "round(foresight_last_evaluation_timestamp_seconds{%s}, 60)" $sel) -}}'
+                '{{- $at = . | first | value | humanizeTimestamp -}}{{- end -}}']
 
     def attribution_reason(self) -> tuple:
         lines = ['{{- $features := "no drivers published" -}}',

@@ -42,7 +42,7 @@ class FeedbackLoop:
                 client = connect(settings)
             self.client = client if isinstance(client, AnnotationClient) else AnnotationClient(
                 client, settings.dashboard_uid)
-        self.metrics = FeedbackMetrics(registry, export_threshold)
+        self.metrics = FeedbackMetrics(registry, export_threshold, predictors=sorted(self.base))
         self.history, self.processed, problem = load_state(settings.state_path) if settings.state_path else ({}, {}, None)
         if problem:
             log.error(problem)

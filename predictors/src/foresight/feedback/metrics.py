@@ -2,8 +2,14 @@
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
+VERDICTS = ("confirmed", "dismissed", "missed_failure")
+SKIP_REASONS = ("malformed", "conflicting_tags", "unknown_episode", "unknown_predictor")
+OPERATIONS = ("read", "write")
+DROP_REASONS = ("queue_full", "rejected")
+
+
 class FeedbackMetrics:
-    def __init__(self, registry: CollectorRegistry, export_threshold: bool = True):
+    def __init__(self, registry: CollectorRegistry, export_threshold: bool = True, predictors=()):
         self.threshold = Gauge(
             "foresight_policy_threshold", "The alert threshold each predictor's policy uses now (tuned by feedback)",
             ["predictor"], registry=registry) if export_threshold else None
@@ -25,3 +31,13 @@ class FeedbackMetrics:
         self.queue = Gauge(
             "foresight_annotation_queue_length", "Annotations waiting for Grafana to come back",
             registry=registry)
+        # Every known label value starts at 0, so rate() and dashboards work before the first event.
+        for predictor in predictors:
+            for verdict in VERDICTS:
+                self.feedback.labels(predictor, verdict)
+        for reason in SKIP_REASONS:
+            self.feedback_skipped.labels(reason)
+        for operation in OPERATIONS:
+            self.grafana_errors.labels(operation)
+        for reason in DROP_REASONS:
+            self.annotations_dropped.labels(reason)

@@ -1,9 +1,11 @@
 """The `anomaly` predictor: a streaming anomaly score per series, explained.
 
 Each series the `series` selector matches gets its own streaming detector, fed every new
-point in event-time order. With `drivers`, a multivariate model also watches the target
-together with its drivers (the same service's series) and attributes its score to them;
-the published score is the higher of the two.
+point in event-time order. `drivers` name the series that may explain an alert (the same
+service's series): the "why" ranks them by lagged correlation with the target. With a
+`multivariate` block too, an Isolation Forest also watches the target together with its
+drivers and attributes its score to them (SHAP); the published score is the higher of
+the two. The multivariate model costs milliseconds per point, so it is opt-in.
 
 ```yaml
 - name: checkout-latency
@@ -12,7 +14,7 @@ the published score is the higher of the two.
   drivers:                       # optional: plain-word name -> selector
     request rate: http_server_request_count_total{job="checkout"}
   detector: {}                   # optional overrides of the univariate defaults
-  multivariate: {}               # optional overrides of the multivariate defaults
+  multivariate: {}               # optional: turn the multivariate model on (with overrides)
 ```
 """
 import math
@@ -22,6 +24,17 @@ from ..anomaly.univariate import DetectorSettings, StreamingDetector
 from ..config import Fields, PredictorConfig
 from ..series import SeriesStore, Window
 from .base import Prediction, Predictor, output_labels, same_target
+
+
+ATTRIBUTE_EVERY = 600.0  # event seconds between attributions of a score below explain_above
+# The univariate checks in plain words, for the "why" when no driver explains the score.
+CHECK_WORDS = {
+    "level": "far from its recent level",
+    "range": "outside the range it kept recently",
+    "shape": "moving in a shape not seen recently",
+    "daily": "unusual for this time of day",
+    "novelty": "at values not seen before",
+}
 
 
 @dataclass
@@ -35,11 +48,11 @@ class AnomalyConfig(PredictorConfig):
         common = cls.read_common(f, evaluate_every=1.0)
         detector = _settings(f, "detector", DetectorSettings)
         multivariate = None
-        if common["drivers"]:
+        if f.data.get("multivariate") is not None:
+            if not common["drivers"]:
+                raise f.error("multivariate", "needs `drivers`: the series the multivariate model watches with the target")
             from ..explain.multivariate import MultivariateSettings
             multivariate = _settings(f, "multivariate", MultivariateSettings)
-        elif f.data.get("multivariate") is not None:
-            raise f.error("multivariate", "needs `drivers`: the series the multivariate model watches with the target")
         f.reject_unknown()
         return cls(**common, detector=detector, multivariate=multivariate)
 
@@ -65,6 +78,7 @@ class _Target:
     fed_until: float = -math.inf
     score: float = 0.0
     attributions: dict = field(default_factory=dict)
+    explained_at: float = -math.inf  # event time of the latest attributions
 
 
 class AnomalyPredictor(Predictor):
@@ -80,10 +94,12 @@ class AnomalyPredictor(Predictor):
         target = self._targets.get(key)
         if target is None:
             target = _Target(StreamingDetector(self.config.detector))
-            if self.config.drivers:
+            if self.config.multivariate is not None:
                 from ..explain.multivariate import MultivariateDetector
                 names = [self._target_name(), *self.config.drivers]
-                target.multivariate = MultivariateDetector(names, self.config.multivariate)
+                # A stable group name spreads the groups' refits over time.
+                target.multivariate = MultivariateDetector(names, self.config.multivariate,
+                                                           group=f"{self.config.name}/{key}")
             self._targets[key] = target
         return target
 
@@ -96,14 +112,22 @@ class AnomalyPredictor(Predictor):
         start = int(times.searchsorted(target.fed_until, side="right"))
         drivers = self._driver_windows(labels, store) if target.multivariate is not None else {}
         best = None
-        for t, v in zip(times[start:].tolist(), values[start:].tolist()):
+        new_times, new_values = times[start:].tolist(), values[start:].tolist()
+        for i, (t, v) in enumerate(zip(new_times, new_values)):
             score = target.detector.update(t, v)
             if target.multivariate is not None:
-                result = target.multivariate.update(t, {self._target_name(): v, **_values_at(drivers, t)})
+                # Every point updates the multivariate features; only the newest is scored (costly).
+                newest = i == len(new_times) - 1
+                result = target.multivariate.update(t, {self._target_name(): v, **_values_at(drivers, t)},
+                                                    score=newest)
                 if result is not None:
                     score = max(score, result.score)
+                    if not result.attributions and newest and t - target.explained_at >= ATTRIBUTE_EVERY:
+                        # Below `explain_above` attributions are not needed at once; refresh them
+                        # now and then so dashboards show what drives the current score.
+                        result = target.multivariate.explain_latest() or result
                     if result.attributions:
-                        target.attributions = result.attributions
+                        target.attributions, target.explained_at = result.attributions, t
             best = score if best is None else max(best, score)  # several new points: the worst counts
         target.fed_until = float(times[-1])
         if best is not None:
@@ -116,6 +140,15 @@ class AnomalyPredictor(Predictor):
             anomaly_score=target.score,
             attributions=dict(target.attributions),
         )
+
+    def own_reason(self, prediction: Prediction) -> str:
+        """The check that drove the score, e.g. 'request latency is unusual for this time of day'."""
+        target = self._targets.get(tuple(sorted(self._source_labels.get(prediction.key, {}).items())))
+        if target is None or not target.detector.last_tails:
+            return ""
+        check = min(target.detector.last_tails, key=target.detector.last_tails.get)
+        words = CHECK_WORDS.get(check, f"unusual by its {check} check")
+        return f"{self.config.resource or self.config.series.metric} is {words}"
 
     def _driver_windows(self, labels: dict, store: SeriesStore) -> dict:
         found = {}

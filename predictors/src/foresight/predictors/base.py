@@ -97,14 +97,37 @@ class Predictor:
 
     def explain(self, prediction: Prediction, store: SeriesStore):
         """Fill `prediction.drivers`: the configured drivers ranked by lagged correlation with
-        the target (and by attribution, where the kind has one), in plain words."""
-        if prediction.drivers or not self.config.drivers:
+        the target (and by attribution, where the kind has one), in plain words; without a
+        notable driver, the model's own reason (e.g. the trend)."""
+        if prediction.drivers:
             return
+        if self.config.drivers:
+            self._rank_drivers(prediction, store)
+        if not prediction.drivers:
+            reason = self.own_reason(prediction)
+            prediction.drivers = [reason] if reason else []
+
+    def own_reason(self, prediction: Prediction) -> str:
+        """Why, from the model alone: how the watched series moves. Kinds may say more."""
+        from ..actions import format_quantity
+
+        name, unit = self.config.resource or self.config.series.metric, self.config.unit
+        if prediction.trend_per_second is None or prediction.observed is None:
+            return ""
+        per_hour = prediction.trend_per_second * 3600
+        sign = "+" if per_hour >= 0 else "-"
+        text = f"{name} {sign}{format_quantity(abs(per_hour), unit)} per hour, at {format_quantity(prediction.observed, unit)}"
+        if prediction.limit is not None:
+            text += f" of {format_quantity(prediction.limit, unit)}"
+        return text
+
+    def _rank_drivers(self, prediction: Prediction, store: SeriesStore):
         cached = self._explained.get(prediction.key)
         if cached and prediction.timestamp - cached[0] < self.explain_every:
             prediction.drivers = cached[1]
             return
         from ..explain.drivers import rank_drivers  # late import: only alerting targets pay for it
+        from ..explain.features import attributions_by_series
 
         target_labels = self._source_labels.get(prediction.key, {})
         target = same_target(target_labels, store.matching(self.config.series))
@@ -117,9 +140,9 @@ class Predictor:
             if window is not None and len(window) >= 3:
                 candidates[name] = window.arrays(since)
         target_name = self.config.resource or self.config.series.metric
-        ranked = rank_drivers(target_name, target.arrays(since), candidates, prediction.timestamp,
-                              attributions=prediction.attributions or None)
-        prediction.drivers = [d.text for d in ranked[:3]]
+        shares = attributions_by_series(prediction.attributions) if prediction.attributions else None
+        ranked = rank_drivers(target_name, target.arrays(since), candidates, prediction.timestamp, attributions=shares)
+        prediction.drivers = [d.text for d in ranked if d.notable][:3]  # no "steady" noise as a reason
         self._explained[prediction.key] = (prediction.timestamp, prediction.drivers)
 
     def evaluate(self, store: SeriesStore) -> list[Prediction]:

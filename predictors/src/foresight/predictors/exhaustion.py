@@ -8,7 +8,11 @@ The model, per target:
 - the series' track record: quantiles of its realised-to-forecast growth
   (GrowthCalibration) set the central time to failure and widen the range;
 - its past cycles: resets that stopped short of the limit (ResetHistory) lower the
-  probability that this cycle reaches it.
+  probability that this cycle reaches it;
+- the central growth rate comes from one of several named forecasters (forecasters.py:
+  the robust trends above, statsmodels damped-trend ETS, STL/MSTL trend), chosen per target
+  by its own rolling-origin error at alerting horizons (model_selection.py); the chosen
+  name is on each Prediction as `model`.
 The crossing is searched along trend plus profile (CrossingPath). Refits are amortised
 (`refit_every`, staggered across targets) so 10,000 series fit in the inference loop.
 """
@@ -23,6 +27,9 @@ import numpy as np
 from ..config import Fields, PredictorConfig
 from ..selectors import Selector
 from ..series import SeriesStore, Window
+from .forecasters import (CANDIDATES, CYCLE_HISTORY, ETS, ROBUST, STL_TREND, ets_damped_rate, load_statsmodels,
+                          stl_trend_rate)
+from .model_selection import ModelSelector
 from .seasonality import DAY, DailyProfile, fit_daily_profile
 from .base import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction, Predictor, output_labels
 
@@ -43,6 +50,9 @@ class ExhaustionConfig(PredictorConfig):
     refit_every: float = 300.0
     season_history: float = 3 * 86400.0
     season_refit_every: float = 3600.0
+    candidates: tuple = CANDIDATES
+    model_refit_every: float = 3 * 3600.0
+    selection_horizon: float = 8 * 3600.0
 
     @classmethod
     def from_fields(cls, f: Fields) -> "ExhaustionConfig":
@@ -59,8 +69,15 @@ class ExhaustionConfig(PredictorConfig):
             refit_every=f.duration("refit_every", cls.refit_every),
             season_history=f.duration("season_history", cls.season_history),
             season_refit_every=f.duration("season_refit_every", cls.season_refit_every),
+            candidates=tuple(f.text_list("candidates", cls.candidates)),
+            model_refit_every=f.duration("model_refit_every", cls.model_refit_every),
+            selection_horizon=f.duration("selection_horizon", cls.selection_horizon),
         )
         f.reject_unknown()
+        unknown = [c for c in cfg.candidates if c not in CANDIDATES]
+        if unknown or ROBUST not in cfg.candidates:
+            raise f.error("candidates", f"{cfg.candidates!r}: each must be one of {', '.join(CANDIDATES)}, "
+                                        f"and {ROBUST!r} must be among them (it is the default)")
         if (cfg.limit is None) == (cfg.limit_series is None):
             raise f.error("limit", "give exactly one of 'limit' (a number) or 'limit_series' (a selector)")
         return cfg
@@ -308,7 +325,7 @@ class GrowthCalibration:
 @dataclass
 class _TargetState:
     """What the predictor remembers about one target between evaluations."""
-    calibration: GrowthCalibration
+    calibration: GrowthCalibration  # the track record of the robust trend (and cycle-history) rates
     refit_phase: float  # staggers refits so targets do not all refit in the same loop
     fit: TrendFit | None = None
     fit_time: float = -math.inf
@@ -317,6 +334,21 @@ class _TargetState:
     profile: DailyProfile | None = None
     profile_due: float = -math.inf
     resets: ResetHistory = field(default_factory=ResetHistory)
+    selector: ModelSelector | None = None
+    rates: dict = field(default_factory=dict)  # candidate -> growth rate at the last model refit
+    models_due: float = -math.inf
+    model: str = ROBUST  # the forecaster behind the current fit
+    robust_fit: TrendFit | None = None  # the robust trends, also when another candidate is chosen
+    # Each other candidate's own track record: multipliers learnt on one forecaster's rates
+    # would mis-scale another's (a damped trend under-forecasts a leak more than a line does).
+    calibrations: dict = field(default_factory=dict)
+
+    def calibration_for(self, model: str) -> GrowthCalibration:
+        if model in (ROBUST, CYCLE_HISTORY):
+            return self.calibration
+        if model not in self.calibrations:
+            self.calibrations[model] = GrowthCalibration(check_after=self.calibration.check_after)
+        return self.calibrations[model]
 
     def level_at(self, now: float) -> float:
         """The trend's level now, without the daily profile."""
@@ -333,6 +365,9 @@ class ExhaustionPredictor(Predictor):
         super().__init__(config)
         self._targets: dict[tuple, _TargetState] = {}
         self._limit_index: tuple[int, dict] = (-1, {})
+        self.model_fit_errors = 0  # statsmodels fits that raised: counted, and the candidate skipped
+        if set(config.candidates) - {ROBUST}:
+            load_statsmodels()
 
     def selectors(self) -> list:
         return [s for s in (self.config.series, self.config.limit_series) if s is not None]
@@ -353,7 +388,9 @@ class ExhaustionPredictor(Predictor):
         state = self._targets.get(key)
         if state is None:
             phase = zlib.crc32(repr(key).encode()) % 1000 / 1000 * self.config.refit_every
-            state = self._targets[key] = _TargetState(GrowthCalibration(check_after=self.config.lookback), phase)
+            cfg = self.config
+            state = self._targets[key] = _TargetState(GrowthCalibration(check_after=cfg.lookback), phase)
+            state.selector = ModelSelector(horizons=(cfg.selection_horizon / 2, cfg.selection_horizon), default=ROBUST)
         return state
 
     def _refit(self, state: _TargetState, window: Window, sign: float, limit: float, now: float) -> bool:
@@ -383,11 +420,14 @@ class ExhaustionPredictor(Predictor):
             state.fit = None
             return False
         first = state.fit_time == -math.inf
+        if reset is not None and float(t[0]) > state.reset_since:
+            state.rates, state.models_due = {}, -math.inf  # rates from before a reset are void
         if prior is not None:  # too little of this cycle yet: its predecessors speak for it
-            fit = prior
+            fit, state.model = prior, CYCLE_HISTORY
         else:
             long = self._deseasonalised_day(state, window, sign, limit, now) if state.profile is not None else None
             fit = fit_multiscale(t, v, now, cfg.min_points, long)
+            fit = self._select_model(state, window, sign, limit, now, fit, first)
         state.fit, state.fit_time, state.reset_since = fit, now, float(t[0])
         # The first refit comes after a per-target phase; later ones keep that stagger.
         state.next_refit = now + (state.refit_phase if first else cfg.refit_every)
@@ -395,12 +435,65 @@ class ExhaustionPredictor(Predictor):
 
     def _deseasonalised_day(self, state: _TargetState, window: Window, sign: float, limit: float, now: float):
         """The last day since the last reset, with the daily profile taken out."""
-        t, v = window.arrays(since=now - DAY)
+        t, v = self._since_reset(window, sign, limit, now - DAY)
+        return t, v - state.profile.at(t)
+
+    def _since_reset(self, window: Window, sign: float, limit: float, since: float):
+        t, v = window.arrays(since=since)
         v = sign * v
         reset = last_reset(t, v, self.config.reset_drop_ratio * abs(limit))
         if reset is not None:
             t, v = t[reset[1]:], v[reset[1]:]
-        return t, v - state.profile.at(t)
+        return t, v
+
+    def _select_model(self, state: _TargetState, window: Window, sign: float, limit: float, now: float,
+                      robust: TrendFit, first: bool) -> TrendFit:
+        """Refresh the candidates' rates when due, then take the central rate from the choice.
+
+        The statsmodels candidates refit every `model_refit_every` (staggered); each refit is
+        an origin of the rolling-origin record. Between refits a chosen candidate's rate is held.
+        """
+        cfg = self.config
+        if now >= state.models_due:
+            if first:  # stagger the first statsmodels fits across targets, like the trend refits
+                state.models_due = now + state.refit_phase / cfg.refit_every * cfg.model_refit_every
+            else:
+                state.rates = self._candidate_rates(state, window, sign, limit, now, robust)
+                state.selector.remember(now, robust.level, state.rates)
+                state.models_due = now + cfg.model_refit_every
+        state.robust_fit = robust
+        choice = state.selector.choose()
+        rate = state.rates.get(choice) if choice != ROBUST else None
+        if rate is None:
+            state.model = ROBUST
+            return robust
+        state.model = choice
+        # The range keeps the robust fits' doubt and reaches the chosen rate.
+        return TrendFit(robust.level, rate, min(robust.slope_low, rate), max(robust.slope_high, rate), robust.residual_sd)
+
+    def _candidate_rates(self, state: _TargetState, window: Window, sign: float, limit: float, now: float,
+                         robust: TrendFit) -> dict:
+        cfg = self.config
+        rates = {ROBUST: robust.slope}
+        if ETS in cfg.candidates:
+            t, v = self._since_reset(window, sign, limit, now - DAY)
+            if state.profile is not None:
+                v = v - state.profile.at(t)
+            rates[ETS] = self._safely(ets_damped_rate, t, v, cfg.selection_horizon)
+        # STL's job is to separate a daily cycle from the trend: fitted where one was found.
+        if STL_TREND in cfg.candidates and state.profile is not None:
+            t, v = self._since_reset(window, sign, limit, now - cfg.season_history)
+            rates[STL_TREND] = self._safely(stl_trend_rate, t, v)
+        return rates
+
+    def _safely(self, fit, *args) -> float | None:
+        """A candidate's rate, or None when its fit fails on odd data: the service keeps running."""
+        try:
+            rate = fit(*args)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+            self.model_fit_errors += 1
+            return None
+        return rate if rate is None or math.isfinite(rate) else None
 
     def _fit_profile(self, t: np.ndarray, v: np.ndarray, now: float) -> DailyProfile | None:
         if t.size < 2 or now - t[0] < 2 * DAY:
@@ -425,12 +518,23 @@ class ExhaustionPredictor(Predictor):
             return None
         fit = state.fit
         level = state.level_at(now)
-        calibration = state.calibration
-        calibration.observe(now, level, reset_since=state.reset_since, noise=fit.residual_sd)
-        if fit.slope_high - fit.slope_low <= abs(fit.slope):
-            # Learn only from forecasts made while the scales agreed: one made across a
-            # change of regime (flat, then a ramp) says nothing about the series' habits.
-            calibration.remember(now, level, fit.slope)
+        last_cycle = state.resets.cycle_start[0] if state.resets.cycle_start is not None else -math.inf
+        state.selector.observe(now, last - state.season_at(now), reset_since=last_cycle)
+        robust_family = state.model in (ROBUST, CYCLE_HISTORY)
+        # Every candidate's track record is kept against the robust fit's level and range, so
+        # the robust record is the same whichever candidate is chosen.
+        robust = fit if robust_family else state.robust_fit
+        robust_level = robust.level + robust.slope * (now - state.fit_time)
+        rates = {ROBUST: robust.slope}
+        rates.update((name, rate) for name, rate in state.rates.items() if name != ROBUST)
+        for name, rate in rates.items():
+            record = state.calibration_for(name)
+            record.observe(now, robust_level, reset_since=state.reset_since, noise=robust.residual_sd)
+            if rate is not None and robust.slope_high - robust.slope_low <= abs(rate):
+                # Learn only from forecasts made while the scales agreed: one made across a
+                # change of regime (flat, then a ramp) says nothing about the series' habits.
+                record.remember(now, robust_level, rate)
+        calibration = state.calibration_for(state.model)
         track = calibration if calibration.ready() and fit.slope > 0 else None
         path = CrossingPath(sign * limit, level, now, cfg.horizon, state.profile)
         ttf = {0.1: path.time_to_cross(fit.slope_high), 0.5: path.time_to_cross(fit.slope),
@@ -443,6 +547,14 @@ class ExhaustionPredictor(Predictor):
         # Past cycles that stopped short of the limit make this one likely to stop short too.
         reach = state.resets.reach_probability(level + state.season_at(now), sign * limit)
         probability = {w: reach * path.probability(fit, w, track) for w in sorted(windows)}
+        if not robust_family:
+            # An alert needs the robust trend to agree: a forecaster chosen on its average
+            # error can still be the one that overreacts to a step or a burst, and the
+            # robust trend's own track record is the longest this target has.
+            robust_path = CrossingPath(sign * limit, robust_level, now, cfg.horizon, state.profile)
+            robust_track = state.calibration if state.calibration.ready() and robust.slope > 0 else None
+            probability = {w: min(p, reach * robust_path.probability(robust, w, robust_track))
+                           for w, p in probability.items()}
         if reach < 1.0:  # quantiles of a mixture: with 1 - reach, no crossing at all
             conditional = dict(ttf)
             ttf = {q: conditional[min(TTF_QUANTILES, key=lambda c: abs(c - q / reach))] if q <= reach else math.inf
@@ -454,9 +566,11 @@ class ExhaustionPredictor(Predictor):
                 forecast[(h, q)] = sign * (mean + z * spread)
         if sign < 0:  # mirror the quantiles back: the low forecast of -v is the high of v
             forecast = {(h, q): forecast[(h, round(1 - q, 1))] for h, q in forecast}
-        return Prediction(
+        prediction = Prediction(
             failures_seen=sum(reached for _, reached in state.resets.peaks),
             predictor=cfg.name, labels=output_labels(labels), timestamp=now,
             observed=window.last_value, limit=limit, trend_per_second=sign * fit.slope,
             ttf=ttf, probability=probability, forecast=forecast,
         )
+        prediction.model = state.model  # which forecaster set the central rate
+        return prediction

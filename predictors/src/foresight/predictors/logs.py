@@ -51,6 +51,7 @@ class LogsPredictor(Predictor):
         self.detector = LogPatternDetector(config.mining)
         self._wanted = set(config.services)
         self._latest = float("-inf")  # newest log time seen: the event-time clock
+        self._folded = float("-inf")  # event time the detector last folded its counts at
         self._next_due = float("-inf")
         self._first_seen: dict[str, float] = {}
 
@@ -64,11 +65,24 @@ class LogsPredictor(Predictor):
         return counts
 
     def add_log_lines(self, lines) -> int:
-        records = [LogRecord(line.timestamp, line.service, line.severity.upper(), line.body)
-                   for line in lines if not self._wanted or line.service in self._wanted]
-        if records:
-            self._latest = max(self._latest, max(r.timestamp for r in records))
-        return self.detector.add(records)
+        """Count a batch of lines. A batch spanning hours (a backlog after a restart) is
+        folded into the detector step by step, so its old lines are counted, not dropped."""
+        records = sorted((LogRecord(line.timestamp, line.service, line.severity.upper(), line.body)
+                          for line in lines if not self._wanted or line.service in self._wanted),
+                         key=lambda r: r.timestamp)
+        accepted, chunk = 0, []
+        for record in records:
+            if chunk and record.timestamp >= self._folded + self.config.evaluate_every:
+                accepted += self._add(chunk)
+                self.detector.evaluate(self._latest)  # fold the counts up to here
+                self._folded, chunk = self._latest, []
+            chunk.append(record)
+            if record.timestamp > self._latest:
+                self._latest = record.timestamp
+        return accepted + self._add(chunk)
+
+    def _add(self, records) -> int:
+        return self.detector.add(records) if records else 0
 
     def evaluate(self, store: SeriesStore) -> list[Prediction]:
         self.withdrawn = []
@@ -76,6 +90,7 @@ class LogsPredictor(Predictor):
             return []  # no log line yet, or not due
         now = self._latest
         self._next_due = now + self.config.evaluate_every
+        self._folded = now
         results = []
         for signal in self.detector.evaluate(now):
             first = self._first_seen.setdefault(signal.service, now)

@@ -58,6 +58,8 @@ class PredictionCollector:
         incident = family("foresight_incident_info",
                           "The incident an at-risk target belongs to, and its root-cause candidate service.",
                           ["incident", "root_cause"])
+        model = family("foresight_model_info", "The forecaster each target's central forecast comes from now "
+                                               "(chosen per series by its rolling backtest error).", ["model"])
         templates = GaugeMetricFamily("foresight_log_template_rate",
                                       "Log lines per second of the top templates per service (the rest as 'other').",
                                       labels=["predictor", "service", "template_id", "template", "severity"])
@@ -78,6 +80,8 @@ class PredictionCollector:
                 if value is not None:
                     fam.add_metric(ident, value)
             last.add_metric(ident, p.timestamp)
+            if p.model:
+                model.add_metric(ident + [p.model], 1)
             for feature, ratio in p.attributions.items():
                 attribution.add_metric(ident + [feature], ratio)
             if p.risk_level:  # why, what to do and the incident matter while a target is at risk
@@ -100,7 +104,7 @@ class PredictionCollector:
         for name, value in (self._thresholds() if self._thresholds else {}).items():
             threshold.add_metric([name], value)
         yield from (ttf, prob, forecast, risk, observed, limit, trend, last, anomaly, attribution, driver, action,
-                    incident, templates, info, threshold)
+                    incident, model, templates, info, threshold)
 
 
 class HealthMetrics:

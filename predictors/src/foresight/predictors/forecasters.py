@@ -1,0 +1,98 @@
+"""Candidate trend forecasters for the `exhaustion` predictor.
+
+Each candidate reads the same mirrored history of one target (daily profile already taken
+out, since its last reset) and gives a central growth rate per second. Which one a target
+uses is decided by its own rolling-origin error (model_selection.py), not by hand.
+
+- `robust-trend`: multi-scale Theil-Sen lines (fitted in exhaustion.py; cheap, refit often);
+- `ets-damped`: statsmodels Holt exponential smoothing with a damped additive trend, on
+  15-minute means; its rate is the mean growth over the forecast horizon, so the damping
+  counts;
+- `stl-trend`: statsmodels STL (daily period) or MSTL (daily and weekly, given two weeks)
+  on 30-minute means; its rate is a line through the last hours of the trend component.
+
+The statsmodels fits cost milliseconds, so they run rarely (`model_refit_every`), on
+downsampled data, staggered across targets.
+"""
+import warnings
+
+import numpy as np
+
+ROBUST, ETS, STL_TREND = "robust-trend", "ets-damped", "stl-trend"
+CANDIDATES = (ROBUST, ETS, STL_TREND)
+CYCLE_HISTORY = "cycle-history"  # a young cycle's rate taken from the cycles before it
+
+WEEK = 7 * 86400.0
+_ETS_STEP = 900.0
+_ETS_MIN_POINTS = 8  # two hours of 15-minute means
+# Fixed smoothing constants: optimising them costs ~8x per fit and is poorly determined on a
+# few hours of means; the per-target choice between candidates does the adapting.
+_ETS_PARAMS = dict(smoothing_level=0.3, smoothing_trend=0.05, damping_trend=0.98)
+_STL_STEP = 1800.0
+_STL_DAY = int(86400 / _STL_STEP)
+_STL_TREND_TAIL = 6 * 3600.0  # the trend component's recent slope
+
+
+def load_statsmodels():
+    """Import the statsmodels parts used here (about a second): done when a predictor is
+    built, so the cost does not land in the first evaluation of a running service."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+    from statsmodels.tsa.seasonal import MSTL, STL
+    return ExponentialSmoothing, STL, MSTL
+
+
+def bin_means(t: np.ndarray, v: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Means over `step`-second bins aligned to the newest point; empty bins filled linearly.
+
+    Returns the bin end times (oldest first) and their means. Gaps in scraping become
+    interpolated bins, so the statsmodels fits see an evenly spaced series.
+    """
+    if t.size == 0:
+        return t, v
+    end = t[-1]
+    idx = ((end - t) // step).astype(int)  # 0 is the newest bin
+    n = int(idx.max()) + 1
+    counts = np.bincount(idx, minlength=n)
+    sums = np.bincount(idx, v, minlength=n)
+    times = end - step * np.arange(n)
+    have = counts > 0
+    means = np.empty(n)
+    means[have] = sums[have] / counts[have]
+    if not have.all():
+        means[~have] = np.interp(times[~have], times[have][::-1], means[have][::-1])
+    return times[::-1], means[::-1]
+
+
+def ets_damped_rate(t: np.ndarray, v: np.ndarray, horizon: float) -> float | None:
+    """Mean growth per second over `horizon` of a damped-trend Holt model, or None when too short."""
+    bt, bv = bin_means(t, v, _ETS_STEP)
+    if bt.size > 1 and bt[0] - t[0] < 0.5 * _ETS_STEP:
+        bt, bv = bt[1:], bv[1:]  # the oldest bin is mostly empty: its mean is one point's noise
+    if bv.size < _ETS_MIN_POINTS or np.ptp(bv) == 0:
+        return 0.0 if bv.size >= _ETS_MIN_POINTS else None
+    ExponentialSmoothing, _, _ = load_statsmodels()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsmodels warns about fixed, unoptimised parameters
+        model = ExponentialSmoothing(bv, trend="add", damped_trend=True, initialization_method="estimated")
+        fit = model.fit(optimized=False, **_ETS_PARAMS)
+    steps = max(1, int(round(horizon / _ETS_STEP)))
+    path = fit.forecast(steps)
+    return float((path[-1] - fit.level[-1]) / (steps * _ETS_STEP))
+
+
+def stl_trend_rate(t: np.ndarray, v: np.ndarray) -> float | None:
+    """Recent slope per second of the STL (or, with two weeks, MSTL) trend; None under two days."""
+    if t.size == 0 or t[-1] - t[0] < 2 * 86400.0:
+        return None
+    bt, bv = bin_means(t, v, _STL_STEP)
+    if np.ptp(bv) == 0:
+        return 0.0
+    _, STL, MSTL = load_statsmodels()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if bt[-1] - bt[0] >= 2 * WEEK:
+            trend = MSTL(bv, periods=(_STL_DAY, 7 * _STL_DAY)).fit().trend
+        else:
+            trend = STL(bv, period=_STL_DAY).fit().trend
+    tail = bt >= bt[-1] - _STL_TREND_TAIL
+    return float(np.polyfit(bt[tail] - bt[-1], np.asarray(trend)[tail], 1)[0])

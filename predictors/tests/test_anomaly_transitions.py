@@ -1,0 +1,137 @@
+"""Tests of the step-novelty check and the growing quiet period of the anomaly detector."""
+import numpy as np
+import pytest
+
+from foresight.anomaly import DetectorSettings, StreamingDetector
+from foresight.anomaly.alarms import QuietPeriod
+from foresight.anomaly.transitions import TransitionNovelty
+
+STEP = 300.0
+
+
+def feed(novelty: TransitionNovelty, values) -> list[float]:
+    return [novelty.update(float(v)) for v in values]
+
+
+def test_novelty_is_zero_while_the_bin_width_is_learned():
+    novelty = TransitionNovelty(bins=4, width_rows=10, max_transitions=100)
+    assert feed(novelty, np.arange(10.0)) == [0.0] * 10
+    assert novelty.transitions_known == 0
+
+
+def test_a_flat_start_waits_for_a_scale():
+    novelty = TransitionNovelty(bins=4, width_rows=5, max_transitions=100)
+    assert feed(novelty, [3.0] * 20) == [0.0] * 20  # no range yet: no bins, no flags
+    feed(novelty, [7.0])  # first change gives the range, bins start after it
+    assert novelty.update(3.0) == 0.0  # first binned value has no previous bin
+    assert novelty.update(7.0) == 1.0  # first step seen is new
+
+
+def test_repeated_steps_stop_being_new_and_new_territory_is_flagged():
+    novelty = TransitionNovelty(bins=4, width_rows=8, max_transitions=100)
+    square = [0.0, 0.0, 8.0, 8.0] * 2
+    feed(novelty, square)  # range 0..8 -> bin width 2
+    first_lap = feed(novelty, square * 3)
+    assert sum(first_lap) > 0  # the few distinct steps are new once
+    assert feed(novelty, square * 10) == [0.0] * 80  # then they are known
+    assert novelty.update(100.0) == 1.0  # far outside the learned range: its own bin
+    assert novelty.update(100.5) == 1.0  # staying up there is a new step once ...
+    assert novelty.update(100.2) == 0.0  # ... and then known
+
+
+def test_remembered_steps_are_capped():
+    novelty = TransitionNovelty(bins=4, width_rows=10, max_transitions=50)
+    walk = np.cumsum(np.random.default_rng(5).normal(0.0, 5.0, 5000))
+    flags = feed(novelty, walk)
+    assert novelty.transitions_known == 50
+    assert set(flags) <= {0.0, 1.0}
+
+
+def test_quiet_period_grows_with_rows_seen_between_floor_and_cap():
+    quiet = QuietPeriod(alarm_level=0.5, quiet_rows=30, quiet_factor=0.0,
+                        share_of_seen=0.03, max_rows=1000)
+    assert quiet.length(100) == 30
+    assert quiet.length(10_000) == 300
+    assert quiet.length(10_000_000) == 1000
+
+
+@pytest.mark.parametrize("rows_seen, expected_quiet", [(0, 30), (5000, 150)])
+def test_quiet_period_damps_exactly_its_length(rows_seen, expected_quiet):
+    quiet = QuietPeriod(alarm_level=0.5, quiet_rows=30, quiet_factor=0.0,
+                        share_of_seen=0.03, max_rows=1000)
+    assert quiet.apply(0.9, rows_seen) == 0.9
+    damped = [quiet.apply(0.9, rows_seen) for _ in range(expected_quiet)]
+    assert damped == [0.0] * expected_quiet
+    assert quiet.apply(0.9, rows_seen) == 0.9  # the next alarm gets through
+
+
+def test_without_growth_the_quiet_period_is_fixed():
+    quiet = QuietPeriod(alarm_level=0.5, quiet_rows=30, quiet_factor=0.0)
+    assert quiet.length(1_000_000) == 30
+
+
+def test_detector_reports_the_novelty_check():
+    t = 1_400_000_000.0 + STEP * np.arange(400)
+    v = np.random.default_rng(2).normal(0.0, 1.0, 400)
+    detector = StreamingDetector()
+    for ts, x in zip(t, v):
+        detector.update(ts, x)
+    assert set(detector.last_tails) == {"level", "range", "shape", "daily", "novelty"}
+    assert all(0.0 < p <= 1.0 for p in detector.last_tails.values())
+
+
+def test_a_step_into_new_territory_alarms_in_a_repeating_jumpy_series():
+    # A square wave jumps every few rows; its jumps are ordinary once learned. A jump to
+    # a level never seen must still alarm.
+    rows = 3000
+    t = 1_400_000_000.0 + STEP * np.arange(rows)
+    rng = np.random.default_rng(4)
+    v = np.where((np.arange(rows) // 7) % 2 == 0, 10.0, 30.0) + rng.normal(0.0, 0.5, rows)
+    v[2500:] += 60.0
+    detector = StreamingDetector()
+    scores = np.array([detector.update(ts, x) for ts, x in zip(t, v)])
+    assert scores[2500:2510].max() >= DetectorSettings().alarm_level
+    assert scores[1000:2500].max() < scores[2500:2510].max()
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"novelty_bins": 0}, "novelty_bins = 0 is outside"),
+    ({"novelty_short_rows": 1.5}, "novelty_short_rows must be a whole number"),
+    ({"quiet_share_of_seen": 2.0}, "quiet_share_of_seen = 2.0 is outside"),
+    ({"quiet_rows": 500, "quiet_max_rows": 100}, "quiet_max_rows (100) must be at least quiet_rows (500)"),
+])
+def test_bad_new_settings_name_the_field(data, message):
+    with pytest.raises(ValueError) as err:
+        DetectorSettings.from_mapping(data, "predictors.yaml: anomaly.detector")
+    assert "predictors.yaml: anomaly.detector" in str(err.value)
+    assert message in str(err.value)
+
+
+def test_a_lone_high_row_is_damped_but_a_second_one_is_not():
+    rows = 600
+    t = 1_400_000_000.0 + STEP * np.arange(rows)
+    v = 50.0 + np.random.default_rng(8).normal(0.0, 1.0, rows)
+    v[500:502] += 9.0  # two unusual rows in a row
+
+    def scores(lone_row_power):
+        settings = DetectorSettings(lone_row_power=lone_row_power, quiet_rows=0,
+                                    quiet_max_rows=0, quiet_share_of_seen=0.0)
+        detector = StreamingDetector(settings)
+        return np.array([detector.update(ts, x) for ts, x in zip(t, v)])
+
+    undamped, damped = scores(1.0), scores(3.0)
+    assert undamped[499] < undamped[500] ** 3 < undamped[500] < 1.0  # a lone, not extreme row
+    assert damped[500] == pytest.approx(undamped[500] ** 3)
+    assert damped[501] == pytest.approx(min(undamped[501], max(undamped[500], undamped[501] ** 3)))
+    assert damped[501] > damped[500]  # the second unusual row keeps more of its score
+    assert np.all(damped <= undamped)
+
+
+def test_an_extreme_lone_row_keeps_its_full_score():
+    rows = 600
+    t = 1_400_000_000.0 + STEP * np.arange(rows)
+    v = 50.0 + np.random.default_rng(9).normal(0.0, 1.0, rows)
+    v[500] += 1000.0
+    detector = StreamingDetector()
+    scores = [detector.update(ts, x) for ts, x in zip(t, v)]
+    assert scores[500] == 1.0
