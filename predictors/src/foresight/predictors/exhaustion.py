@@ -553,7 +553,10 @@ class ExhaustionPredictor(Predictor):
             # robust trend's own track record is the longest this target has.
             robust_path = CrossingPath(sign * limit, robust_level, now, cfg.horizon, state.profile)
             robust_track = state.calibration if state.calibration.ready() and robust.slope > 0 else None
-            probability = {w: min(p, reach * robust_path.probability(robust, w, robust_track))
+            # An imminent crossing (within critical_within) is judged by the robust trend
+            # alone: a challenger that adapts slowly to a fresh ramp must not hold back a page.
+            robust_probability = {w: reach * robust_path.probability(robust, w, robust_track) for w in probability}
+            probability = {w: robust_probability[w] if w <= policy.critical_within else min(p, robust_probability[w])
                            for w, p in probability.items()}
         if reach < 1.0:  # quantiles of a mixture: with 1 - reach, no crossing at all
             conditional = dict(ttf)

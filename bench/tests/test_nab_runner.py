@@ -1,0 +1,59 @@
+"""bench/nab/run.py on a two-file corpus in NAB's layout, with a stand-in scorer that
+checks what it is given (the real scorer lives outside the repository)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1]
+
+SCORER = r'''
+import csv, json, sys
+from pathlib import Path
+nab, scores = Path(sys.argv[1]), Path(sys.argv[2])
+rows = {}
+for data in sorted((nab / "data").glob("*/*.csv")):
+    out = list(csv.DictReader(open(scores / data.name)))
+    assert len(out) == sum(1 for _ in open(data)) - 1, data.name
+    rows[data.name] = [r["anomaly_score"] for r in out]
+best = max(float(s) for r in rows.values() for s in r if s)
+print(json.dumps({p: {"score": round(100 * best, 2), "threshold": best}
+                  for p in ("standard", "reward_low_FP_rate", "reward_low_FN_rate")}))
+'''
+
+
+def write_corpus(root: Path):
+    (root / "data" / "artificial").mkdir(parents=True)
+    for name, jump in (("flat.csv", 0.0), ("step.csv", 50.0)):
+        lines = ["timestamp,value"]
+        for i in range(400):
+            value = 10.0 + (i % 7) * 0.1 + (jump if i >= 350 else 0.0)
+            lines.append(f"2014-04-01 {i // 60:02d}:{i % 60:02d}:00,{value}")
+        if name == "step.csv":  # one row out of time order, as in eight real NAB files
+            lines.insert(200, "2014-04-01 00:00:00,10.0")
+        (root / "data" / "artificial" / name).write_text("\n".join(lines) + "\n")
+    (root / "scorer.py").write_text(SCORER)
+
+
+def test_runs_every_file_through_foresight_backtest_and_writes_the_table(tmp_path):
+    write_corpus(tmp_path)
+    out = tmp_path / "results"
+    proc = subprocess.run([sys.executable, str(BENCH / "nab" / "run.py"), str(tmp_path),
+                           "--scorer", str(tmp_path / "scorer.py"), "--out", str(out),
+                           "--work", str(tmp_path / "work"), "--jobs", "2"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((out / "nab.json").read_text())
+    assert result["files"] == 2 and result["rows"] == 801
+    # The stand-in reports the highest score it read: the step must have scored something.
+    assert 0 < result["scores"]["standard"]["score"] <= 100
+    table = (out / "nab.md").read_text()
+    assert "| **Foresight (this run)** |" in table and "Numenta HTM (published) | 70.1" in table
+
+
+def test_a_folder_without_nab_data_is_a_clear_error(tmp_path):
+    (tmp_path / "scorer.py").write_text("")
+    proc = subprocess.run([sys.executable, str(BENCH / "nab" / "run.py"), str(tmp_path),
+                           "--scorer", str(tmp_path / "scorer.py"), "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "no data/<category>/<file>.csv" in proc.stderr
