@@ -119,3 +119,19 @@ def test_an_exhaustion_alert_without_drivers_gives_its_trend_as_why():
     alerting = [p for p in results if p.risk_level]
     assert alerting and alerting[-1].drivers[0].startswith("disk +")
     assert "per hour, at" in alerting[-1].drivers[0] and alerting[-1].drivers[0].endswith("of 100")
+
+
+def test_a_driver_that_did_not_move_is_not_given_as_the_why():
+    engine = Engine(parse_config("predictors:\n  - name: disk\n    kind: exhaustion\n    series: used\n"
+                                 "    limit: 100\n    resource: disk\n    drivers: {request rate: rps}\n"
+                                 "    policy: {min_history: 1m}\n"))
+    rng = np.random.default_rng(5)
+    results = []
+    for m in range(300):
+        t = T0 + 60 * m
+        engine.add_points("metrics", [Point("used", (), t, 20 + m * 0.25, GAUGE),
+                                      Point("rps", (), t, 100 + rng.normal(0, 1), GAUGE)])
+        results += engine.evaluate()
+    alerting = [p for p in results if p.risk_level]
+    assert alerting and alerting[-1].drivers[0].startswith("disk +")
+    assert not any(d.startswith("request rate") for d in alerting[-1].drivers)

@@ -80,7 +80,7 @@ class Predictor:
 
     def __init__(self, config: PredictorConfig):
         self.config = config
-        self._explained: dict[tuple, tuple[float, list]] = {}  # key -> (when, driver sentences)
+        self._explained: dict[tuple, tuple] = {}  # key -> (when, driver sentences, steady driver names)
         self._source_labels: dict[tuple, dict] = {}  # prediction key -> its source series' labels
         self._next_due: dict[tuple, float] = {}
         self._first_seen: dict[tuple, float] = {}
@@ -101,10 +101,13 @@ class Predictor:
         notable driver, the model's own reason (e.g. the trend)."""
         if prediction.drivers:
             return
-        if self.config.drivers:
-            self._rank_drivers(prediction, store)
+        steady = self._rank_drivers(prediction, store) if self.config.drivers else []
         if not prediction.drivers:
+            # No driver moved: the model's own reason, and which drivers held steady (a
+            # steady request rate says the growth is not load).
             reason = self.own_reason(prediction)
+            if reason and steady:
+                reason += f"; {', '.join(steady)} steady"
             prediction.drivers = [reason] if reason else []
 
     def own_reason(self, prediction: Prediction) -> str:
@@ -121,18 +124,19 @@ class Predictor:
             text += f" of {format_quantity(prediction.limit, unit)}"
         return text
 
-    def _rank_drivers(self, prediction: Prediction, store: SeriesStore):
+    def _rank_drivers(self, prediction: Prediction, store: SeriesStore) -> list:
+        """Set the drivers that moved, strongest first; returns the names of those that held steady."""
         cached = self._explained.get(prediction.key)
         if cached and prediction.timestamp - cached[0] < self.explain_every:
             prediction.drivers = cached[1]
-            return
-        from ..explain.drivers import rank_drivers  # late import: only alerting targets pay for it
+            return cached[2]
+        from ..explain.drivers import DriverSettings, rank_drivers  # late import: only alerting targets pay
         from ..explain.features import attributions_by_series
 
         target_labels = self._source_labels.get(prediction.key, {})
         target = same_target(target_labels, store.matching(self.config.series))
         if target is None or len(target) < 3:
-            return
+            return []
         since = prediction.timestamp - self.explain_window
         candidates = {}
         for name, selector in self.config.drivers.items():
@@ -142,8 +146,16 @@ class Predictor:
         target_name = self.config.resource or self.config.series.metric
         shares = attributions_by_series(prediction.attributions) if prediction.attributions else None
         ranked = rank_drivers(target_name, target.arrays(since), candidates, prediction.timestamp, attributions=shares)
-        prediction.drivers = [d.text for d in ranked if d.notable][:3]  # no "steady" noise as a reason
-        self._explained[prediction.key] = (prediction.timestamp, prediction.drivers)
+        limits = DriverSettings()
+
+        def moved(d) -> bool:  # a driver that did not change cannot explain a change
+            return (d.since is not None or abs(d.change_ratio) >= limits.min_change
+                    or (d.attribution or 0.0) >= limits.min_attribution)
+
+        prediction.drivers = [d.text for d in ranked if d.notable and moved(d)][:3]
+        steady = [d.name for d in ranked if d.significant and not moved(d)]
+        self._explained[prediction.key] = (prediction.timestamp, prediction.drivers, steady)
+        return steady
 
     def evaluate(self, store: SeriesStore) -> list[Prediction]:
         """Evaluate each target whose data has moved `evaluate_every` past its last run.
