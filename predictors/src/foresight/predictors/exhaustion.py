@@ -556,8 +556,11 @@ class ExhaustionPredictor(Predictor):
             # An imminent crossing (within critical_within) is judged by the robust trend
             # alone: a challenger that adapts slowly to a fresh ramp must not hold back a page.
             robust_probability = {w: reach * robust_path.probability(robust, w, robust_track) for w in probability}
-            probability = {w: robust_probability[w] if w <= policy.critical_within else min(p, robust_probability[w])
-                           for w, p in probability.items()}
+            # A challenger whose rate is below the robust trend's whole range has not caught
+            # up with a change (a leak that began after a long flat spell): it may not veto.
+            lagging = fit.slope < robust.slope_low
+            probability = {w: robust_probability[w] if lagging or w <= policy.critical_within
+                           else min(p, robust_probability[w]) for w, p in probability.items()}
         if reach < 1.0:  # quantiles of a mixture: with 1 - reach, no crossing at all
             conditional = dict(ttf)
             ttf = {q: conditional[min(TTF_QUANTILES, key=lambda c: abs(c - q / reach))] if q <= reach else math.inf
