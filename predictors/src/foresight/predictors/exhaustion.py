@@ -534,7 +534,13 @@ class ExhaustionPredictor(Predictor):
                 # Learn only from forecasts made while the scales agreed: one made across a
                 # change of regime (flat, then a ramp) says nothing about the series' habits.
                 record.remember(now, robust_level, rate)
-        calibration = state.calibration_for(state.model)
+        model = state.model
+        if not robust_family and fit.slope < robust.slope_low:
+            # The chosen rate is below the robust trend's whole range: it has not caught up
+            # with a change (a leak that began after a long flat spell). Until it does, the
+            # robust trend speaks for this target: time to failure and probability alike.
+            fit, level, model, robust_family = robust, robust_level, ROBUST, True
+        calibration = state.calibration_for(model)
         track = calibration if calibration.ready() and fit.slope > 0 else None
         path = CrossingPath(sign * limit, level, now, cfg.horizon, state.profile)
         ttf = {0.1: path.time_to_cross(fit.slope_high), 0.5: path.time_to_cross(fit.slope),
@@ -556,11 +562,8 @@ class ExhaustionPredictor(Predictor):
             # An imminent crossing (within critical_within) is judged by the robust trend
             # alone: a challenger that adapts slowly to a fresh ramp must not hold back a page.
             robust_probability = {w: reach * robust_path.probability(robust, w, robust_track) for w in probability}
-            # A challenger whose rate is below the robust trend's whole range has not caught
-            # up with a change (a leak that began after a long flat spell): it may not veto.
-            lagging = fit.slope < robust.slope_low
-            probability = {w: robust_probability[w] if lagging or w <= policy.critical_within
-                           else min(p, robust_probability[w]) for w, p in probability.items()}
+            probability = {w: robust_probability[w] if w <= policy.critical_within else min(p, robust_probability[w])
+                           for w, p in probability.items()}
         if reach < 1.0:  # quantiles of a mixture: with 1 - reach, no crossing at all
             conditional = dict(ttf)
             ttf = {q: conditional[min(TTF_QUANTILES, key=lambda c: abs(c - q / reach))] if q <= reach else math.inf
@@ -578,5 +581,5 @@ class ExhaustionPredictor(Predictor):
             observed=window.last_value, limit=limit, trend_per_second=sign * fit.slope,
             ttf=ttf, probability=probability, forecast=forecast,
         )
-        prediction.model = state.model  # which forecaster set the central rate
+        prediction.model = model  # which forecaster set the central rate
         return prediction
