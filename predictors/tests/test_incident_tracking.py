@@ -33,3 +33,22 @@ def test_a_target_that_leaves_risk_leaves_its_incident():
     calm = at("batch", T0 + 60, level=0)
     tracker.assign([calm])
     assert calm.incident is None
+
+
+def test_the_engine_builds_the_service_graph_from_trace_payloads():
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    from foresight.config import parse_config
+    from foresight.engine import Engine
+
+    request = ExportTraceServiceRequest()
+    for service, span_id, parent in (("frontend", b"\x01" * 8, b""), ("checkout", b"\x02" * 8, b"\x01" * 8)):
+        rs = request.resource_spans.add()
+        rs.resource.attributes.add(key="service.name").value.string_value = service
+        rs.scope_spans.add().spans.add(trace_id=b"\x09" * 16, span_id=span_id, parent_span_id=parent, name="call",
+                                       start_time_unix_nano=int(T0 * 1e9), end_time_unix_nano=int((T0 + 1) * 1e9))
+    engine = Engine(parse_config("predictors:\n  - name: m\n    kind: exhaustion\n    series: used\n    limit: 1\n"))
+    engine.ingest("traces", request.SerializeToString())
+    engine.ingest("traces", b"\xff not protobuf")
+    assert engine.incidents.graph.downstream("frontend") == {"checkout"}
+    assert engine.bad_input()["malformed_protobuf"] == 1  # counted once, though two parts read traces

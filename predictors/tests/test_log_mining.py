@@ -1,16 +1,12 @@
-"""Masking, template mining (real Drain3), OTLP log decoding and log settings."""
+"""Masking, template mining (real Drain3) and log settings."""
 import csv
 import math
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord as OtlpLogRecord, ResourceLogs, ScopeLogs
-from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from foresight.logs import LogSettings, TemplateMiner, mask, records_from_otlp, severity_name
+from foresight.logs import LogSettings, TemplateMiner, mask, severity_name
 
 LABELLED = Path(__file__).resolve().parents[2] / "bench" / "logs" / "labelled.csv"
 
@@ -77,33 +73,6 @@ def test_grouping_accuracy_on_the_labelled_set():
     # Measured 0.80 (bench/bench-results/logs.md); a regression in masking or similarity drops it well below.
     assert _grouping_accuracy(truth, mined) >= 0.75
     assert _grouping_accuracy(truth, list(range(len(rows)))) < 0.05  # the measure itself can fail
-
-
-def _otlp_payload(service: str | None, records: list[OtlpLogRecord]) -> bytes:
-    attributes = [KeyValue(key="service.name", value=AnyValue(string_value=service))] if service else []
-    request = ExportLogsServiceRequest(resource_logs=[ResourceLogs(
-        resource=Resource(attributes=attributes), scope_logs=[ScopeLogs(log_records=records)])])
-    return request.SerializeToString()
-
-
-def test_records_from_otlp_read_service_time_severity_and_body():
-    payload = _otlp_payload("checkout", [
-        OtlpLogRecord(time_unix_nano=1_700_000_000_500_000_000, severity_text="warning",
-                      body=AnyValue(string_value="pool wait 80 ms")),
-        OtlpLogRecord(observed_time_unix_nano=1_700_000_001_000_000_000, severity_number=17,
-                      body=AnyValue(string_value="connection refused")),
-        OtlpLogRecord(time_unix_nano=1_700_000_002_000_000_000, body=AnyValue(int_value=3)),
-    ])
-    records, bad = records_from_otlp(payload)
-    assert bad == 1  # a non-text body cannot be mined
-    assert [(r.service, r.timestamp, r.severity, r.body) for r in records] == [
-        ("checkout", 1_700_000_000.5, "WARN", "pool wait 80 ms"),
-        ("checkout", 1_700_000_001.0, "ERROR", "connection refused"),
-    ]
-    unnamed, _ = records_from_otlp(_otlp_payload(None, [OtlpLogRecord(
-        time_unix_nano=1, body=AnyValue(string_value="x"))]))
-    assert unnamed[0].service == "unknown_service"
-    assert records_from_otlp(b"\xff\xff not protobuf") == ([], 1)
 
 
 @pytest.mark.parametrize("text, number, expected", [

@@ -138,6 +138,19 @@ class Fields:
                 raise ConfigError(self.source, f"{self.where(key)}.{name}", str(exc)) from None
         return out
 
+    def settings(self, key, settings_class):
+        """A plugin's settings block, read by the class's own `from_mapping(data, where)`;
+        its ValueError becomes a ConfigError naming this file. Absent: the class defaults."""
+        value, present = self._get(key, None, False)
+        if not present:
+            return settings_class()
+        if not isinstance(value, dict):
+            raise self.error(key, f"expected a mapping of settings, got {value!r}")
+        try:
+            return settings_class.from_mapping(value, self.where(key))
+        except ValueError as exc:
+            raise self.error(key, str(exc)) from None
+
     def mapping(self, key) -> "Fields":
         value, present = self._get(key, {}, False)
         return Fields(value if present else {}, self.source, self.where(key))

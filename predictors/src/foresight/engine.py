@@ -49,8 +49,8 @@ class Engine:
         if result.log_lines:
             for predictor in self.log_readers:
                 predictor.add_log_lines(result.log_lines)
-        if signal == "traces":
-            self.incidents.add_traces(payload)
+        if result.trace_request is not None:
+            self.incidents.add_traces(result.trace_request)
         return self.add_points(signal, result.points)
 
     def add_points(self, signal: str, points: list[Point]) -> int:
@@ -60,10 +60,8 @@ class Engine:
 
     def bad_input(self) -> dict:
         counts = dict(self.store.bad)
-        # The span decoder parses trace payloads again; their malformed ones are counted once, above.
-        span_bad = [(r, n) for r, n in self.incidents.bad.items() if r != "malformed_protobuf"]
         predictor_bad = [item for p in self.predictors for item in p.bad_input().items()]
-        for reason, n in list(self.decode_bad.items()) + span_bad + predictor_bad:
+        for reason, n in list(self.decode_bad.items()) + list(self.incidents.bad.items()) + predictor_bad:
             counts[reason] = counts.get(reason, 0) + n
         return counts
 

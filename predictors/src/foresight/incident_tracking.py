@@ -28,8 +28,9 @@ class IncidentTracker:
         """Spans that could not be read, by reason (counted as bad input)."""
         return self.decoder.bad
 
-    def add_traces(self, payload: bytes):
-        self.graph.add_all(self.decoder.decode(payload))
+    def add_traces(self, request):
+        """Calls between services from a parsed ExportTraceServiceRequest."""
+        self.graph.add_all(self.decoder.decode_request(request))
 
     def assign(self, predictions: list, withdrawn=(), now: float | None = None):
         """Set `incident` on each prediction at risk; targets that left risk leave their incident."""

@@ -113,6 +113,7 @@ class DecodeResult:
     def __init__(self):
         self.points: list[Point] = []
         self.log_lines: list[LogLine] = []
+        self.trace_request = None  # the parsed ExportTraceServiceRequest, for the service graph
         self.bad = Counter()  # reason -> count
 
     def add(self, metric, labels, nanos, value, kind):
@@ -235,6 +236,7 @@ def decode_traces(payload: bytes) -> DecodeResult:
     out = DecodeResult()
     if (req := _parse(ExportTraceServiceRequest, payload, out)) is None:
         return out
+    out.trace_request = req
     for rs in req.resource_spans:
         base = resource_labels(rs.resource)
         for ss in rs.scope_spans:

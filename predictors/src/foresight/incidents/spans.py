@@ -79,6 +79,10 @@ class SpanEdgeDecoder:
         except DecodeError:
             self.bad["malformed_protobuf"] += 1
             return []
+        return self.decode_request(request)
+
+    def decode_request(self, request: ExportTraceServiceRequest) -> list[Edge]:
+        """The edges of an already parsed request (the engine parses each payload once)."""
         edges: list[Edge] = []
         self._message_times = []
         for resource_spans in request.resource_spans:

@@ -6,11 +6,11 @@ warn/error templates surging over their baseline, and the top template rates.
 """
 from .masking import mask
 from .miner import TemplateMiner
-from .records import SEVERITIES, LogRecord, records_from_otlp, severity_name
+from .records import SEVERITIES, LogRecord, severity_name
 from .settings import LogSettings
 from .signals import LogPatternDetector, LogSignal, TemplateRate, signal_features
 
 __all__ = [
     "SEVERITIES", "LogPatternDetector", "LogRecord", "LogSettings", "LogSignal", "TemplateMiner",
-    "TemplateRate", "mask", "records_from_otlp", "severity_name", "signal_features",
+    "TemplateRate", "mask", "severity_name", "signal_features",
 ]

@@ -1,8 +1,5 @@
-"""Log records as the `logs` predictor sees them, and their decoding from OTLP."""
+"""Log records as the `logs` predictor sees them (decoded from OTLP by foresight.otlp)."""
 from dataclasses import dataclass
-
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-from google.protobuf.message import DecodeError
 
 SEVERITIES = ("DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -30,30 +27,3 @@ def severity_name(text: str = "", number: int = 0) -> str:
         if number >= floor:
             return level
     return "DEBUG" if number >= 1 else "INFO"
-
-
-def records_from_otlp(payload: bytes) -> tuple[list[LogRecord], int]:
-    """Decode an OTLP ExportLogsServiceRequest. Returns the records and the count of bad ones.
-
-    A payload that is not valid protobuf counts as one bad item. Records keep empty bodies
-    and zero timestamps as they are; LogPatternDetector.add counts and skips those.
-    """
-    request = ExportLogsServiceRequest()
-    try:
-        request.ParseFromString(payload)
-    except DecodeError:
-        return [], 1
-    records, bad = [], 0
-    for resource_logs in request.resource_logs:
-        service = next((a.value.string_value for a in resource_logs.resource.attributes if a.key == "service.name"),
-                       "") or UNKNOWN_SERVICE
-        for scope_logs in resource_logs.scope_logs:
-            for r in scope_logs.log_records:
-                kind = r.body.WhichOneof("value")
-                if kind not in ("string_value", None):
-                    bad += 1  # numbers, bytes and structured bodies have no text to mine
-                    continue
-                text = r.body.string_value
-                nanos = r.time_unix_nano or r.observed_time_unix_nano
-                records.append(LogRecord(nanos / 1e9, service, severity_name(r.severity_text, r.severity_number), text))
-    return records, bad

@@ -46,28 +46,15 @@ class AnomalyConfig(PredictorConfig):
     def from_fields(cls, f: Fields) -> "AnomalyConfig":
         # Every new point is scored: evaluation follows the data, not a schedule.
         common = cls.read_common(f, evaluate_every=1.0)
-        detector = _settings(f, "detector", DetectorSettings)
+        detector = f.settings("detector", DetectorSettings)
         multivariate = None
         if f.data.get("multivariate") is not None:
             if not common["drivers"]:
                 raise f.error("multivariate", "needs `drivers`: the series the multivariate model watches with the target")
             from ..explain.multivariate import MultivariateSettings
-            multivariate = _settings(f, "multivariate", MultivariateSettings)
+            multivariate = f.settings("multivariate", MultivariateSettings)
         f.reject_unknown()
         return cls(**common, detector=detector, multivariate=multivariate)
-
-
-def _settings(f: Fields, key: str, settings_class):
-    """A plugin settings block read by its own class; its ValueError becomes a ConfigError."""
-    value, present = f._get(key, None, False)
-    if not present:
-        return settings_class()
-    if not isinstance(value, dict):
-        raise f.error(key, f"expected a mapping of settings, got {value!r}")
-    try:
-        return settings_class.from_mapping(value, f.where(key))
-    except ValueError as exc:
-        raise f.error(key, str(exc)) from None
 
 
 @dataclass

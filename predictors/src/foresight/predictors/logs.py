@@ -18,7 +18,6 @@ from ..config import Fields, PolicyConfig, PredictorConfig
 from ..logs import LogPatternDetector, LogRecord, LogSettings
 from ..otlp import GAUGE, Point
 from ..series import SeriesStore
-from .anomaly import _settings
 from .base import Prediction, Predictor
 
 FEATURE_METRIC = "log_anomaly_score"
@@ -36,7 +35,7 @@ class LogsConfig(PredictorConfig):
         # One new warn/error template or a surge at `surge_ratio` scores about 0.5 or more: alert from 0.5.
         common = cls.read_common(f, series_required=False, policy_defaults=PolicyConfig(score_threshold=0.5))
         services = f.text_list("services", [])
-        mining = _settings(f, "mining", LogSettings)
+        mining = f.settings("mining", LogSettings)
         f.reject_unknown()
         return cls(**common, services=services, mining=mining)
 
