@@ -24,10 +24,10 @@ system-deps:  ## install Prometheus and Alertmanager (Debian packages) if missin
 			prometheus prometheus-alertmanager >/dev/null; \
 	fi
 
-$(STAMP): predictors/pyproject.toml loadgen/pyproject.toml
+$(STAMP): predictors/pyproject.toml predictors/dev/pyproject.toml loadgen/pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e './predictors[stack,test]' -e './loadgen[test]'
+	$(PIP) install -q -e './predictors[test]' -e ./predictors/dev -e './loadgen[test]'
 	touch $(STAMP)
 
 setup: system-deps $(STAMP)  ## create .venv and install everything

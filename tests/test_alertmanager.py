@@ -15,7 +15,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from stack_helpers import REPO, assert_ok, env_example, load_yaml, require_tool, run
 
 AM_FILE = REPO / "alertmanager/alertmanager.yml"

@@ -16,11 +16,10 @@ import copy
 import pytest
 import requests
 import yaml
-
 from capture_servers import HTTPCapture, SMTPCapture, drain, wait_for
 from stack_helpers import REPO
 
-from foresight.devstack.processes import Process, StackError, find_binary, free_port
+from foresight_dev.devstack.processes import Process, StackError, find_binary, free_port
 
 pytestmark = pytest.mark.integration
 

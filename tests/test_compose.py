@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from stack_helpers import REPO, env_example, load_yaml
 
 COMPOSE = load_yaml("docker-compose.yml")

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from foresight.dashboards.queries import PanelQuery, panel_queries, substitute, used_variables, variable_queries
-from foresight.devstack.processes import python_script
-from foresight.devstack.stack import LocalStack
+from foresight_dev.dashboards.queries import PanelQuery, panel_queries, substitute, used_variables, variable_queries
+from foresight_dev.devstack.processes import python_script
+from foresight_dev.devstack.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from stack_helpers import REPO, load_yaml
 
 DATASOURCES = load_yaml("provisioning/grafana/datasources/datasources.yml")
@@ -121,7 +120,7 @@ def test_dashboard_datasources_use_provisioned_uids(path):
 
 def test_generated_dashboards_are_provisioned():
     """Every dashboard the code generates is in the provider's folder, and nothing else is."""
-    from foresight import dashboards
+    from foresight_dev import dashboards
 
     assert sorted(p.name for p in DASHBOARD_FILES) == sorted(dashboards.DASHBOARDS)
     assert dashboards.check(REPO / "grafana/dashboards") == []

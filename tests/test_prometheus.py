@@ -8,7 +8,6 @@ import re
 
 import pytest
 import yaml
-
 from stack_helpers import REPO, assert_ok, load_yaml, require_tool, run
 
 RULE_FILES = sorted(glob.glob(str(REPO / "prometheus/rules/*.yml")))

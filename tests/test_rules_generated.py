@@ -3,10 +3,10 @@ predictor config: edit predictors/config/predictors.yaml, regenerate, commit bot
 
 from __future__ import annotations
 
-from foresight.config import load_config
-from foresight.rules import generate_rules, rules_command, stale
-
 from stack_helpers import REPO
+
+from foresight.config import load_config
+from foresight.generate.rules import generate_rules, rules_command, stale
 
 CONFIG = REPO / "predictors/config/predictors.yaml"
 RULES = REPO / "prometheus/rules/foresight.rules.yml"

@@ -29,9 +29,9 @@ def _values(n: int, minute: int, rng_slopes: np.ndarray, offsets: np.ndarray) ->
 
 def run_cost(series: int, history: str, minutes: int, out: Path) -> dict:
     from foresight.config import parse_config
-    from foresight.durations import parse_duration
-    from foresight.engine import Engine
-    from foresight.otlp import GAUGE, Point
+    from foresight.contracts.durations import parse_duration
+    from foresight.contracts.points import GAUGE, Point
+    from foresight.runtime.engine import Engine
 
     hist_min = int(parse_duration(history) // 60)
     rng = np.random.default_rng(0)

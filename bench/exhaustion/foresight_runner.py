@@ -87,7 +87,7 @@ def exhaustion_rule_holds() -> dict:
     """severity -> `for:` seconds of the ForesightExhaustionPredicted rules."""
     import yaml
 
-    from foresight.durations import parse_duration
+    from foresight.contracts.durations import parse_duration
 
     rules = yaml.safe_load(RULES.read_text())
     holds = {}

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from loadgen import resource_scenarios as rs
 
 START = 1767571200  # 2026-01-05T00:00:00Z, a Monday

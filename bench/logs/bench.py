@@ -27,8 +27,8 @@ from drain3 import TemplateMiner as Drain3Miner
 from drain3.masking import MaskingInstruction
 from drain3.template_miner_config import TemplateMinerConfig
 
-from foresight.logs import LogPatternDetector, LogRecord, LogSettings, mask
-from foresight.logs.miner import TemplateMiner
+from foresight.predictors.logs import LogPatternDetector, LogRecord, LogSettings, mask
+from foresight.predictors.logs.miner import TemplateMiner
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -4,11 +4,10 @@ and how often it speaks up on a healthy day.
 Each scenario's log lines (loadgen/src/loadgen/events.py, seed 1, 60 s steps) are fed to a
 LogPatternDetector in time order, with evaluate() every 5 minutes of event time.
 """
+from foresight.predictors.logs import LogPatternDetector, LogRecord
 from loadgen.events import failure_events, step_events
-from loadgen.scenarios import get_scenario
+from loadgen.registry import get_scenario
 from loadgen.series import Timeline
-
-from foresight.logs import LogPatternDetector, LogRecord
 
 START = 1767225600
 HOUR = 3600

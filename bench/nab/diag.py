@@ -1,5 +1,8 @@
 """Development aid: per-file view of detections at one threshold (TP windows, FP rows)."""
-import csv, json, math
+import csv
+import json
+import math
+
 import numpy as np
 
 

@@ -15,7 +15,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from foresight.anomaly import DetectorSettings, StreamingDetector
+from foresight.predictors.anomaly import DetectorSettings, StreamingDetector
 
 DEFAULT_SCORER = Path(__file__).resolve().parents[3] / "shared" / "tools" / "nab_score.py"
 

@@ -13,11 +13,11 @@ import math
 from pathlib import Path
 
 import numpy as np
-
 from direct import DEFAULT_SCORER, parse_overrides, read_series
-from foresight.anomaly import DetectorSettings, StreamingDetector
-from foresight.anomaly.alarms import QuietPeriod
-from foresight.anomaly.univariate import CHECKS
+
+from foresight.predictors.anomaly import DetectorSettings, StreamingDetector
+from foresight.predictors.anomaly.alarms import QuietPeriod
+from foresight.predictors.anomaly.univariate import CHECKS
 
 
 def load_scorer(path=DEFAULT_SCORER):

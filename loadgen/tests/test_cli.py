@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from loadgen.cli import main
-from loadgen.scenarios import SCENARIOS, get_scenario
+from loadgen.registry import SCENARIOS, get_scenario
 
 START = 1767225600
 

@@ -7,7 +7,7 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
 from loadgen import otlp
 from loadgen.cli import main
-from loadgen.scenarios import SCENARIOS, get_scenario
+from loadgen.registry import SCENARIOS, get_scenario
 from loadgen.series import Timeline
 from loadgen.topology import CALLS, DB_POOL_MAX_CONNECTIONS
 from loadgen.traces import step_traces
@@ -112,7 +112,7 @@ def test_db_query_spans_slow_down_with_the_degradation(run):
 
 
 def test_traces_give_the_service_graph_edges(run):
-    incidents = pytest.importorskip("foresight.incidents")
+    incidents = pytest.importorskip("foresight.policy.incidents")
     scenario, batch = run
     # One step's spans per message, encoded as the OTLP exporter sends them, in loadgen's order.
     decoder, graph = incidents.SpanEdgeDecoder(), incidents.ServiceGraph()

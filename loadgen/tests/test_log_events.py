@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 
 from loadgen.events import Severity, failure_events, step_events
-from loadgen.scenarios import get_scenario
+from loadgen.registry import get_scenario
 from loadgen.series import Timeline
 
 START = 1767225600  # 2026-01-01T00:00:00Z

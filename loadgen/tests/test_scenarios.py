@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from loadgen.scenarios import SCENARIOS, get_scenario
+from loadgen.registry import SCENARIOS, get_scenario
 from loadgen.series import Timeline
 from loadgen.topology import GIB
 

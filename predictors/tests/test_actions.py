@@ -2,9 +2,10 @@ import math
 
 import pytest
 
-from foresight.actions import check_action, format_quantity, render_action
-from foresight.config import ConfigError, parse_config
-from foresight.predictors.base import Prediction
+from foresight.config import ConfigError, check_action, parse_config
+from foresight.contracts.predictions import Prediction
+from foresight.contracts.units import format_quantity
+from foresight.policy.actions import render_action
 
 
 def config(action, unit="connections"):

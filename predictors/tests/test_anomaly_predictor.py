@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from foresight.config import ConfigError, parse_config
-from foresight.engine import Engine
-from foresight.otlp import GAUGE, Point
+from foresight.contracts.points import GAUGE, Point
+from foresight.runtime.engine import Engine
 
 CONFIG = """
 predictors:

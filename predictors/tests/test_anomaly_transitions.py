@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from foresight.anomaly import DetectorSettings, StreamingDetector
-from foresight.anomaly.alarms import QuietPeriod
-from foresight.anomaly.transitions import TransitionNovelty
+from foresight.predictors.anomaly import DetectorSettings, StreamingDetector
+from foresight.predictors.anomaly.alarms import QuietPeriod
+from foresight.predictors.anomaly.transitions import TransitionNovelty
 
 STEP = 300.0
 
@@ -95,10 +95,10 @@ def test_a_step_into_new_territory_alarms_in_a_repeating_jumpy_series():
 
 
 @pytest.mark.parametrize("data, message", [
-    ({"novelty_bins": 0}, "novelty_bins = 0 is outside"),
-    ({"novelty_short_rows": 1.5}, "novelty_short_rows must be a whole number"),
-    ({"quiet_share_of_seen": 2.0}, "quiet_share_of_seen = 2.0 is outside"),
-    ({"quiet_rows": 500, "quiet_max_rows": 100}, "quiet_max_rows (100) must be at least quiet_rows (500)"),
+    ({"novelty_bins": 0}, "detector.novelty_bins: 0 is outside"),
+    ({"novelty_short_rows": 1.5}, "detector.novelty_short_rows: 1.5 is not a whole number"),
+    ({"quiet_share_of_seen": 2.0}, "detector.quiet_share_of_seen: 2.0 is outside"),
+    ({"quiet_rows": 500, "quiet_max_rows": 100}, "detector.quiet_max_rows: 100 must be at least quiet_rows (500)"),
 ])
 def test_bad_new_settings_name_the_field(data, message):
     with pytest.raises(ValueError) as err:

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from foresight.backtest import OUTPUT_COLUMNS, parse_timestamp
-from foresight.cli import main
+from foresight.runtime.backtest import OUTPUT_COLUMNS
+from foresight.runtime.cli import main
+from foresight.sources.csv_table import parse_timestamp
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 STEP = 60

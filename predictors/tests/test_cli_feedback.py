@@ -1,5 +1,5 @@
 """`foresight run --feedback FILE`: a bad feedback file stops the sidecar before it starts."""
-from foresight.cli import main
+from foresight.runtime.cli import main
 
 CONFIG = "predictors:\n  - name: m\n    kind: exhaustion\n    series: used\n    limit: 100\n"
 

@@ -1,8 +1,8 @@
 import pytest
 
-from foresight.cli import main
 from foresight.config import ConfigError, load_config, parse_config, parse_quantity
-from foresight.durations import parse_duration
+from foresight.contracts.durations import parse_duration
+from foresight.runtime.cli import main
 
 MINIMAL = """
 predictors:
@@ -31,11 +31,6 @@ def test_selector_with_matchers_round_trips():
     assert cfg.series.matches("used", {"job": "checkout", "env": "prod"})
     assert not cfg.series.matches("used", {"job": "checkout", "env": "dev"})
     assert cfg.series.promql() == 'used{job="checkout",env=~"prod|stage"}'
-
-
-def test_to_dict_writes_back_the_typed_config():
-    d = parse(MINIMAL).predictors[0].to_dict()
-    assert d["series"] == "used" and d["horizon"] == 86400 and d["policy"]["probability"] == 0.5
 
 
 @pytest.mark.parametrize("text, field, reason", [

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from foresight import dashboards
-from foresight.dashboards.common import SEVERITY_COLOURS, TAG_CONFIRMED, TAG_DISMISSED
 from foresight.feedback.annotations import VERDICT_TAGS, episode_tags
 from foresight.feedback.episodes import Episode
-from foresight.dashboards.queries import panel_queries, substitute, used_variables, variable_queries
-from foresight.dashboards.render import panels_in_order
+from foresight_dev import dashboards
+from foresight_dev.dashboards.common import SEVERITY_COLOURS, TAG_CONFIRMED, TAG_DISMISSED
+from foresight_dev.dashboards.queries import panel_queries, substitute, used_variables, variable_queries
+from foresight_dev.dashboards.render import panels_in_order
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "grafana" / "dashboards"

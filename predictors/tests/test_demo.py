@@ -2,7 +2,7 @@
 import io
 from pathlib import Path
 
-from foresight.devstack.demo import Demo, format_notification
+from foresight_dev.devstack.demo import Demo, format_notification
 
 REPO = Path(__file__).resolve().parents[2]
 

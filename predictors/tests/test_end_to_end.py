@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from foresight.devstack.demo import Demo
+from foresight_dev.devstack.demo import Demo
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]

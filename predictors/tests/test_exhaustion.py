@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from foresight.config import parse_config
-from foresight.engine import Engine
-from foresight.otlp import GAUGE, Point
+from foresight.contracts.points import GAUGE, Point
+from foresight.runtime.engine import Engine
 
 GiB = 2**30
 T0 = 1_767_225_600
@@ -124,7 +124,7 @@ def test_each_target_gets_its_own_limit_and_labels():
 
 
 def test_growth_calibration_learns_the_series_track_record():
-    from foresight.predictors.exhaustion import GrowthCalibration
+    from foresight.predictors.exhaustion.calibration import GrowthCalibration
 
     cal = GrowthCalibration(check_after=3600, min_samples=3)
     for i in range(5):  # forecasts of +1/s that came true at 1.5x
@@ -137,7 +137,7 @@ def test_growth_calibration_learns_the_series_track_record():
 
 
 def test_growth_calibration_discards_forecasts_from_before_a_reset():
-    from foresight.predictors.exhaustion import GrowthCalibration
+    from foresight.predictors.exhaustion.calibration import GrowthCalibration
 
     cal = GrowthCalibration(check_after=3600, min_samples=1)
     cal.remember(0.0, 0.0, 1.0)
@@ -246,7 +246,7 @@ def test_a_chosen_challenger_never_alerts_where_the_robust_trend_would_not():
 
 
 def test_a_failing_candidate_fit_is_counted_and_skipped():
-    from foresight.predictors.exhaustion import ExhaustionPredictor
+    from foresight.predictors.exhaustion.predictor import ExhaustionPredictor
     predictor = next(p for p in engine().predictors if isinstance(p, ExhaustionPredictor))
 
     def broken(*args):

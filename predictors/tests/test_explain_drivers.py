@@ -5,7 +5,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from foresight.explain.drivers import DriverSettings, change_point, clock, explain, rank_drivers
+from foresight.explain.drivers import DriverSettings, change_point, clock, rank_drivers
 
 NOW = 1_700_056_800.0  # 14:00 UTC
 N = 180  # 3 h of 1-min samples ending at NOW
@@ -72,15 +72,14 @@ def test_a_step_in_the_driver_is_reported_with_its_size_and_start():
     assert best.text.startswith("request rate +4")  # +39% .. +41%
     assert "since 13:00" in best.text and "60% of the anomaly" in best.text
     assert "leading by 10 min" in best.text
-    line = explain("db latency", drivers)
-    assert line == best.text  # the pool is neither correlated, changed, nor a real share
+    notable = [d.text for d in drivers if d.notable]
+    assert notable == [best.text]  # the pool is neither correlated, changed, nor a real share
 
 
-def test_explain_says_so_when_nothing_stands_out():
+def test_noise_is_not_notable():
     rng = np.random.default_rng(6)
     drivers = rank_drivers("db latency", (T, rng.normal(size=N)), {"noise": (T, rng.normal(size=N))}, NOW)
-    assert explain("db latency", drivers) == "no clear driver found for db latency"
-    assert explain("db latency", []) == "no clear driver found for db latency"
+    assert [d.name for d in drivers] == ["noise"] and not drivers[0].notable
 
 
 def test_change_point_finds_a_level_shift():

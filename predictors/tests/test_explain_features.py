@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from foresight.explain.features import WindowFeatures, attributions_by_series, feature_matrix
+from foresight.predictors.anomaly.features import WindowFeatures, attributions_by_series, feature_matrix
 
 T0 = 1_700_006_400.0  # a UTC midnight
 NAMES = ["request rate", "db pool usage"]

@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from foresight.explain.features import attributions_by_series
-from foresight.explain.multivariate import MultivariateDetector, MultivariateSettings
+from foresight.predictors.anomaly.features import attributions_by_series
+from foresight.predictors.anomaly.multivariate import MultivariateDetector, MultivariateSettings
 
 NAMES = ["request rate", "latency", "error rate", "pool usage", "memory"]
 T0 = 1_700_006_400.0
@@ -65,7 +65,7 @@ def test_injected_anomaly_scores_above_normal_points(run):
 
 
 def test_scores_keep_their_order_beyond_the_strangest_calibration_point():
-    from foresight.explain.multivariate import _tail_probability
+    from foresight.predictors.anomaly.multivariate import _tail_probability
     calibration = np.sort(np.random.default_rng(0).exponential(size=200))
     p = [_tail_probability(calibration, v) for v in (0.0, 1.0, calibration[-1], calibration[-1] + 1, 50.0)]
     assert p[0] == pytest.approx(1.0, abs=0.01)

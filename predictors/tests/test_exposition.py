@@ -3,7 +3,7 @@ import math
 from prometheus_client import CollectorRegistry, generate_latest
 
 from foresight.config import parse_config
-from foresight.predictors.base import Prediction
+from foresight.contracts.predictions import Prediction
 from foresight.publish.metrics import HealthMetrics, PredictionCollector
 
 CONFIG = parse_config("""

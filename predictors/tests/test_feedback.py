@@ -4,15 +4,15 @@ import json
 import socket
 
 import pytest
+from fake_grafana import FakeGrafana
 from grafana_client import GrafanaApi
 from prometheus_client import CollectorRegistry
 
-from fake_grafana import FakeGrafana
 from foresight.config import PolicyConfig
+from foresight.contracts.predictions import Prediction
 from foresight.feedback import FeedbackLoop, FeedbackSettings, log_events_as_json
 from foresight.feedback.events_log import events
-from foresight.policy import Policy
-from foresight.predictors.base import Prediction
+from foresight.policy.severity import Policy
 
 SIDECAR, ENGINEER = "sidecar-token", "engineer-token"
 H = 3600.0
@@ -273,7 +273,7 @@ def test_every_decision_and_feedback_goes_to_the_json_event_log(grafana, enginee
 @pytest.mark.parametrize("data, message", [
     ({"state_path": "s.json"}, "feedback.grafana_url: is required"),
     ({"grafana_url": "grafana:3000", "state_path": "s.json"}, "feedback.grafana_url: 'grafana:3000' is not"),
-    ({"grafana_url": "http://g:3000", "state_path": "s.json", "margin": 0.9}, "feedback.margin: expected a number"),
+    ({"grafana_url": "http://g:3000", "state_path": "s.json", "margin": 0.9}, "feedback.margin: 0.9 is outside"),
     ({"grafana_url": "http://g:3000", "state_path": "s.json", "poll_every": "soon"}, "feedback.poll_every: 'soon'"),
     ({"grafana_url": "http://g:3000", "state_path": "s.json", "pol_every": "1m"}, "feedback.pol_every: unknown"),
     ({"grafana_url": "http://g:3000"}, "feedback.state_path: is required"),
@@ -364,7 +364,7 @@ def test_a_failure_the_tuned_threshold_held_back_pulls_it_down(grafana, engineer
 
 
 def test_the_simulation_replays_verdicts_in_time_order():
-    from foresight.feedback.simulate import Judged, replay
+    from feedback_replay import Judged, replay
     history = [Judged("m", 0, 10, 0.7, "dismissed"), Judged("m", 20, 30, 0.65, "confirmed"),
                Judged("m", 40, 50, 0.7, "dismissed"), Judged("m", 60, 70, 0.66, "confirmed")]
     result = replay(history, {"m": 0.5})["m"]

@@ -1,9 +1,9 @@
 """The fake Grafana behaves as the documented annotations API, seen through grafana-client."""
 import pytest
+from fake_grafana import FakeGrafana
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaUnauthorizedError
 
-from fake_grafana import FakeGrafana
 from foresight.feedback.grafana import AnnotationClient, GrafanaRejected, GrafanaUnavailable
 
 TOKEN = "t0ken"

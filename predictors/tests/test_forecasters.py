@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from foresight.predictors.forecasters import bin_means, ets_damped_rate, stl_trend_rate
+from foresight.predictors.exhaustion.forecasters import bin_means, ets_damped_rate, stl_trend_rate
 
 DAY = 86400.0
 

@@ -1,7 +1,7 @@
 """The engine's incident tracker: at-risk predictions on services that call each other
 share one incident; a target related to no other is its own incident."""
-from foresight.incident_tracking import IncidentTracker
-from foresight.predictors.base import Prediction
+from foresight.contracts.predictions import Prediction
+from foresight.policy.incidents.tracker import IncidentTracker
 
 T0 = 1_767_225_600.0
 
@@ -39,7 +39,7 @@ def test_the_engine_builds_the_service_graph_from_trace_payloads():
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
     from foresight.config import parse_config
-    from foresight.engine import Engine
+    from foresight.runtime.engine import Engine
 
     request = ExportTraceServiceRequest()
     for service, span_id, parent in (("frontend", b"\x01" * 8, b""), ("checkout", b"\x02" * 8, b"\x01" * 8)):

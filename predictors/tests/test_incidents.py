@@ -6,7 +6,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from foresight.incidents import AtRisk, IncidentCorrelator, ServiceGraph, SpanEdgeDecoder
+from foresight.policy.incidents import AtRisk, IncidentCorrelator, ServiceGraph, SpanEdgeDecoder
 
 NS = 10**9
 T0 = calendar.timegm((2026, 11, 22, 14, 5, 0))  # 2026-11-22T14:05:00Z
@@ -284,7 +284,7 @@ def test_a_prediction_starting_outside_the_window_opens_its_own_incident():
 
 def test_incident_closes_when_all_recover_and_a_new_episode_opens_a_new_one(caplog):
     correlator = IncidentCorrelator(shop_graph())
-    with caplog.at_level(logging.INFO, logger="foresight.incidents.correlate"):
+    with caplog.at_level(logging.INFO, logger="foresight.policy.incidents.correlate"):
         correlator.update([at_risk("db", 0)], now=T0)
         assert correlator.update([], now=T0 + 10 * MINUTE) == {}
     assert correlator.open_incidents() == []

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from foresight.logs import LogSettings, TemplateMiner, mask, severity_name
+from foresight.predictors.logs import LogSettings, TemplateMiner, mask, severity_name
 
 LABELLED = Path(__file__).resolve().parents[2] / "bench" / "logs" / "labelled.csv"
 
@@ -91,7 +91,7 @@ def test_settings_from_mapping_parses_durations_and_counts():
 
 
 @pytest.mark.parametrize("data, message", [
-    ({"windw": "5m"}, "foresight.yaml: logs: unknown field(s) windw"),
+    ({"windw": "5m"}, "foresight.yaml: logs.windw: unknown field"),
     ({"window": "soon"}, "foresight.yaml: logs.window: 'soon' is not a duration"),
     ({"top_templates": 2.5}, "foresight.yaml: logs.top_templates: 2.5 is not a whole number"),
     ({"top_templates": 0}, "foresight.yaml: logs.top_templates: must be positive"),

@@ -2,7 +2,7 @@
 import math
 import random
 
-from foresight.logs import LogPatternDetector, LogRecord, LogSettings, signal_features
+from foresight.predictors.logs import LogPatternDetector, LogRecord, LogSettings, signal_features
 
 T0 = 1_767_225_600.0
 MINUTE = 60.0

@@ -2,10 +2,10 @@
 import random
 
 import pytest
+from otlp_builders import logs_payload
 
 from foresight.config import ConfigError, parse_config
-from foresight.engine import Engine
-from otlp_builders import logs_payload
+from foresight.runtime.engine import Engine
 
 CONFIG = """
 predictors:

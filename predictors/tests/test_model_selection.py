@@ -1,4 +1,4 @@
-from foresight.predictors.model_selection import ModelSelector
+from foresight.predictors.exhaustion.model_selection import ModelSelector
 
 H = 3600.0
 

@@ -1,10 +1,9 @@
 import math
 
-from otlp_builders import (DELTA, add_gauge, add_histogram, add_sum, logs_payload, metrics_request,
-                           traces_payload)
+from otlp_builders import DELTA, add_gauge, add_histogram, add_sum, logs_payload, metrics_request, traces_payload
 
-from foresight.otlp import COUNTER, GAUGE, decode_logs, decode_metrics, decode_traces, prometheus_name
-from foresight.otlp import DELTA as DELTA_KIND
+from foresight.contracts.points import COUNTER, DELTA as DELTA_KIND, GAUGE
+from foresight.sources.otlp import decode_logs, decode_metrics, decode_traces, prometheus_name
 
 
 def decode(req):

@@ -1,5 +1,6 @@
 from foresight.config import PolicyConfig
-from foresight.policy import CRITICAL, INFO, NONE, WARNING, Policy
+from foresight.contracts.severities import CRITICAL, INFO, NONE, WARNING
+from foresight.policy.severity import Policy
 
 H = 3600.0
 

@@ -9,10 +9,10 @@ import subprocess
 import pytest
 import yaml
 
-from foresight.alerting_config import AlertingConfig
 from foresight.config import Config, ConfigError, Fields, PredictorConfig
-from foresight.rules import alert_name, generate_rules, rules_command, stale
-from foresight.selectors import parse_selector
+from foresight.config.alerting import AlertingConfig
+from foresight.contracts.selectors import parse_selector
+from foresight.generate.rules import alert_name, generate_rules, rules_command, stale
 
 
 def read_alerting(data) -> AlertingConfig:

@@ -1,5 +1,5 @@
-from foresight.otlp import COUNTER, DELTA, GAUGE, Point
-from foresight.series import SeriesStore, Window
+from foresight.contracts.points import COUNTER, DELTA, GAUGE, Point
+from foresight.store import SeriesStore, Window
 
 
 def store(max_points=100, max_age=1e9):

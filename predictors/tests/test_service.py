@@ -5,8 +5,8 @@ import requests
 from otlp_builders import add_gauge, add_sum, gauge_payload, logs_payload, metrics_request, traces_payload
 
 from foresight.config import parse_config
-from foresight.devstack.processes import free_port
-from foresight.service import Service, Settings
+from foresight.runtime.service import Service, Settings
+from foresight_dev.devstack.processes import free_port
 
 CONFIG = parse_config("""
 predictors:
@@ -75,7 +75,7 @@ def test_predictions_and_inference_histogram_published():
 
 
 def test_endpoints_report_health_and_readiness():
-    from foresight.endpoints import serve
+    from foresight.publish.endpoints import serve
 
     svc = service()
     server = serve(svc.settings.listen, svc.registry, svc.health_status, svc.ready_status)

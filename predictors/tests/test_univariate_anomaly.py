@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from foresight.anomaly import DetectorSettings, StreamingDetector
+from foresight.predictors.anomaly import DetectorSettings, StreamingDetector
 
 STEP = 300.0  # five-minute samples
 DAY_ROWS = int(86400 / STEP)
@@ -98,15 +98,15 @@ def test_settings_overrides_and_defaults():
 
 
 @pytest.mark.parametrize("data, message", [
-    ({"quiet_rowz": 5}, "unknown detector setting(s) quiet_rowz"),
-    ({"quiet_rows": 2.5}, "quiet_rows must be a whole number, got 2.5"),
-    ({"quiet_rows": True}, "quiet_rows must be a whole number"),
-    ({"alarm_level": "high"}, "alarm_level must be a finite number, got 'high'"),
-    ({"alarm_level": float("nan")}, "alarm_level must be a finite number"),
-    ({"alarm_level": 1.5}, "alarm_level = 1.5 is outside [0.0, 1.0]"),
-    ({"history_rows": 100_000}, "history_rows = 100000 is outside"),
-    ({"subsequence_rows": 20, "history_rows": 32}, "subsequence_rows (20) must be at most half"),
-    ([1, 2], "must be a mapping"),
+    ({"quiet_rowz": 5}, "detector.quiet_rowz: unknown field"),
+    ({"quiet_rows": 2.5}, "detector.quiet_rows: 2.5 is not a whole number"),
+    ({"quiet_rows": True}, "detector.quiet_rows: True is not a whole number"),
+    ({"alarm_level": "high"}, "detector.alarm_level: 'high' is not a number"),
+    ({"alarm_level": float("nan")}, "detector.alarm_level: nan is not a finite number"),
+    ({"alarm_level": 1.5}, "detector.alarm_level: 1.5 is outside [0.0, 1.0]"),
+    ({"history_rows": 100_000}, "detector.history_rows: 100000 is outside"),
+    ({"subsequence_rows": 20, "history_rows": 32}, "detector.subsequence_rows: 20 must be at most half"),
+    ([1, 2], "detector: expected a mapping, got list"),
 ])
 def test_bad_settings_name_the_file_and_field(data, message):
     with pytest.raises(ValueError) as err:

@@ -5,9 +5,9 @@ import time
 import pytest
 
 from foresight.config import parse_config
-from foresight.devstack.processes import Process, find_binary, free_port
-from foresight.service import Service, Settings
+from foresight.runtime.service import Service, Settings
 from foresight.sources.prometheus import query_range
+from foresight_dev.devstack.processes import Process, find_binary, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,9 @@ from pathlib import Path
 from . import csv_output
 from .exporters import DEFAULT_ENDPOINTS, ENDPOINT_ENV, OtlpSender, Protocol, parse_protocol, resolve_endpoint
 from .player import Player, RunPlan
+from .registry import SCENARIOS, get_scenario
 from .report import Reporter
-from .scenarios import SCENARIOS, Scenario, get_scenario
+from .scenarios import Scenario
 from .timeparse import parse_duration, parse_start
 
 DEFAULT_START = "2026-01-01T00:00:00Z"

@@ -9,16 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import noise
-from .topology import (
-    BASE_REQUEST_RATE,
-    DB_CLIENT_SERVICE,
-    DB_CLIENT_SERVICES,
-    DB_FILESYSTEM_LIMIT_BYTES,
-    DB_POOL_MAX_CONNECTIONS,
-    GIB,
-    SERVICES,
-    http_services,
-)
+from .topology import (BASE_REQUEST_RATE, DB_CLIENT_SERVICE, DB_CLIENT_SERVICES, DB_FILESYSTEM_LIMIT_BYTES,
+                       DB_POOL_MAX_CONNECTIONS, GIB, SERVICES, http_services)
 
 DAY = 86400
 HOUR = 3600

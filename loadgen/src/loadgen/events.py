@@ -17,14 +17,8 @@ from enum import Enum
 
 from .scenarios import Failure
 from .series import Batch
-from .topology import (
-    DB_CLIENT_SERVICE,
-    DB_DATA_MOUNTPOINT,
-    DB_FILESYSTEM_LIMIT_BYTES,
-    DB_POOL_MAX_CONNECTIONS,
-    DB_SERVICE,
-    SERVICES,
-)
+from .topology import (DB_CLIENT_SERVICE, DB_DATA_MOUNTPOINT, DB_FILESYSTEM_LIMIT_BYTES, DB_POOL_MAX_CONNECTIONS,
+                       DB_SERVICE, SERVICES)
 
 MEMORY_WARN_RATIO = 0.8
 MEMORY_ALLOCATION_ERROR_RATIO = 0.93  # a new error template, shortly before the OOM kill

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import noise
-from .conditions import DAY, HOUR, LOG_ROTATION_SECOND_OF_DAY, normal_day
+from .conditions import DAY, HOUR, LOG_ROTATION_SECOND_OF_DAY
 from .topology import DB_FILESYSTEM_LIMIT_BYTES, service
 
 MINUTE = 60
@@ -322,38 +322,3 @@ def generate(kind: str, start: int, duration: int, step: int = 60, seed: int = 1
         failures=[int(f) for _, f in episodes], ramp_starts=[int(b) for b, _ in episodes], failing=k.failing,
         failures_after=[int(f) for _, f in k.episodes(start, start + duration + DAY, seed) if f >= start + duration],
     )
-
-
-def _make_scenario_classes():
-    """Each kind as a loadgen Scenario bending checkout's memory or db's disk."""
-    from .scenarios import DiskFill, MemoryLeak, Scenario
-
-    classes = []
-    for kind in KINDS.values():
-        watched = MemoryLeak.watched if kind.resource == "memory" else DiskFill.watched
-        message = MemoryLeak.failure_message if kind.resource == "memory" else DiskFill.failure_message
-
-        def conditions(self, times, start, seed, _kind=kind):
-            state = normal_day(times, start, seed)
-            share = np.minimum(_kind.share(np.asarray(times, dtype=np.int64), start, seed), 0.9995)
-            fails = [f for _, f in _kind.episodes(start, int(np.max(times, initial=start)) + 1, seed)]
-            if fails:
-                share = np.where(np.isin(times, fails), 1.0, share)
-            if _kind.resource == "memory":
-                state.memory_bytes["checkout"] = share * _kind.limit_bytes
-            else:
-                state.disk_used_bytes = share * _kind.limit_bytes
-            return state
-
-        def failure_times(self, start, end, seed, _kind=kind):
-            return [f for _, f in _kind.episodes(start, end, seed)]
-
-        cls = type(
-            f"Res_{kind.name.replace('-', '_')}", (Scenario,),
-            {"name": f"res-{kind.name}", "description": kind.description + " (regular sampling here)"
-             if kind.name in IRREGULAR else kind.description,
-             "watched": watched, "failure_message": message,
-             "conditions": conditions, "failure_times": failure_times},
-        )
-        classes.append(cls())
-    return classes

@@ -11,26 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import noise
-from .catalog import (
-    CPU_UTILIZATION,
-    FS_LIMIT,
-    FS_USAGE,
-    MEMORY_LIMIT,
-    MEMORY_USAGE,
-    POOL_IN_USE,
-    POOL_MAX,
-    REQUEST_COUNT,
-)
+from .catalog import (CPU_UTILIZATION, FS_LIMIT, FS_USAGE, MEMORY_LIMIT, MEMORY_USAGE, POOL_IN_USE, POOL_MAX,
+                      REQUEST_COUNT)
 from .conditions import HOUR, Conditions, normal_day, pool_wait_seconds, rotations_between
-from .topology import (
-    DB_CLIENT_SERVICES,
-    DB_FILESYSTEM_LIMIT_BYTES,
-    DB_POOL_MAX_CONNECTIONS,
-    DB_QUERY_MEDIAN_S,
-    GIB,
-    QUERIES_PER_REQUEST,
-    service,
-)
+from .topology import (DB_CLIENT_SERVICES, DB_FILESYSTEM_LIMIT_BYTES, DB_POOL_MAX_CONNECTIONS, DB_QUERY_MEDIAN_S, GIB,
+                       QUERIES_PER_REQUEST, service)
 
 _CHECKOUT_MEMORY_LIMIT = service("checkout").memory_limit_bytes
 
@@ -359,21 +344,3 @@ class HealthyDay(Scenario):
 
     def conditions(self, times, start, seed):
         return normal_day(times, start, seed)
-
-
-SCENARIOS: dict[str, Scenario] = {
-    scenario.name: scenario
-    for scenario in (MemoryLeak(), DbPoolSaturation(), DiskFill(), ErrorSpike(), DbDegradation(), HealthyDay())
-}
-
-# The resource shapes of the exhaustion benchmark (see resource_scenarios.py), named res-<kind>.
-from .resource_scenarios import _make_scenario_classes  # noqa: E402
-
-SCENARIOS.update({scenario.name: scenario for scenario in _make_scenario_classes()})
-
-
-def get_scenario(name: str) -> Scenario:
-    try:
-        return SCENARIOS[name]
-    except KeyError:
-        raise KeyError(f"unknown scenario {name!r} (valid: {', '.join(SCENARIOS)})") from None

@@ -11,34 +11,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import noise
-from .catalog import (
-    CPU_UTILIZATION,
-    DURATION_BUCKETS_S,
-    FS_LIMIT,
-    FS_USAGE,
-    MEMORY_LIMIT,
-    MEMORY_USAGE,
-    POOL_IN_USE,
-    POOL_MAX,
-    POOL_WAIT,
-    REQUEST_COUNT,
-    REQUEST_DURATION,
-    STATUS_CODE_ATTRIBUTE,
-    STATUS_ERROR,
-    STATUS_OK,
-    MetricSpec,
-)
+from .catalog import (CPU_UTILIZATION, DURATION_BUCKETS_S, FS_LIMIT, FS_USAGE, MEMORY_LIMIT, MEMORY_USAGE, POOL_IN_USE,
+                      POOL_MAX, POOL_WAIT, REQUEST_COUNT, REQUEST_DURATION, STATUS_CODE_ATTRIBUTE, STATUS_ERROR,
+                      STATUS_OK, MetricSpec)
 from .conditions import Conditions
 from .naming import prometheus_label
 from .scenarios import Scenario
-from .topology import (
-    DB_CLIENT_SERVICES,
-    DB_FILESYSTEM_LIMIT_BYTES,
-    DB_POOL_MAX_CONNECTIONS,
-    DB_SERVICE,
-    SERVICES,
-    http_services,
-)
+from .topology import (DB_CLIENT_SERVICES, DB_FILESYSTEM_LIMIT_BYTES, DB_POOL_MAX_CONNECTIONS, DB_SERVICE, SERVICES,
+                       http_services)
 
 LATENCY_SPREAD = 0.45  # sigma of the log-normal request duration
 _erf = np.frompyfunc(math.erf, 1, 1)

@@ -1,7 +1,6 @@
-"""Multivariate anomaly scores with SHAP attributions, and plain-word "why" explanations."""
-from .drivers import Driver, DriverSettings, explain, rank_drivers
-from .features import WindowFeatures, attributions_by_series, feature_matrix
-from .multivariate import MultivariateDetector, MultivariateResult, MultivariateSettings
+"""The "why" of an alert: which configured drivers moved, by how much and since when
+(drivers, statistics), in plain words for each alert-worthy prediction (explainer)."""
+from .drivers import Driver, DriverSettings, rank_drivers
+from .explainer import Explainer, trend_reason
 
-__all__ = ["Driver", "DriverSettings", "MultivariateDetector", "MultivariateResult",
-           "MultivariateSettings", "WindowFeatures", "attributions_by_series", "explain", "feature_matrix", "rank_drivers"]
+__all__ = ["Driver", "DriverSettings", "Explainer", "rank_drivers", "trend_reason"]

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 import numpy as np
 from scipy import stats
 
-from .settings import read_settings
+from foresight.config.reader import Fields, InvalidSetting, SettingsBlock
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,8 @@ CORRELATION_MODES = ("levels", "differences")
 
 
 @dataclass
-class DriverSettings:
+class DriverSettings(SettingsBlock):
+    block = "drivers"
     window: float = 7200.0  # how far back to look, seconds
     step: float = 60.0  # common grid spacing
     max_lag: float = 1800.0  # the driver may lead the target by up to this
@@ -43,32 +44,38 @@ class DriverSettings:
     recent: float = 900.0  # "recent" level when no change point is found
     min_attribution: float = 0.05  # attributions below this are not mentioned
 
-    def __post_init__(self):
-        self.validate("settings")
+    @classmethod
+    def read(cls, f: Fields) -> "DriverSettings":
+        d = cls()
+        return cls.build(
+            f,
+            **{name: f.duration(name, getattr(d, name)) for name in ("window", "step", "max_gap", "min_segment", "recent")},
+            max_lag=f.duration("max_lag", d.max_lag, minimum=-1),
+            mode=f.text("mode", d.mode, choices=CORRELATION_MODES),
+            **{name: f.number(name, getattr(d, name), low=0.0, high=1.0)
+               for name in ("alpha", "min_correlation", "min_attribution")},
+            **{name: f.number(name, getattr(d, name), low=0.0) for name in ("change_stat", "change_effect", "min_change")},
+            min_points=f.integer("min_points", d.min_points, low=3),
+        )
 
-    def validate(self, where: str):
+    def check(self) -> None:
         for name in ("window", "step", "max_gap", "min_segment", "recent"):
             value = getattr(self, name)
             if not (value > 0 and math.isfinite(value)):
-                raise ValueError(f"{where}.{name}: must be a positive duration, got {value!r}")
+                raise InvalidSetting(name, f"must be a positive duration, got {value!r}")
         if not (0 <= self.max_lag < self.window):
-            raise ValueError(f"{where}.max_lag: must be at least 0 and below window ({self.window:g}s), "
-                             f"got {self.max_lag!r}")
+            raise InvalidSetting("max_lag", f"must be at least 0 and below window ({self.window:g}s), "
+                                            f"got {self.max_lag!r}")
         if self.mode not in CORRELATION_MODES:
-            raise ValueError(f"{where}.mode: must be one of {', '.join(CORRELATION_MODES)}, got {self.mode!r}")
+            raise InvalidSetting("mode", f"must be one of {', '.join(CORRELATION_MODES)}, got {self.mode!r}")
         for name in ("alpha", "min_correlation", "min_attribution"):
             if not (0 <= getattr(self, name) <= 1):
-                raise ValueError(f"{where}.{name}: must be in [0, 1], got {getattr(self, name)!r}")
+                raise InvalidSetting(name, f"must be in [0, 1], got {getattr(self, name)!r}")
         for name in ("change_stat", "change_effect", "min_change"):
             if not (getattr(self, name) >= 0):
-                raise ValueError(f"{where}.{name}: must be >= 0, got {getattr(self, name)!r}")
+                raise InvalidSetting(name, f"must be >= 0, got {getattr(self, name)!r}")
         if isinstance(self.min_points, bool) or not isinstance(self.min_points, int) or self.min_points < 3:
-            raise ValueError(f"{where}.min_points: must be a whole number >= 3, got {self.min_points!r}")
-
-    @classmethod
-    def from_mapping(cls, data, where: str = "drivers") -> "DriverSettings":
-        return read_settings(cls, data, where, durations=(
-            "window", "step", "max_lag", "max_gap", "min_segment", "recent"))
+            raise InvalidSetting("min_points", f"must be a whole number >= 3, got {self.min_points!r}")
 
 
 @dataclass
@@ -121,14 +128,6 @@ def rank_drivers(target_name: str, target: tuple, candidates: dict, now: float,
         drivers.append(_assess(name, target_grid, driver_grid, grid, share, s))
     drivers.sort(key=lambda d: (-_strength(d), d.name))
     return drivers
-
-
-def explain(target_name: str, drivers: list, limit: int = 3) -> str:
-    """Top drivers as one line, e.g. 'request rate +40% since 14:00 (r=0.86, leading by 10 min)'."""
-    useful = [d for d in drivers if d.notable]
-    if not useful:
-        return f"no clear driver found for {target_name}"
-    return "; ".join(d.text for d in useful[:limit])
 
 
 def lagged_correlation(target: np.ndarray, driver: np.ndarray, max_lag_steps: int,

@@ -7,7 +7,7 @@ Engineers add `foresight:confirmed` or `foresight:dismissed` to either one.
 """
 import math
 
-from ..policy import SEVERITY_NAMES
+from foresight.contracts.severities import SEVERITY_NAMES
 
 BASE_TAG = "foresight"
 CONFIRMED, DISMISSED = "confirmed", "dismissed"

@@ -8,7 +8,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 
-from ..config import PolicyConfig
+from foresight.config import PolicyConfig
 
 
 @dataclass

@@ -11,8 +11,9 @@ import logging
 import math
 from collections import deque
 
-from ..config import PolicyConfig
-from . import annotations as ann
+from foresight.config import PolicyConfig
+from foresight.feedback import annotations as ann
+
 from .episodes import Episode, episode_id, policy_probability, target_key
 from .events_log import emit
 from .grafana import AnnotationClient, GrafanaRejected, GrafanaUnavailable, connect

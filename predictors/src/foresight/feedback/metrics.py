@@ -1,7 +1,6 @@
 """Metrics of the feedback loop, registered into the registry the service passes in."""
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-
 VERDICTS = ("confirmed", "dismissed", "missed_failure")
 SKIP_REASONS = ("malformed", "conflicting_tags", "unknown_episode", "unknown_predictor")
 OPERATIONS = ("read", "write")

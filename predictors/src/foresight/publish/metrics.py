@@ -4,8 +4,8 @@ import threading
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-from ..durations import horizon_label
-from ..predictors.base import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction
+from foresight.contracts.durations import horizon_label
+from foresight.contracts.predictions import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction
 
 
 class PredictionCollector:

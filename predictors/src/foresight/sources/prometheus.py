@@ -3,7 +3,7 @@ import math
 
 import requests
 
-from ..otlp import COUNTER, GAUGE, Point
+from foresight.contracts.points import COUNTER, GAUGE, Point
 
 _COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
 MAX_POINTS_PER_QUERY = 11000  # Prometheus refuses query_range above 11,000 points per series

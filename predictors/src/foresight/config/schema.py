@@ -1,0 +1,123 @@
+"""The domain schema: the fields every predictor has, its policy, and the whole config.
+
+Each plugin's typed config extends PredictorConfig with its own fields (see predictors/).
+"""
+import re
+import string
+from dataclasses import dataclass, field
+
+from foresight.contracts.selectors import Selector
+
+from .alerting import AlertingConfig
+from .reader import Fields
+
+# Placeholders an `action` text may name; foresight.policy.actions fills them in.
+ACTION_PLACEHOLDERS = ("service", "observed", "limit", "needed", "ttf", "score")
+
+
+def check_action(template: str):
+    """Raise ValueError naming an unknown placeholder or broken braces."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as exc:
+        raise ValueError(f"{template!r}: {exc} (use {{{{ and }}}} for literal braces)") from None
+    for name in fields:
+        if name not in ACTION_PLACEHOLDERS:
+            raise ValueError(f"unknown placeholder {{{name}}} (valid: "
+                             f"{', '.join('{' + p + '}' for p in ACTION_PLACEHOLDERS)})")
+
+
+@dataclass
+class PolicyConfig:
+    """When a prediction becomes info, warning or critical.
+
+    A level is entered when the probability of crossing the limit within its window is at
+    least `probability`, and left only when it falls below `probability - hysteresis`, so
+    one problem stays one alert episode.
+    """
+    critical_within: float = 3600.0
+    warning_within: float = 8 * 3600.0
+    info_within: float = 24 * 3600.0
+    probability: float = 0.5
+    hysteresis: float = 0.2
+    min_history: float = 36 * 3600.0
+    # Kinds that score anomalies (anomaly, logs): the score that enters `score_severity`.
+    score_threshold: float = 0.9
+    score_severity: str = "warning"
+    score_hold: float = 15 * 60.0  # a detection keeps its level this long (detectors go quiet after one)
+
+    @classmethod
+    def read(cls, f: Fields, defaults: "PolicyConfig | None" = None) -> "PolicyConfig":
+        d = defaults or cls()
+        cfg = cls(
+            critical_within=f.duration("critical_within", d.critical_within),
+            warning_within=f.duration("warning_within", d.warning_within),
+            info_within=f.duration("info_within", d.info_within),
+            probability=f.number("probability", d.probability, low=0.01, high=1.0),
+            hysteresis=f.number("hysteresis", d.hysteresis, low=0.0, high=0.9),
+            min_history=f.duration("min_history", d.min_history, minimum=-1),
+            score_threshold=f.number("score_threshold", d.score_threshold, low=0.01, high=1.0),
+            score_severity=f.text("score_severity", d.score_severity, choices=("info", "warning", "critical")),
+            score_hold=f.duration("score_hold", d.score_hold, minimum=-1),
+        )
+        f.reject_unknown()
+        if not cfg.critical_within <= cfg.warning_within <= cfg.info_within:
+            raise f.error("warning_within", "windows must satisfy critical_within <= warning_within <= info_within")
+        if cfg.hysteresis >= cfg.probability:
+            raise f.error("hysteresis", "must be smaller than probability")
+        if cfg.hysteresis >= cfg.score_threshold:
+            raise f.error("hysteresis", "must be smaller than score_threshold")
+        return cfg
+
+
+@dataclass
+class PredictorConfig:
+    """Fields every predictor kind has."""
+    name: str
+    kind: str
+    series: Selector
+    resource: str = ""
+    unit: str = ""
+    action: str = ""
+    evaluate_every: float = 60.0
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    drivers: dict = field(default_factory=dict)  # plain-word name -> Selector: candidate causes for "why"
+    alerting: AlertingConfig = field(default_factory=AlertingConfig)  # what `foresight rules` generates
+
+    @classmethod
+    def read_common(cls, f: Fields, evaluate_every: float = 60.0, series_required: bool = True,
+                    policy_defaults: PolicyConfig | None = None) -> dict:
+        name = f.text("name", required=True)
+        if not re.fullmatch(r"[a-zA-Z0-9_.:-]+", name):
+            raise f.error("name", f"{name!r} may hold only letters, digits and _ . : -")
+        action = f.text("action", "") or ""
+        try:
+            check_action(action)
+        except ValueError as exc:
+            raise f.error("action", str(exc)) from None
+        return dict(
+            name=name,
+            kind=f.text("kind", required=True),
+            series=f.selector("series", required=series_required),
+            resource=f.text("resource", "") or "",
+            unit=f.text("unit", "", choices=("bytes", "seconds", "ratio", "connections", "requests")) or "",
+            action=action,
+            evaluate_every=f.duration("evaluate_every", evaluate_every),
+            policy=PolicyConfig.read(f.mapping("policy"), policy_defaults),
+            drivers=f.selector_map("drivers"),
+            alerting=AlertingConfig.read(f.mapping("alerting")),
+        )
+
+    @classmethod
+    def from_fields(cls, f: Fields) -> "PredictorConfig":
+        """Plugins override this to read their own fields, then call reject_unknown."""
+        raise NotImplementedError
+
+
+
+@dataclass
+class Config:
+    source: str
+    predictors: list
+
+

@@ -1,0 +1,79 @@
+"""Severity from prediction, with hysteresis: one problem stays one alert episode.
+
+The live service and the backtest run this same code.
+"""
+from foresight.config import PolicyConfig
+from foresight.contracts.severities import CRITICAL, INFO, NONE, SEVERITY_LEVELS, WARNING
+
+
+class Policy:
+    """One predictor's policy. `scores` says which input it reads: failure probabilities
+    (exhaustion) or anomaly scores (anomaly, logs). Its alert threshold can be tuned at
+    run time (by feedback) without touching the config."""
+
+    def __init__(self, config: PolicyConfig, scores: bool = False):
+        self.config = config
+        self.scores = scores
+        self.levels: dict[tuple, int] = {}  # prediction key -> current level
+        self.threshold = config.score_threshold if scores else config.probability
+        self._detected_at: dict[tuple, float] = {}  # key -> event time the score last reached the threshold
+
+    def set_threshold(self, value: float):
+        """Change the entry threshold; the hysteresis band keeps its width, within (0, 1]."""
+        self.threshold = min(1.0, max(self.config.hysteresis + 0.01, float(value)))
+
+    def decide_prediction(self, prediction) -> int:
+        if self.scores:
+            return self.decide_score(prediction.key, prediction.anomaly_score, prediction.timestamp,
+                                     prediction.history_seconds)
+        return self.decide(prediction.key, prediction.probability, prediction.history_seconds,
+                           prediction.failures_seen)
+
+    def decide_score(self, key: tuple, score: float | None, now: float | None = None,
+                     history_seconds: float = float("inf")) -> int:
+        """`score_severity` while the anomaly score is at or above the threshold, with the
+        same hysteresis as probabilities, and for `score_hold` after the last detection:
+        streaming detectors score a change once and then go quiet, while an alert needs
+        the level to hold for its `for:`. A target watched for less than `min_history`
+        does not alert: until its daily pattern is known, its first days all look new."""
+        if history_seconds < self.config.min_history:
+            self.levels[key] = NONE
+            return NONE
+        current = self.levels.get(key, NONE)
+        target = SEVERITY_LEVELS[self.config.score_severity]
+        score = 0.0 if score is None else score
+        if score >= self.threshold and now is not None:
+            self._detected_at[key] = now
+        held = (now is not None and key in self._detected_at
+                and now - self._detected_at[key] < self.config.score_hold)
+        entered = (score >= self.threshold or held
+                   or (current >= target and score >= self.threshold - self.config.hysteresis))
+        level = target if entered else NONE
+        self.levels[key] = level
+        return level
+
+    def windows(self) -> dict[int, float]:
+        c = self.config
+        return {CRITICAL: c.critical_within, WARNING: c.warning_within, INFO: c.info_within}
+
+    def decide(self, key: tuple, probability: dict, history_seconds: float = float("inf"),
+               failures_seen: int = 0) -> int:
+        """The new level for a target, given P(crossing) per window (seconds -> p).
+
+        A target watched for less than `min_history` can only be critical: until its daily
+        pattern is known, a new node's ramp could as well be its morning as a leak, so only
+        an imminent crossing alerts. One that has already reached its limit is no new node.
+        """
+        young = history_seconds < self.config.min_history and failures_seen == 0
+        current = self.levels.get(key, NONE)
+        enter, stay = self.threshold, self.threshold - self.config.hysteresis
+        level = NONE
+        for candidate, window in sorted(self.windows().items(), reverse=True):
+            if young and candidate < CRITICAL:
+                break
+            p = probability.get(window, 0.0)
+            if p >= enter or (current >= candidate and p >= stay):
+                level = candidate
+                break
+        self.levels[key] = level
+        return level

@@ -1,0 +1,139 @@
+"""The `anomaly` predictor: a streaming anomaly score per series, explained.
+
+Each series the `series` selector matches gets its own streaming detector, fed every new
+point in event-time order. `drivers` name the series that may explain an alert (the same
+service's series): the "why" ranks them by lagged correlation with the target. With a
+`multivariate` block too, an Isolation Forest also watches the target together with its
+drivers and attributes its score to them (SHAP); the published score is the higher of
+the two. The multivariate model costs milliseconds per point, so it is opt-in.
+
+```yaml
+- name: checkout-latency
+  kind: anomaly
+  series: http_server_request_duration_seconds_sum{job="checkout"}
+  drivers:                       # optional: plain-word name -> selector
+    request rate: http_server_request_count_total{job="checkout"}
+  detector: {}                   # optional overrides of the univariate defaults
+  multivariate: {}               # optional: turn the multivariate model on (with overrides)
+```
+"""
+import math
+from dataclasses import dataclass, field
+
+from foresight.contracts.predictions import Prediction, output_labels
+from foresight.predictors.base import Predictor
+from foresight.store import SeriesStore, Window, same_target
+
+from .config import AnomalyConfig
+from .univariate import StreamingDetector
+
+ATTRIBUTE_EVERY = 600.0  # event seconds between attributions of a score below explain_above
+# The univariate checks in plain words, for the "why" when no driver explains the score.
+CHECK_WORDS = {
+    "level": "far from its recent level",
+    "range": "outside the range it kept recently",
+    "shape": "moving in a shape not seen recently",
+    "daily": "unusual for this time of day",
+    "novelty": "at values not seen before",
+}
+
+
+@dataclass
+class _Target:
+    """One watched series: its detectors and how far they have read."""
+    detector: StreamingDetector
+    multivariate: object = None
+    fed_until: float = -math.inf
+    score: float = 0.0
+    attributions: dict = field(default_factory=dict)
+    explained_at: float = -math.inf  # event time of the latest attributions
+
+
+class AnomalyPredictor(Predictor):
+    Config = AnomalyConfig
+    scores_anomalies = True
+
+    def __init__(self, config: AnomalyConfig):
+        super().__init__(config)
+        self._targets: dict[tuple, _Target] = {}
+
+    def _target(self, labels: dict) -> _Target:
+        key = tuple(sorted(labels.items()))
+        target = self._targets.get(key)
+        if target is None:
+            target = _Target(StreamingDetector(self.config.detector))
+            if self.config.multivariate is not None:
+                from .multivariate import MultivariateDetector  # scikit-learn loads only when it is used
+
+                names = [self._target_name(), *self.config.drivers]
+                # A stable group name spreads the groups' refits over time.
+                target.multivariate = MultivariateDetector(names, self.config.multivariate,
+                                                           group=f"{self.config.name}/{key}")
+            self._targets[key] = target
+        return target
+
+    def _target_name(self) -> str:
+        return self.config.resource or self.config.series.metric
+
+    def _predict(self, labels: dict, window: Window, store: SeriesStore, now: float) -> Prediction | None:
+        target = self._target(labels)
+        times, values = window.arrays()
+        start = int(times.searchsorted(target.fed_until, side="right"))
+        drivers = self._driver_windows(labels, store) if target.multivariate is not None else {}
+        best = None
+        new_times, new_values = times[start:].tolist(), values[start:].tolist()
+        for i, (t, v) in enumerate(zip(new_times, new_values)):
+            score = target.detector.update(t, v)
+            if target.multivariate is not None:
+                # Every point updates the multivariate features; only the newest is scored (costly).
+                newest = i == len(new_times) - 1
+                result = target.multivariate.update(t, {self._target_name(): v, **_values_at(drivers, t)},
+                                                    score=newest)
+                if result is not None:
+                    score = max(score, result.score)
+                    if not result.attributions and newest and t - target.explained_at >= ATTRIBUTE_EVERY:
+                        # Below `explain_above` attributions are not needed at once; refresh them
+                        # now and then so dashboards show what drives the current score.
+                        result = target.multivariate.explain_latest() or result
+                    if result.attributions:
+                        target.attributions, target.explained_at = result.attributions, t
+            best = score if best is None else max(best, score)  # several new points: the worst counts
+        target.fed_until = float(times[-1])
+        if best is not None:
+            target.score = best
+        return Prediction(
+            predictor=self.config.name,
+            labels=output_labels(labels),
+            timestamp=now,
+            observed=float(values[-1]),
+            anomaly_score=target.score,
+            attributions=dict(target.attributions),
+        )
+
+    def model_reason(self, prediction: Prediction) -> str:
+        """The check that drove the score, e.g. 'request latency is unusual for this time of day'."""
+        target = self._targets.get(tuple(sorted(self.source_labels(prediction.key).items())))
+        if target is None or not target.detector.last_tails:
+            return ""
+        check = min(target.detector.last_tails, key=target.detector.last_tails.get)
+        words = CHECK_WORDS.get(check, f"unusual by its {check} check")
+        return f"{self.config.resource or self.config.series.metric} is {words}"
+
+    def _driver_windows(self, labels: dict, store: SeriesStore) -> dict:
+        found = {}
+        for name, selector in self.config.drivers.items():
+            window = same_target(labels, store.matching(selector))
+            if window is not None:
+                found[name] = window
+        return found
+
+
+def _values_at(windows: dict, t: float) -> dict:
+    """Each driver's latest value at or before `t`: the drivers' points need not align."""
+    out = {}
+    for name, window in windows.items():
+        times, values = window.arrays()
+        i = int(times.searchsorted(t, side="right")) - 1
+        if i >= 0:
+            out[name] = float(values[i])
+    return out

@@ -1,0 +1,48 @@
+"""Each series' track record: realised growth against the growth it was forecast."""
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class GrowthCalibration:
+    """How this series' realised growth compared with the slope forecast from it.
+
+    Each evaluation leaves a forecast; `check_after` later, the realised change divided by
+    the forecast change is one multiplier. Their quantiles scale the slope, so the TTF
+    range reflects this series' own track record (acceleration, bursts) rather than the
+    fit's optimism. A reset discards pending forecasts.
+    """
+    check_after: float
+    min_samples: int = 20
+    pending: deque = field(default_factory=deque)  # (time, level, slope)
+    multipliers: deque = field(default_factory=lambda: deque(maxlen=150))  # the recent record: a few hours of evaluations
+    _sorted: np.ndarray | None = None  # cache of sorted multipliers, cleared on change
+
+    def observe(self, now: float, value: float, reset_since: float, noise: float):
+        while self.pending and self.pending[0][0] <= now - self.check_after:
+            t, level, slope = self.pending.popleft()
+            expected = slope * (now - t)
+            if t >= reset_since and expected > 2 * noise and expected > 0:
+                self.multipliers.append((value - level) / expected)
+                self._sorted = None
+
+    def remember(self, now: float, level: float, slope: float):
+        self.pending.append((now, level, slope))
+
+    def ready(self) -> bool:
+        return len(self.multipliers) >= self.min_samples
+
+    def _values(self) -> np.ndarray:
+        if self._sorted is None:
+            self._sorted = np.sort(np.fromiter(self.multipliers, float))
+        return self._sorted
+
+    def quantile(self, q: float) -> float:
+        return float(np.quantile(self._values(), q))
+
+    def share_at_least(self, needed: float) -> float:
+        m = self._values()
+        below = int(np.searchsorted(m, needed))
+        return (m.size - below + 0.5) / (m.size + 1)

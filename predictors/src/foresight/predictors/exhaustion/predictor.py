@@ -1,0 +1,263 @@
+"""`exhaustion`: forecast a resource towards its limit and give time to failure.
+
+The model, per target:
+- a daily profile (seasonality.py) once two whole days agree, taken out before fitting;
+- robust trends: Theil-Sen lines over the recent window (since the last reset) and its
+  recent half and quarter, plus a deseasonalised day on seasonal series; the central
+  slope and the spread of their 80% intervals give the forecast and its first range;
+- the series' track record: quantiles of its realised-to-forecast growth
+  (GrowthCalibration) set the central time to failure and widen the range;
+- its past cycles: resets that stopped short of the limit (ResetHistory) lower the
+  probability that this cycle reaches it;
+- the central growth rate comes from one of several named forecasters (forecasters.py:
+  the robust trends above, statsmodels damped-trend ETS, STL/MSTL trend), chosen per target
+  by its own rolling-origin error at alerting horizons (model_selection.py); the chosen
+  name is on each Prediction as `model`.
+The crossing is searched along trend plus profile (CrossingPath). Refits are amortised
+(`refit_every`, staggered across targets) so 10,000 series fit in the inference loop.
+"""
+import math
+import zlib
+
+import numpy as np
+
+from foresight.contracts.predictions import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction, output_labels
+from foresight.predictors.base import Predictor
+from foresight.store import SeriesStore, Window
+
+from .calibration import GrowthCalibration
+from .config import ExhaustionConfig
+from .crossing import CrossingPath
+from .forecasters import CYCLE_HISTORY, ETS, ROBUST, STL_TREND, ets_damped_rate, load_statsmodels, stl_trend_rate
+from .model_selection import ModelSelector
+from .resets import last_reset
+from .seasonality import DAY, DailyProfile, fit_daily_profile
+from .state import TargetState
+from .trends import Z80, TrendFit, fit_multiscale
+
+
+class ExhaustionPredictor(Predictor):
+    Config = ExhaustionConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        self._targets: dict[tuple, TargetState] = {}
+        self._limit_index: tuple[int, dict] = (-1, {})
+        self.model_fit_errors = 0  # statsmodels fits that raised: counted, and the candidate skipped
+        if set(config.candidates) - {ROBUST}:
+            load_statsmodels()
+
+    def selectors(self) -> list:
+        return [s for s in (self.config.series, self.config.limit_series) if s is not None]
+
+    def limit_for(self, labels: dict, store: SeriesStore) -> float | None:
+        if self.config.limit is not None:
+            return self.config.limit
+        match_on = self.config.limit_match_on
+        limits = store.matching(self.config.limit_series)
+        if self._limit_index[0] != len(limits):  # index once per new limit series, not per target
+            index = {tuple(dict(key[1]).get(n, "") for n in match_on): w for key, w in limits}
+            self._limit_index = (len(limits), index)
+        window = self._limit_index[1].get(tuple(labels.get(n, "") for n in match_on))
+        return window.last_value if window is not None else None
+
+    def _state(self, labels: dict) -> TargetState:
+        key = tuple(sorted(labels.items()))
+        state = self._targets.get(key)
+        if state is None:
+            phase = zlib.crc32(repr(key).encode()) % 1000 / 1000 * self.config.refit_every
+            cfg = self.config
+            state = self._targets[key] = TargetState(GrowthCalibration(check_after=cfg.lookback), phase)
+            state.selector = ModelSelector(horizons=(cfg.selection_horizon / 2, cfg.selection_horizon), default=ROBUST)
+        return state
+
+    def _refit(self, state: TargetState, window: Window, sign: float, limit: float, now: float) -> bool:
+        """Refit the trend on the mirrored series since its last reset; the daily profile hourly."""
+        cfg = self.config
+        if now >= state.profile_due:
+            t, v = window.arrays(since=now - cfg.season_history)
+            state.profile = self._fit_profile(t, sign * v, now)  # resets are part of a daily pattern
+            # Staggered like the trend refits, so targets do not all refit in the same hour's minute.
+            first = state.profile_due == -math.inf
+            share = state.refit_phase / cfg.refit_every if first else 1.0
+            state.profile_due = now + max(share, 0.01) * cfg.season_refit_every
+        t, v = window.arrays(since=now - cfg.lookback)
+        v = sign * v
+        reset = last_reset(t, v, cfg.reset_drop_ratio * abs(limit))
+        if reset is not None:
+            peak, bottom = reset
+            state.resets.record(float(t[peak]), float(v[peak]), sign * limit, float(t[bottom]), float(v[bottom]))
+            t, v = t[bottom:], v[bottom:]
+        if state.profile is not None:
+            v = v - state.profile.at(t)
+        young_cycle = state.resets.cycle_start is not None and now - state.resets.cycle_start[0] < cfg.lookback / 2
+        prior = None
+        if young_cycle:
+            prior = state.resets.prior_fit(t, v, now, state.fit.residual_sd if state.fit else 0.0)
+        if t.size < cfg.min_points and prior is None:
+            state.fit = None
+            return False
+        first = state.fit_time == -math.inf
+        if reset is not None and float(t[0]) > state.reset_since:
+            state.rates, state.models_due = {}, -math.inf  # rates from before a reset are void
+        if prior is not None:  # too little of this cycle yet: its predecessors speak for it
+            fit, state.model = prior, CYCLE_HISTORY
+        else:
+            long = self._deseasonalised_day(state, window, sign, limit, now) if state.profile is not None else None
+            fit = fit_multiscale(t, v, now, cfg.min_points, long)
+            fit = self._select_model(state, window, sign, limit, now, fit, first)
+        state.fit, state.fit_time, state.reset_since = fit, now, float(t[0])
+        # The first refit comes after a per-target phase; later ones keep that stagger.
+        state.next_refit = now + (state.refit_phase if first else cfg.refit_every)
+        return True
+
+    def _deseasonalised_day(self, state: TargetState, window: Window, sign: float, limit: float, now: float):
+        """The last day since the last reset, with the daily profile taken out."""
+        t, v = self._since_reset(window, sign, limit, now - DAY)
+        return t, v - state.profile.at(t)
+
+    def _since_reset(self, window: Window, sign: float, limit: float, since: float):
+        t, v = window.arrays(since=since)
+        v = sign * v
+        reset = last_reset(t, v, self.config.reset_drop_ratio * abs(limit))
+        if reset is not None:
+            t, v = t[reset[1]:], v[reset[1]:]
+        return t, v
+
+    def _select_model(self, state: TargetState, window: Window, sign: float, limit: float, now: float,
+                      robust: TrendFit, first: bool) -> TrendFit:
+        """Refresh the candidates' rates when due, then take the central rate from the choice.
+
+        The statsmodels candidates refit every `model_refit_every` (staggered); each refit is
+        an origin of the rolling-origin record. Between refits a chosen candidate's rate is held.
+        """
+        cfg = self.config
+        if now >= state.models_due:
+            if first:  # stagger the first statsmodels fits across targets, like the trend refits
+                state.models_due = now + state.refit_phase / cfg.refit_every * cfg.model_refit_every
+            else:
+                state.rates = self._candidate_rates(state, window, sign, limit, now, robust)
+                state.selector.remember(now, robust.level, state.rates)
+                state.models_due = now + cfg.model_refit_every
+        state.robust_fit = robust
+        choice = state.selector.choose()
+        rate = state.rates.get(choice) if choice != ROBUST else None
+        if rate is None:
+            state.model = ROBUST
+            return robust
+        state.model = choice
+        # The range keeps the robust fits' doubt and reaches the chosen rate.
+        return TrendFit(robust.level, rate, min(robust.slope_low, rate), max(robust.slope_high, rate), robust.residual_sd)
+
+    def _candidate_rates(self, state: TargetState, window: Window, sign: float, limit: float, now: float,
+                         robust: TrendFit) -> dict:
+        cfg = self.config
+        rates = {ROBUST: robust.slope}
+        if ETS in cfg.candidates:
+            t, v = self._since_reset(window, sign, limit, now - DAY)
+            if state.profile is not None:
+                v = v - state.profile.at(t)
+            rates[ETS] = self._safely(ets_damped_rate, t, v, cfg.selection_horizon)
+        # STL's job is to separate a daily cycle from the trend: fitted where one was found.
+        if STL_TREND in cfg.candidates and state.profile is not None:
+            t, v = self._since_reset(window, sign, limit, now - cfg.season_history)
+            rates[STL_TREND] = self._safely(stl_trend_rate, t, v)
+        return rates
+
+    def _safely(self, fit, *args) -> float | None:
+        """A candidate's rate, or None when its fit fails on odd data: the service keeps running."""
+        try:
+            rate = fit(*args)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+            self.model_fit_errors += 1
+            return None
+        return rate if rate is None or math.isfinite(rate) else None
+
+    def _fit_profile(self, t: np.ndarray, v: np.ndarray, now: float) -> DailyProfile | None:
+        if t.size < 2 or now - t[0] < 2 * DAY:
+            return None
+        # The slow trend, blind to the time of day: the change between whole-day means.
+        first, last = t < t[0] + DAY, t >= now - DAY
+        slope = (v[last].mean() - v[first].mean()) / (t[last].mean() - t[first].mean())
+        return fit_daily_profile(t, v, slope)
+
+    def _predict(self, labels: dict, window: Window, store: SeriesStore, now: float) -> Prediction | None:
+        cfg = self.config
+        limit = self.limit_for(labels, store)
+        if limit is None:
+            return None
+        sign = 1.0 if cfg.direction == "up" else -1.0  # a draining resource is mirrored
+        drop = cfg.reset_drop_ratio * abs(limit)
+        state = self._state(labels)
+        last = sign * window.last_value
+        # Refit on schedule (amortised), or at once when the series drops (a reset).
+        due = state.fit is None or now >= state.next_refit or last < state.level_at(now) + state.season_at(now) - drop
+        if due and not self._refit(state, window, sign, limit, now):
+            return None
+        fit = state.fit
+        level = state.level_at(now)
+        last_cycle = state.resets.cycle_start[0] if state.resets.cycle_start is not None else -math.inf
+        state.selector.observe(now, last - state.season_at(now), reset_since=last_cycle)
+        robust_family = state.model in (ROBUST, CYCLE_HISTORY)
+        # Every candidate's track record is kept against the robust fit's level and range, so
+        # the robust record is the same whichever candidate is chosen.
+        robust = fit if robust_family else state.robust_fit
+        robust_level = robust.level + robust.slope * (now - state.fit_time)
+        rates = {ROBUST: robust.slope}
+        rates.update((name, rate) for name, rate in state.rates.items() if name != ROBUST)
+        for name, rate in rates.items():
+            record = state.calibration_for(name)
+            record.observe(now, robust_level, reset_since=state.reset_since, noise=robust.residual_sd)
+            if rate is not None and robust.slope_high - robust.slope_low <= abs(rate):
+                # Learn only from forecasts made while the scales agreed: one made across a
+                # change of regime (flat, then a ramp) says nothing about the series' habits.
+                record.remember(now, robust_level, rate)
+        model = state.model
+        if not robust_family and fit.slope < robust.slope_low:
+            # The chosen rate is below the robust trend's whole range: it has not caught up
+            # with a change (a leak that began after a long flat spell). Until it does, the
+            # robust trend speaks for this target: time to failure and probability alike.
+            fit, level, model, robust_family = robust, robust_level, ROBUST, True
+        calibration = state.calibration_for(model)
+        track = calibration if calibration.ready() and fit.slope > 0 else None
+        path = CrossingPath(sign * limit, level, now, cfg.horizon, state.profile)
+        ttf = {0.1: path.time_to_cross(fit.slope_high), 0.5: path.time_to_cross(fit.slope),
+               0.9: path.time_to_cross(fit.slope_low)}
+        if track is not None:  # the track record sets the centre; the range covers both sources of doubt
+            by_record = {q: path.time_to_cross(fit.slope * track.quantile(1 - q)) for q in TTF_QUANTILES}
+            ttf = by_record
+        policy = cfg.policy
+        windows = set(PUBLISHED_HORIZONS) | {policy.critical_within, policy.warning_within, policy.info_within}
+        # Past cycles that stopped short of the limit make this one likely to stop short too.
+        reach = state.resets.reach_probability(level + state.season_at(now), sign * limit)
+        probability = {w: reach * path.probability(fit, w, track) for w in sorted(windows)}
+        if not robust_family:
+            # An alert needs the robust trend to agree: a forecaster chosen on its average
+            # error can still be the one that overreacts to a step or a burst, and the
+            # robust trend's own track record is the longest this target has.
+            robust_path = CrossingPath(sign * limit, robust_level, now, cfg.horizon, state.profile)
+            robust_track = state.calibration if state.calibration.ready() and robust.slope > 0 else None
+            # An imminent crossing (within critical_within) is judged by the robust trend
+            # alone: a challenger that adapts slowly to a fresh ramp must not hold back a page.
+            robust_probability = {w: reach * robust_path.probability(robust, w, robust_track) for w in probability}
+            probability = {w: robust_probability[w] if w <= policy.critical_within else min(p, robust_probability[w])
+                           for w, p in probability.items()}
+        if reach < 1.0:  # quantiles of a mixture: with 1 - reach, no crossing at all
+            conditional = dict(ttf)
+            ttf = {q: conditional[min(TTF_QUANTILES, key=lambda c: abs(c - q / reach))] if q <= reach else math.inf
+                   for q in TTF_QUANTILES}
+        forecast = {}
+        for h in PUBLISHED_HORIZONS:
+            mean, spread = level + fit.slope * h + state.season_at(now + h), fit.spread(h)
+            for q, z in zip(TTF_QUANTILES, (-Z80, 0.0, Z80)):
+                forecast[(h, q)] = sign * (mean + z * spread)
+        if sign < 0:  # mirror the quantiles back: the low forecast of -v is the high of v
+            forecast = {(h, q): forecast[(h, round(1 - q, 1))] for h, q in forecast}
+        prediction = Prediction(
+            failures_seen=sum(reached for _, reached in state.resets.peaks),
+            predictor=cfg.name, labels=output_labels(labels), timestamp=now,
+            observed=window.last_value, limit=limit, trend_per_second=sign * fit.slope,
+            ttf=ttf, probability=probability, forecast=forecast,
+        )
+        prediction.model = model  # which forecaster set the central rate
+        return prediction

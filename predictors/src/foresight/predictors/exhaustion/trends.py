@@ -1,0 +1,91 @@
+"""Robust straight trends: Theil-Sen lines over a window and its recent parts."""
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+Z80 = 1.2815515655446004  # the 0.9 quantile of the standard normal
+_MAX_FIT_POINTS = 48  # Theil-Sen is O(n^2); a strided sample keeps the fit cheap
+
+
+@dataclass
+class TrendFit:
+    level: float  # fitted value at `now`
+    slope: float
+    slope_low: float
+    slope_high: float
+    residual_sd: float
+
+    def spread(self, seconds: float) -> float:
+        slope_sd = (self.slope_high - self.slope_low) / (2 * Z80)
+        return math.hypot(slope_sd * seconds, self.residual_sd)
+
+
+@lru_cache(maxsize=None)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(n, 1)
+
+
+@lru_cache(maxsize=None)
+def _strided(n: int, k: int) -> np.ndarray:
+    return np.linspace(0, n - 1, k).round().astype(int)
+
+
+def median(a: np.ndarray) -> float:
+    """Median of a small array; np.median's overhead dominates at these sizes."""
+    s = np.sort(a)
+    return float(s[(s.size - 1) // 2] + s[s.size // 2]) / 2
+
+
+def theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Median pairwise slope with its 80% interval (Sen 1968, as scipy.stats.theilslopes)."""
+    i, j = _pairs(x.size)
+    dx = x[j] - x[i]
+    ok = dx != 0
+    slopes = np.sort((y[j] - y[i])[ok] / dx[ok])
+    m = slopes.size
+    if m == 0:
+        return 0.0, 0.0, 0.0
+    n = x.size
+    sigma = math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
+    low = slopes[max(int(round((m - Z80 * sigma) / 2.0)), 0)]
+    high = slopes[min(int(round((m + Z80 * sigma) / 2.0)) - 1, m - 1)]
+    return float(slopes[(m - 1) // 2] + slopes[m // 2]) / 2, float(low), float(high)
+
+
+def fit_trend(t: np.ndarray, v: np.ndarray, now: float) -> TrendFit:
+    if t.size > _MAX_FIT_POINTS:
+        idx = _strided(t.size, _MAX_FIT_POINTS)
+        t, v = t[idx], v[idx]
+    x = t - now  # centre on now for numerical stability
+    slope, low, high = theil_sen(x, v)
+    level = median(v - slope * x)
+    residuals = v - (level + slope * x)
+    residual_sd = 1.4826 * median(np.abs(residuals - median(residuals)))
+    return TrendFit(level, slope, low, high, residual_sd)
+
+
+def fit_multiscale(t: np.ndarray, v: np.ndarray, now: float, min_points: int,
+                   long: tuple[np.ndarray, np.ndarray] | None = None) -> TrendFit:
+    """Trends over the whole window and its recent half and quarter.
+
+    The central slope is their median; the range spans all of their intervals, so an
+    accelerating (or slowing) series widens the range instead of hiding behind one fit.
+    `long`, a day of deseasonalised history, gives the central slope when present: on a
+    series with a daily cycle, a short window is ruled by how well the profile fits.
+    """
+    span = now - t[0]
+    fits = [fit_trend(t, v, now)]
+    for share in (0.5, 0.25):
+        recent = t >= now - share * span
+        if recent.sum() >= min_points:
+            fits.append(fit_trend(t[recent], v[recent], now))
+    central = fits[int(np.argsort([f.slope for f in fits])[len(fits) // 2])]
+    if long is not None and long[0].size >= min_points:
+        day_fit = fit_trend(long[0], long[1], now)
+        central = TrendFit(central.level, day_fit.slope, day_fit.slope_low, day_fit.slope_high, central.residual_sd)
+        fits.append(day_fit)
+    return TrendFit(level=central.level, slope=central.slope,
+                    slope_low=min(f.slope_low for f in fits), slope_high=max(f.slope_high for f in fits),
+                    residual_sd=max(f.residual_sd for f in fits))
