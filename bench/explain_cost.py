@@ -28,7 +28,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "predictors" / "src"))
-from foresight.explain import MultivariateDetector, MultivariateSettings  # noqa: E402
+from foresight.predictors.anomaly.multivariate import MultivariateDetector, MultivariateSettings  # noqa: E402
 
 NAMES = ["request rate", "latency", "error rate", "pool usage", "memory"]
 T0 = 1_700_006_400.0  # a UTC midnight

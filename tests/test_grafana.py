@@ -3,7 +3,7 @@
 Grafana cannot run here (no Docker engine, no Grafana package), so these tests check the
 files against Grafana's documented provisioning schema (apiVersion 1 datasources and
 dashboard providers) and the dashboard JSON model, not against a live Grafana. The
-dashboards are generated from code (foresight.dashboards); tests/test_dashboard_queries.py
+dashboards are generated from code (foresight_dev.dashboards); tests/test_dashboard_queries.py
 runs their queries against a real Prometheus.
 """
 

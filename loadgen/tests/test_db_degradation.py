@@ -112,7 +112,7 @@ def test_db_query_spans_slow_down_with_the_degradation(run):
 
 
 def test_traces_give_the_service_graph_edges(run):
-    incidents = pytest.importorskip("foresight.policy.incidents")
+    from foresight.policy import incidents  # make test installs foresight beside loadgen
     scenario, batch = run
     # One step's spans per message, encoded as the OTLP exporter sends them, in loadgen's order.
     decoder, graph = incidents.SpanEdgeDecoder(), incidents.ServiceGraph()

@@ -5,7 +5,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from foresight.explain.drivers import DriverSettings, change_point, clock, rank_drivers
+from foresight.explain.drivers import DriverSettings, clock, rank_drivers
+from foresight.explain.statistics import change_point
 
 NOW = 1_700_056_800.0  # 14:00 UTC
 N = 180  # 3 h of 1-min samples ending at NOW

@@ -4,7 +4,24 @@ import math
 import numpy as np
 import pytest
 
-from foresight.predictors.anomaly.features import WindowFeatures, attributions_by_series, feature_matrix
+from foresight.predictors.anomaly.features import WindowFeatures, attributions_by_series
+
+
+def feature_matrix(timestamps, columns: dict, **settings) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Run the streaming builder over whole arrays: (times, matrix, feature names).
+
+    Rows come only for the samples that produced a vector.
+    """
+    builder = WindowFeatures(list(columns), **settings)
+    times, rows = [], []
+    arrays = {name: np.asarray(values, dtype=float) for name, values in columns.items()}
+    for i, t in enumerate(np.asarray(timestamps, dtype=float)):
+        vector = builder.update(t, {name: a[i] for name, a in arrays.items()})
+        if vector is not None:
+            times.append(t)
+            rows.append(vector)
+    matrix = np.vstack(rows) if rows else np.empty((0, len(builder.names)))
+    return np.asarray(times), matrix, builder.names
 
 T0 = 1_700_006_400.0  # a UTC midnight
 NAMES = ["request rate", "db pool usage"]

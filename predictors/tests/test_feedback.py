@@ -41,11 +41,11 @@ def settings_for(url, tmp_path, **extra):
                                           "token_env": "TEST_GRAFANA_TOKEN", **extra})
 
 
-def make_loop(url, tmp_path, monkeypatch, base=None, policies=None, export_threshold=True, **extra):
+def make_loop(url, tmp_path, monkeypatch, base=None, policies=None, **extra):
     monkeypatch.setenv("TEST_GRAFANA_TOKEN", SIDECAR)
     registry = CollectorRegistry()
     loop = FeedbackLoop(settings_for(url, tmp_path, **extra), base or {"memory": 0.5, "disk": 0.5}, registry,
-                        policies=policies, export_threshold=export_threshold)
+                        policies=policies)
     return loop, registry
 
 
@@ -111,8 +111,6 @@ def test_a_dismissal_raises_that_predictors_threshold_above_the_peak(grafana, en
     assert changed == {"memory": pytest.approx(0.72)}
     assert loop.thresholds() == {"memory": pytest.approx(0.72), "disk": 0.5}
     assert not still_alerts(loop.thresholds()["memory"], 0.7)
-    assert registry.get_sample_value("foresight_policy_threshold", {"predictor": "memory"}) == pytest.approx(0.72)
-    assert registry.get_sample_value("foresight_policy_threshold", {"predictor": "disk"}) == 0.5
     assert registry.get_sample_value("foresight_feedback_total",
                                      {"predictor": "memory", "verdict": "dismissed"}) == 1
 
@@ -155,7 +153,6 @@ def test_feedback_is_processed_once_and_survives_a_restart(grafana, engineer, tm
 
     restarted, new_registry = make_loop(grafana.url, tmp_path, monkeypatch)
     assert restarted.thresholds()["memory"] == pytest.approx(0.72)
-    assert new_registry.get_sample_value("foresight_policy_threshold", {"predictor": "memory"}) == pytest.approx(0.72)
     assert restarted.poll(T0 + 3 * H) == {}
     # Not counted again after the restart (the series exists from the start, at 0).
     assert new_registry.get_sample_value("foresight_feedback_total",
@@ -341,8 +338,8 @@ def test_anomaly_scores_are_tuned_like_probabilities(grafana, engineer, tmp_path
     assert loop.poll(T0 + H) == {"latency": pytest.approx(0.95)}  # 0.93 + 0.02, at the ceiling
 
 
-def test_the_threshold_gauge_can_be_left_to_the_service(grafana, tmp_path, monkeypatch):
-    loop, registry = make_loop(grafana.url, tmp_path, monkeypatch, export_threshold=False)
+def test_the_threshold_gauge_is_left_to_the_service(grafana, tmp_path, monkeypatch):
+    loop, registry = make_loop(grafana.url, tmp_path, monkeypatch)
     assert registry.get_sample_value("foresight_policy_threshold", {"predictor": "memory"}) is None
     assert loop.thresholds()["memory"] == 0.5
 

@@ -167,12 +167,7 @@ def test_graph_counts_calls_and_answers_neighbours():
         graph.add_call(caller, callee, T0)
     graph.add_call("db", "db", T0)  # a service calling itself is no edge
     assert graph.edge("checkout", "db").calls == 2
-    assert graph.upstream("db") == {"checkout", "inventory"}
-    assert graph.downstream("checkout") == {"db"}
-    assert graph.connected("db", "checkout") and graph.connected("checkout", "db")
-    assert not graph.connected("frontend", "db")
-    assert graph.calls_transitively("frontend", "db")
-    assert not graph.calls_transitively("frontend", "db", within={"inventory"})
+    assert set(graph.edges()) == {("frontend", "checkout"), ("checkout", "db"), ("inventory", "db")}
     assert len(graph) == 3
 
 
@@ -181,14 +176,14 @@ def test_stale_edges_expire_and_size_is_bounded():
     graph.add_call("old", "db", T0)
     graph.add_call("checkout", "db", T0 + 3000)
     assert graph.expire(T0 + 3601) == 1
-    assert not graph.connected("old", "db") and graph.connected("checkout", "db")
+    assert set(graph.edges()) == {("checkout", "db")}
     # Refreshing an edge keeps it alive.
     graph.add_call("checkout", "db", T0 + 7000)
     assert graph.expire(T0 + 7200) == 0
     for n in range(5):
         graph.add_call(f"caller{n}", "db", T0 + 8000 + n)
     assert len(graph) == 3 and graph.edges_dropped == 3
-    assert graph.upstream("db") == {"caller2", "caller3", "caller4"}
+    assert {caller for caller, callee in graph.edges() if callee == "db"} == {"caller2", "caller3", "caller4"}
 
 
 def test_decoded_edges_feed_the_graph_with_evidence():

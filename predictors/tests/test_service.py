@@ -1,6 +1,7 @@
 """The sidecar's message handling and endpoints, without a broker (the integration test has one)."""
 import math
 
+import pytest
 import requests
 from otlp_builders import add_gauge, add_sum, gauge_payload, logs_payload, metrics_request, traces_payload
 
@@ -70,7 +71,8 @@ def test_predictions_and_inference_histogram_published():
     svc = service()
     svc.handle([memory(T0 + 60 * i, 100 + 5 * i) for i in range(60)])
     ids = {"predictor": "memory", "service": "checkout", "service_instance": "checkout-0"}
-    assert value(svc, "foresight_time_to_failure_seconds", {**ids, "quantile": "0.5"}) > 0
+    # 395 of 1000 after an hour, rising 5 a minute: the limit is 605 / 5 = 121 minutes away.
+    assert value(svc, "foresight_time_to_failure_seconds", {**ids, "quantile": "0.5"}) == pytest.approx(121 * 60, rel=0.02)
     assert value(svc, "foresight_inference_duration_seconds_count") >= 1
 
 

@@ -1,4 +1,4 @@
-"""Tests of the streaming univariate anomaly detector (foresight.anomaly)."""
+"""Tests of the streaming univariate anomaly detector (foresight.predictors.anomaly)."""
 import math
 
 import numpy as np

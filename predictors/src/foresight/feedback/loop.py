@@ -9,11 +9,11 @@ event log (predictions and alert decisions): no annotations, no tuning, no state
 """
 import logging
 import math
-from collections import deque
 
 from foresight.config import PolicyConfig
-from foresight.feedback import annotations as ann
 
+from . import annotations as ann
+from .annotation_queue import AnnotationQueue
 from .episodes import Episode, episode_id, policy_probability, target_key
 from .events_log import emit
 from .grafana import AnnotationClient, GrafanaRejected, GrafanaUnavailable, connect
@@ -21,18 +21,19 @@ from .metrics import FeedbackMetrics
 from .settings import FeedbackSettings
 from .state import load_state, save_state
 from .tuning import tuned_threshold
+from .verdicts import apply_verdict, judged_peaks
 
 log = logging.getLogger(__name__)
 
 
 class FeedbackLoop:
     def __init__(self, settings: FeedbackSettings, base_thresholds: dict[str, float], registry,
-                 client=None, policies: dict[str, PolicyConfig] | None = None, export_threshold: bool = True):
+                 client=None, policies: dict[str, PolicyConfig] | None = None):
         """`client`: an AnnotationClient, a grafana_client.GrafanaApi, or None to connect with
         `settings` (reads the token; raises ValueError naming the setting when it is missing).
         `policies` (predictor -> PolicyConfig) lets peaks use exactly the policy's windows.
-        `export_threshold=False` leaves `foresight_policy_threshold` to a collector that
-        already publishes it from the engine's policies (two would clash in one registry)."""
+        The tuned thresholds are published by the sidecar's prediction collector, from the
+        engine's policies, as `foresight_policy_threshold`."""
         self.settings = settings
         self.base = dict(base_thresholds)
         self.policies = dict(policies or {})
@@ -43,15 +44,14 @@ class FeedbackLoop:
                 client = connect(settings)
             self.client = client if isinstance(client, AnnotationClient) else AnnotationClient(
                 client, settings.dashboard_uid)
-        self.metrics = FeedbackMetrics(registry, export_threshold, predictors=sorted(self.base))
+        self.metrics = FeedbackMetrics(registry, predictors=sorted(self.base))
         self.history, self.processed, problem = load_state(settings.state_path) if settings.state_path else ({}, {}, None)
         if problem:
             log.error(problem)
             emit("feedback_state_error", logging.ERROR, problem=problem)
         self.open = {target_key(e.predictor, e.labels): e for e in self.history.values() if e.open}
         self.silenced: dict[str, Episode] = {}  # target -> would-be episode the tuned threshold holds back
-        self.pending: deque = deque()
-        self.retry_at = -math.inf
+        self.annotations = AnnotationQueue(self.client, settings, self.metrics)
         self.last_poll = -math.inf
         self._logged: dict[str, tuple[int, float]] = {}  # target -> (level, probability) last logged
         self._thresholds = {}
@@ -62,8 +62,7 @@ class FeedbackLoop:
     @classmethod
     def events_only(cls, base_thresholds: dict[str, float], registry, policies=None) -> "FeedbackLoop":
         """A loop without Grafana: it logs every prediction change and alert decision."""
-        return cls(FeedbackSettings(grafana_url="", state_path=""), base_thresholds, registry,
-                   policies=policies, export_threshold=False)
+        return cls(FeedbackSettings(grafana_url="", state_path=""), base_thresholds, registry, policies=policies)
 
     # -- public ------------------------------------------------------------------------
     def thresholds(self) -> dict[str, float]:
@@ -88,7 +87,7 @@ class FeedbackLoop:
                      level_to=0, reason="withdrawn", event_time=now, episode=episode.id)
                 self._close(episode, now, "withdrawn")
                 changed = True
-        self._flush(now)
+        self.annotations.flush(now, self.history)
         if changed:
             self._save()
 
@@ -97,17 +96,17 @@ class FeedbackLoop:
         self.last_poll = now
         if self.client is None:
             return {}
-        self._flush(now, force=True)
+        self.annotations.flush(now, self.history, force=True)
         read_any = False
         for verdict_tag in ann.VERDICT_TAGS:
             try:
                 found = self.client.find([ann.BASE_TAG, verdict_tag], int((now - self.settings.lookback) * 1000),
                                          int((now + self.settings.poll_every) * 1000), self.settings.poll_limit)
             except (GrafanaUnavailable, GrafanaRejected) as exc:
-                self._grafana_error("read", exc)
+                self.annotations.grafana_error("read", exc)
                 continue
             for annotation in found:
-                read_any |= self._take_feedback(annotation)
+                read_any |= apply_verdict(annotation, self.history, self.processed, self.base, self.metrics)
         changed = self._retune(announce=True)
         self._prune(now)
         if read_any or changed:
@@ -138,7 +137,7 @@ class FeedbackLoop:
                 episode.pre_failure_peak = silenced.pre_failure_peak
             self.history[episode.id] = episode
             self.open[key] = episode
-            self._enqueue(episode, "start", p.timestamp, ann.episode_tags(episode),
+            self._annotate(episode, "start", p.timestamp, ann.episode_tags(episode),
                           ann.start_text(episode, p, probability))
             return True
         self._track_failure(episode, p, probability)
@@ -202,7 +201,10 @@ class FeedbackLoop:
     def _close(self, episode: Episode, end: float, outcome: str):
         episode.end, episode.outcome, episode.level = end, outcome, 0
         self.open.pop(target_key(episode.predictor, episode.labels), None)
-        self._enqueue(episode, "end", end, ann.episode_tags(episode, resolved=True), ann.end_text(episode))
+        self._annotate(episode, "end", end, ann.episode_tags(episode, resolved=True), ann.end_text(episode))
+
+    def _annotate(self, episode: Episode, role: str, at: float, tags: list, text: str):
+        self.annotations.add(episode, role, at, tags, text)
 
     def _log_prediction(self, key: str, p, probability: float):
         """Only on change: a new level, or a probability that moved by `log_probability_step`."""
@@ -216,99 +218,14 @@ class FeedbackLoop:
              ttf_seconds={str(q): v for q, v in p.ttf.items()}, anomaly_score=p.anomaly_score,
              observed=p.observed, limit=p.limit)
 
-    # -- writing annotations -----------------------------------------------------------
-    def _enqueue(self, episode: Episode, role: str, at: float, tags: list, text: str):
-        if len(self.pending) >= self.settings.max_pending:
-            dropped = self.pending.popleft()
-            self.metrics.annotations_dropped.labels("queue_full").inc()
-            emit("annotation_dropped", logging.WARNING, reason="queue_full", episode=dropped["episode"],
-                 role=dropped["role"])
-        self.pending.append({"episode": episode.id, "role": role, "time_ms": int(round(at * 1000)),
-                             "tags": tags, "text": text})
-        self.metrics.queue.set(len(self.pending))
-
-    def _flush(self, now: float, force: bool = False):
-        """Write queued annotations in order; after a failure wait until the next poll."""
-        if self.client is None:
-            self.pending.clear()
-            return
-        if not force and now < self.retry_at:
-            return
-        self.retry_at = -math.inf
-        while self.pending:
-            item = self.pending[0]
-            try:
-                annotation_id = self.client.add(item["time_ms"], item["tags"], item["text"])
-            except GrafanaUnavailable as exc:
-                self._grafana_error("write", exc)
-                self.retry_at = now + self.settings.poll_every
-                break
-            except GrafanaRejected as exc:
-                self.pending.popleft()
-                self.metrics.annotations_dropped.labels("rejected").inc()
-                emit("annotation_dropped", logging.WARNING, reason="rejected", error=str(exc),
-                     episode=item["episode"], role=item["role"])
-                continue
-            self.pending.popleft()
-            self.metrics.annotations_written.inc()
-            episode = self.history.get(item["episode"])
-            if episode is not None:
-                setattr(episode, f"{item['role']}_annotation_id", annotation_id)
-            emit("annotation_written", annotation_id=annotation_id, episode=item["episode"], role=item["role"])
-        self.metrics.queue.set(len(self.pending))
-
-    def _grafana_error(self, operation: str, exc: Exception):
-        self.metrics.grafana_errors.labels(operation).inc()
-        log.warning("Grafana %s failed at %s: %s (retrying at the next poll)", operation,
-                    self.settings.grafana_url, exc)
-        emit("grafana_error", logging.WARNING, operation=operation, error=str(exc), url=self.settings.grafana_url)
-
-    # -- reading feedback --------------------------------------------------------------
-    def _take_feedback(self, annotation: dict) -> bool:
-        """Apply one verdict annotation once. Returns True when the state changed."""
-        tags = annotation.get("tags")
-        if isinstance(annotation.get("id"), bool) or not isinstance(annotation.get("id"), int) \
-                or not isinstance(tags, list):
-            self.metrics.feedback_skipped.labels("malformed").inc()
-            emit("feedback_skipped", logging.WARNING, reason="malformed", annotation=repr(annotation)[:300])
-            return False
-        annotation_id = str(annotation["id"])
-        tags = [t for t in tags if isinstance(t, str)]
-        verdict = ann.verdict_of(tags)
-        if verdict is None or self.processed.get(annotation_id) == verdict:
-            return False
-        self.processed[annotation_id] = verdict
-        episode = self.history.get(ann.tag_value(tags, "episode") or "")
-        reason = ("conflicting_tags" if verdict == "conflict" else
-                  "unknown_episode" if episode is None else
-                  "unknown_predictor" if episode.predictor not in self.base else None)
-        if episode is not None and verdict == "conflict":
-            episode.verdicts.pop(annotation_id, None)  # an earlier verdict on this annotation no longer holds
-        if reason:
-            self.metrics.feedback_skipped.labels(reason).inc()
-            emit("feedback_skipped", logging.WARNING, reason=reason, annotation_id=annotation_id, tags=tags)
-            return True
-        episode.verdicts[annotation_id] = verdict
-        self.metrics.feedback.labels(episode.predictor, verdict).inc()
-        emit("feedback", verdict=verdict, annotation_id=annotation_id, predictor=episode.predictor,
-             labels=episode.labels, episode=episode.id, peak_probability=round(episode.peak_probability, 4),
-             episode_verdict=episode.verdict)
-        return True
-
+    # -- verdicts and thresholds ------------------------------------------------------
     def _retune(self, announce: bool) -> dict[str, float]:
         changed = {}
         for predictor, base in self.base.items():
-            judged = [e for e in self.history.values() if e.predictor == predictor]
-            dismissed = [e.peak_probability for e in judged if e.verdict == "dismissed"]
-            # an episode that ended in the failure is a true alert even if nobody said so; what
-            # counts for it is the probability before the failure, when an alert was still useful
-            confirmed = [e.pre_failure_peak if e.failure_seen else e.peak_probability for e in judged
-                         if e.verdict == "confirmed" or (e.verdict is None and e.outcome == "failure")]
+            dismissed, confirmed = judged_peaks(self.history, predictor)
             new = tuned_threshold(base, dismissed, confirmed, self.settings.margin, self.settings.max_threshold)
             old = self._thresholds.get(predictor, base)
             self._thresholds[predictor] = new
-            if self.metrics.threshold is not None:
-                self.metrics.threshold.labels(predictor).set(new)
             if announce and new != old:
                 changed[predictor] = new
                 log.info("threshold of predictor %s: %.4f -> %.4f (%d dismissed, %d confirmed episodes)",

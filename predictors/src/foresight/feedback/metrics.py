@@ -1,6 +1,8 @@
 """Metrics of the feedback loop, registered into the registry the service passes in."""
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from foresight.contracts import metric_names as names
+
 VERDICTS = ("confirmed", "dismissed", "missed_failure")
 SKIP_REASONS = ("malformed", "conflicting_tags", "unknown_episode", "unknown_predictor")
 OPERATIONS = ("read", "write")
@@ -8,27 +10,24 @@ DROP_REASONS = ("queue_full", "rejected")
 
 
 class FeedbackMetrics:
-    def __init__(self, registry: CollectorRegistry, export_threshold: bool = True, predictors=()):
-        self.threshold = Gauge(
-            "foresight_policy_threshold", "The alert threshold each predictor's policy uses now (tuned by feedback)",
-            ["predictor"], registry=registry) if export_threshold else None
+    def __init__(self, registry: CollectorRegistry, predictors=()):
         self.feedback = Counter(
-            "foresight_feedback_total", "Engineer verdicts read from Grafana annotations",
+            names.FEEDBACK, "Engineer verdicts read from Grafana annotations",
             ["predictor", "verdict"], registry=registry)
         self.feedback_skipped = Counter(
-            "foresight_feedback_skipped_total", "Verdict annotations that could not be used",
+            names.FEEDBACK_SKIPPED, "Verdict annotations that could not be used",
             ["reason"], registry=registry)
         self.grafana_errors = Counter(
-            "foresight_grafana_errors_total", "Grafana requests that failed (retried at the next poll)",
+            names.GRAFANA_ERRORS, "Grafana requests that failed (retried at the next poll)",
             ["operation"], registry=registry)
         self.annotations_written = Counter(
-            "foresight_annotations_written_total", "Prediction annotations written to Grafana",
+            names.ANNOTATIONS_WRITTEN, "Prediction annotations written to Grafana",
             registry=registry)
         self.annotations_dropped = Counter(
-            "foresight_annotations_dropped_total", "Prediction annotations given up on",
+            names.ANNOTATIONS_DROPPED, "Prediction annotations given up on",
             ["reason"], registry=registry)
         self.queue = Gauge(
-            "foresight_annotation_queue_length", "Annotations waiting for Grafana to come back",
+            names.ANNOTATION_QUEUE, "Annotations waiting for Grafana to come back",
             registry=registry)
         # Every known label value starts at 0, so rate() and dashboards work before the first event.
         for predictor in predictors:

@@ -4,6 +4,7 @@ import threading
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
+from foresight.contracts import metric_names as names
 from foresight.contracts.durations import horizon_label
 from foresight.contracts.predictions import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction
 
@@ -38,29 +39,29 @@ class PredictionCollector:
         def family(name, doc, extra=()):
             return GaugeMetricFamily(name, doc, labels=ids + list(extra))
 
-        ttf = family("foresight_time_to_failure_seconds",
+        ttf = family(names.TIME_TO_FAILURE,
                      "Time until the watched series crosses its limit (event time); +Inf when not within the horizon.",
                      ["quantile"])
-        prob = family("foresight_failure_probability", "Probability of crossing the limit within the horizon.", ["horizon"])
-        forecast = family("foresight_forecast_value", "Forecast of the watched series at now + horizon.", ["horizon", "quantile"])
-        risk = family("foresight_risk_level", "0 none, 1 info, 2 warning, 3 critical, as the policy decides.")
-        observed = family("foresight_observed_value", "Latest value of the watched series.")
-        limit = family("foresight_limit_value", "The limit the watched series is compared with.")
-        trend = family("foresight_trend_per_second", "Current trend of the watched series, in its unit per second.")
-        last = family("foresight_last_evaluation_timestamp_seconds", "Event time of the latest evaluation.")
-        anomaly = family("foresight_anomaly_score", "Anomaly score in [0, 1] (anomaly and logs kinds).")
-        attribution = family("foresight_attribution_ratio",
+        prob = family(names.FAILURE_PROBABILITY, "Probability of crossing the limit within the horizon.", ["horizon"])
+        forecast = family(names.FORECAST_VALUE, "Forecast of the watched series at now + horizon.", ["horizon", "quantile"])
+        risk = family(names.RISK_LEVEL, "0 none, 1 info, 2 warning, 3 critical, as the policy decides.")
+        observed = family(names.OBSERVED_VALUE, "Latest value of the watched series.")
+        limit = family(names.LIMIT_VALUE, "The limit the watched series is compared with.")
+        trend = family(names.TREND_PER_SECOND, "Current trend of the watched series, in its unit per second.")
+        last = family(names.LAST_EVALUATION, "Event time of the latest evaluation.")
+        anomaly = family(names.ANOMALY_SCORE, "Anomaly score in [0, 1] (anomaly and logs kinds).")
+        attribution = family(names.ATTRIBUTION_RATIO,
                              "Share of the anomaly attributed to each feature (SHAP); sums to 1 per target.", ["feature"])
-        driver = family("foresight_driver_info", "Why: the top drivers of an alert-worthy prediction, in plain words.",
+        driver = family(names.DRIVER_INFO, "Why: the top drivers of an alert-worthy prediction, in plain words.",
                         ["rank", "text"])
-        action = family("foresight_action_info", "What to do: the predictor's action with this prediction's numbers.",
+        action = family(names.ACTION_INFO, "What to do: the predictor's action with this prediction's numbers.",
                         ["text"])
-        incident = family("foresight_incident_info",
+        incident = family(names.INCIDENT_INFO,
                           "The incident an at-risk target belongs to, and its root-cause candidate service.",
                           ["incident", "root_cause"])
-        model = family("foresight_model_info", "The forecaster each target's central forecast comes from now "
+        model = family(names.MODEL_INFO, "The forecaster each target's central forecast comes from now "
                                                "(chosen per series by its rolling backtest error).", ["model"])
-        templates = GaugeMetricFamily("foresight_log_template_rate",
+        templates = GaugeMetricFamily(names.LOG_TEMPLATE_RATE,
                                       "Log lines per second of the top templates per service (the rest as 'other').",
                                       labels=["predictor", "service", "template_id", "template", "severity"])
         for p in snapshot.values():
@@ -94,11 +95,11 @@ class PredictionCollector:
             for template_id, template, severity, per_second in p.log_templates:
                 templates.add_metric([p.predictor, p.labels.get("service", ""), template_id, template, severity],
                                      per_second)
-        info = GaugeMetricFamily("foresight_predictor_info", "Static description of each configured predictor.",
+        info = GaugeMetricFamily(names.PREDICTOR_INFO, "Static description of each configured predictor.",
                                  labels=["predictor", "kind", "resource", "unit", "action"])
         for row in self._infos:
             info.add_metric(list(row), 1)
-        threshold = GaugeMetricFamily("foresight_policy_threshold",
+        threshold = GaugeMetricFamily(names.POLICY_THRESHOLD,
                                       "The alert threshold each predictor's policy uses now (tuned by feedback).",
                                       labels=["predictor"])
         for name, value in (self._thresholds() if self._thresholds else {}).items():
@@ -111,20 +112,20 @@ class HealthMetrics:
     """The sidecar's own health, in its own registry (no global state)."""
 
     def __init__(self, registry: CollectorRegistry):
-        self.points = Counter("foresight_points_ingested", "Data points, log records and spans accepted.",
+        self.points = Counter(names.POINTS_INGESTED, "Data points, log records and spans accepted.",
                               ["signal"], registry=registry)
-        self.bad_input = Counter("foresight_bad_input", "Input dropped, by reason.", ["reason"], registry=registry)
-        self.counter_resets = Counter("foresight_counter_resets", "Cumulative counter resets detected (kept, not dropped).",
+        self.bad_input = Counter(names.BAD_INPUT, "Input dropped, by reason.", ["reason"], registry=registry)
+        self.counter_resets = Counter(names.COUNTER_RESETS, "Cumulative counter resets detected (kept, not dropped).",
                                       registry=registry)
-        self.lag = Gauge("foresight_consumer_lag_messages", "Messages behind the end of each Kafka topic.",
+        self.lag = Gauge(names.CONSUMER_LAG, "Messages behind the end of each Kafka topic.",
                          ["topic"], registry=registry)
-        self.inference = Histogram("foresight_inference_duration_seconds", "Duration of one inference loop.",
+        self.inference = Histogram(names.INFERENCE_DURATION, "Duration of one inference loop.",
                                    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
                                    registry=registry)
-        self.event_time = Gauge("foresight_event_time_seconds", "Event-time watermark: newest data timestamp seen.",
+        self.event_time = Gauge(names.EVENT_TIME, "Event-time watermark: newest data timestamp seen.",
                                 registry=registry)
-        self.series = Gauge("foresight_series_tracked", "Series held in windows.", registry=registry)
-        self.warmup_points = Counter("foresight_warmup_points", "Points loaded from Prometheus at start.",
+        self.series = Gauge(names.SERIES_TRACKED, "Series held in windows.", registry=registry)
+        self.warmup_points = Counter(names.WARMUP_POINTS, "Points loaded from Prometheus at start.",
                                      registry=registry)
         for signal in ("metrics", "logs", "traces"):
             self.points.labels(signal)  # publish zeros so rate() works from the start

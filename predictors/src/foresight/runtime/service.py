@@ -51,8 +51,7 @@ class Service:
         if settings.feedback is None:
             self.feedback = FeedbackLoop.events_only(thresholds, self.registry, policies)
         else:
-            self.feedback = FeedbackLoop(settings.feedback, thresholds, self.registry, policies=policies,
-                                         export_threshold=False)  # PredictionCollector exports the threshold
+            self.feedback = FeedbackLoop(settings.feedback, thresholds, self.registry, policies=policies)
             self._apply_thresholds(self.feedback.thresholds())  # learnt before a restart
 
     def _apply_thresholds(self, thresholds: dict):

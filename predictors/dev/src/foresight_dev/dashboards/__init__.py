@@ -44,7 +44,7 @@ def check(output_dir: Path) -> list[str]:
     # A hand-written file left beside the generated ones would still be provisioned.
     for path in sorted(output_dir.glob("*.json")):
         if path.name not in DASHBOARDS:
-            stale.append(f"{path}: not generated from code (delete it or add it to foresight.dashboards)")
+            stale.append(f"{path}: not generated from code (delete it or add it to foresight_dev.dashboards)")
     return stale
 
 

@@ -7,7 +7,6 @@ Safe to feed from one thread and query from another.
 """
 import math
 import threading
-from collections import deque
 from dataclasses import dataclass, field
 
 from .spans import Edge
@@ -69,39 +68,6 @@ class ServiceGraph:
             for pair in stale:
                 del self._edges[pair]
         return len(stale)
-
-    # -- queries -----------------------------------------------------------------------
-    def upstream(self, service: str) -> set[str]:
-        """The services that call `service` directly."""
-        with self._lock:
-            return {caller for caller, callee in self._edges if callee == service}
-
-    def downstream(self, service: str) -> set[str]:
-        """The services `service` calls directly."""
-        with self._lock:
-            return {callee for caller, callee in self._edges if caller == service}
-
-    def connected(self, a: str, b: str) -> bool:
-        """True when either service calls the other directly."""
-        with self._lock:
-            return (a, b) in self._edges or (b, a) in self._edges
-
-    def calls_transitively(self, caller: str, callee: str, within: set[str] | None = None) -> bool:
-        """True when `caller` reaches `callee` through a chain of calls, only via services in `within` if given."""
-        seen, queue = {caller}, deque([caller])
-        with self._lock:
-            pairs = list(self._edges)
-        out: dict[str, list[str]] = {}
-        for a, b in pairs:
-            out.setdefault(a, []).append(b)
-        while queue:
-            for nxt in out.get(queue.popleft(), ()):
-                if nxt == callee:
-                    return True
-                if nxt not in seen and (within is None or nxt in within):
-                    seen.add(nxt)
-                    queue.append(nxt)
-        return False
 
     def edge(self, caller: str, callee: str) -> EdgeStats | None:
         with self._lock:

@@ -174,23 +174,6 @@ class WindowFeatures:
         return np.asarray(vector, dtype=float)
 
 
-def feature_matrix(timestamps, columns: dict, **settings) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Run the streaming builder over whole arrays: (times, matrix, feature names).
-
-    Rows come only for the samples that produced a vector.
-    """
-    builder = WindowFeatures(list(columns), **settings)
-    times, rows = [], []
-    arrays = {name: np.asarray(values, dtype=float) for name, values in columns.items()}
-    for i, t in enumerate(np.asarray(timestamps, dtype=float)):
-        vector = builder.update(t, {name: a[i] for name, a in arrays.items()})
-        if vector is not None:
-            times.append(t)
-            rows.append(vector)
-    matrix = np.vstack(rows) if rows else np.empty((0, len(builder.names)))
-    return np.asarray(times), matrix, builder.names
-
-
 def _finite(value) -> bool:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         return False

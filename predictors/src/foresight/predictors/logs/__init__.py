@@ -8,9 +8,9 @@ from .masking import mask
 from .miner import TemplateMiner
 from .records import SEVERITIES, LogRecord, severity_name
 from .settings import LogSettings
-from .signals import LogPatternDetector, LogSignal, TemplateRate, signal_features
+from .signals import LogPatternDetector, LogSignal, TemplateRate
 
 __all__ = [
     "SEVERITIES", "LogPatternDetector", "LogRecord", "LogSettings", "LogSignal", "TemplateMiner",
-    "TemplateRate", "mask", "severity_name", "signal_features",
+    "TemplateRate", "mask", "severity_name",
 ]

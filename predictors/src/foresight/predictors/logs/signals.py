@@ -221,18 +221,3 @@ class LogPatternDetector:
 
 def _per(rate: float) -> str:
     return f"{rate:.3g}/s" if rate >= 1 else f"{rate * 60:.3g}/min"
-
-
-def signal_features(signal: LogSignal) -> dict[str, float]:
-    """Numbers other predictors can use as inputs, e.g. as extra regressors."""
-    error_rate = sum(r.per_second for r in signal.top_rates if SEVERITY_RANK.get(r.severity, 0) >= _WARN_RANK + 1)
-    warn_rate = sum(r.per_second for r in signal.top_rates if r.severity == "WARN")
-    return {
-        "log_anomaly_score": signal.anomaly_score,
-        "log_new_templates": float(len(signal.new_templates)),
-        "log_surging_templates": float(len(signal.surging)),
-        "log_max_surge_ratio": max((ratio for _, ratio in signal.surging), default=0.0),
-        "log_error_lines_per_second": error_rate,
-        "log_warn_lines_per_second": warn_rate,
-        "log_lines_per_second": sum(r.per_second for r in signal.top_rates),
-    }
