@@ -144,7 +144,7 @@ def test_inhibit_critical_mutes_warning():
     assert any(
         r.get("source_matchers") == ['severity="critical"', 'predictor=~".+"']
         and r.get("target_matchers") == ['severity=~"warning|info"']
-        and r.get("equal") == ["predictor", "service", "service_instance"]
+        and r.get("equal") == ["foresight_target"]
         for r in rules
     ), rules
 

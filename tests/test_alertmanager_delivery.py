@@ -39,6 +39,16 @@ def rule_test_alerts() -> list:
     return out
 
 
+# Labels the rules add or the join brings, which are not the target's (generate/rules.py).
+NOT_TARGET = {"alertname", "severity", "kind", "resource", "foresight_target", "incident", "root_cause", "job",
+              "instance"}
+
+
+def target_id(labels: dict) -> str:
+    """The rules' `foresight_target` label for a target with these labels."""
+    return ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k not in NOT_TARGET)
+
+
 def predicted(predictor: str, severity: str, **labels) -> dict:
     """An alert as the rules fire it, taken from the rule test, moved to other labels."""
     for rule_labels, rule_annotations in rule_test_alerts():
@@ -48,6 +58,7 @@ def predicted(predictor: str, severity: str, **labels) -> dict:
             for key in [k for k, v in labels.items() if v is None]:
                 new.pop(key)
             ann = {k: v.replace(old_service, new["service"]) for k, v in rule_annotations.items()}
+            new["foresight_target"] = target_id(new)
             return {"labels": new, "annotations": ann}
     raise AssertionError(f"the rule test has no complete alert for predictor {predictor}")
 

@@ -19,6 +19,8 @@ COMPOSE_TEXT = (REPO / "docker-compose.yml").read_text(encoding="utf-8")
 # An exact release: 1.2.3, v1.2.3, 1.2.3-slim-bookworm, 1.2.3-musl (no `latest`, no `3`,
 # no `3.5`), optionally with a digest.
 EXACT_TAG = re.compile(r"^v?\d+\.\d+\.\d+(?:[-.][A-Za-z0-9.-]+)?$")
+# PostgreSQL releases are major.minor (15.13): that is its exact release.
+EXACT_TAG_OF = {"postgres": re.compile(r"^\d+\.\d+(?:-[a-z0-9.]+)?$")}
 
 
 def check_image_ref(ref: str) -> str | None:
@@ -33,7 +35,7 @@ def check_image_ref(ref: str) -> str | None:
     tag = last.rsplit(":", 1)[1]
     if tag == "latest":
         return f"{ref!r} uses latest"
-    if not EXACT_TAG.match(tag):
+    if not EXACT_TAG_OF.get(last.rsplit(":", 1)[0], EXACT_TAG).match(tag):
         return f"{ref!r}: tag {tag!r} is not an exact x.y.z release"
     return None
 
@@ -48,6 +50,9 @@ def check_image_ref(ref: str) -> str | None:
         ("grafana/loki", False),
         ("localhost:5000/loki", False),
         ("busybox:1.36.1-musl", True),
+        ("postgres:15.13", True),
+        ("postgres:15", False),
+        ("grafana/grafana:11.6", False),
     ],
 )
 def test_image_pin_checker(ref, ok):

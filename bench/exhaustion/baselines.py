@@ -12,6 +12,9 @@ evaluation time t:
 """
 import numpy as np
 
+# `for:` has one emulation, Foresight's own (backtests' alerts.csv use it too).
+from foresight.runtime.alert_episodes import hold_for
+
 LOOKBACK_DELTA = 300.0
 
 
@@ -49,16 +52,6 @@ def instant(ts, values, grid) -> np.ndarray:
     idx_c = np.clip(idx, 0, None)
     ok &= (grid - ts[idx_c]) < LOOKBACK_DELTA
     return np.where(ok, np.asarray(values, dtype=np.float64)[idx_c], np.nan)
-
-
-def hold_for(grid, condition, duration: float) -> np.ndarray:
-    """Firing state of an alert whose condition must hold for `duration` (Prometheus `for:`)."""
-    condition = np.asarray(condition, dtype=bool)
-    idx = np.arange(condition.size)
-    # Index of the last evaluation where the condition was false (or -1).
-    last_false = np.maximum.accumulate(np.where(~condition, idx, -1))
-    run_start = np.clip(last_false + 1, 0, condition.size - 1)
-    return condition & (grid - grid[run_start] >= duration)
 
 
 def classic(ts, used, limit, grid):

@@ -4,7 +4,9 @@ One exhaustion predictor (constant limit) over N gauge series `bench_used{job="s
 1-minute resolution. After feeding --history, each simulated minute adds one point per
 series and calls engine.evaluate(); we report mean and p99 of that loop. The baseline
 computes predict_linear (least squares over the same 2 h window, 4 h ahead) for all N
-series from a numpy ring buffer each minute.
+series from a numpy ring buffer each minute. The same run measures the store's memory per
+series (memory.py: three days at 15 s and at 60 s, against the store before it was sized by
+time).
 """
 import json
 import time
@@ -39,7 +41,7 @@ def run_cost(series: int, history: str, minutes: int, out: Path) -> dict:
     offsets = rng.uniform(0, 20, series)
     labels = [(("job", f"svc-{i}"),) for i in range(series)]
     t0 = 1767571200
-    engine = Engine(parse_config(CONFIG, "cost.yaml"), max_points=5000)
+    engine = Engine(parse_config(CONFIG, "cost.yaml"))
     tic = time.perf_counter()
     for m in range(hist_min):
         v = _values(series, m, slopes, offsets)
@@ -100,4 +102,7 @@ def run_cost(series: int, history: str, minutes: int, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     (out / "cost.json").write_text(json.dumps(r, indent=1))
     (out / "cost.md").write_text("# Cost benchmark (one core)\n\n" + table + "\n")
+    from .memory import run_memory
+
+    r["memory"] = run_memory(out)
     return r

@@ -23,8 +23,10 @@ def test_list_json_carries_watched_series_and_limit(capsys):
     assert main(["list", "--json"]) == 0
     rows = {row["name"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
     assert rows["memory-leak"]["metric"] == "process_memory_usage_bytes"
-    assert rows["memory-leak"]["limit_metric"] == "process_memory_limit_bytes"
+    assert rows["memory-leak"]["limit_metric"] == "k8s_container_memory_limit_bytes"
     assert rows["memory-leak"]["limit"] == 2147483648
+    assert rows["db-pool-saturation"]["selector"] == 'db_client_connection_count{db_client_connection_state="used"}'
+    assert rows["disk-fill"]["limit_metric"] is None and rows["disk-fill"]["limit"] == 1.0
 
 
 @pytest.mark.parametrize("command", ["run", "csv"])
@@ -62,7 +64,7 @@ def test_csv_writes_watched_series_and_limit(tmp_path, capsys):
     assert main(["csv", "memory-leak", "--output", str(output), "--failures", str(failures),
                  "--duration", "1d", "--step", "60s"]) == 0
     rows = list(csv.reader(output.open()))
-    assert rows[0] == ["timestamp", "process_memory_usage_bytes", "process_memory_limit_bytes"]
+    assert rows[0] == ["timestamp", "process_memory_usage_bytes", "k8s_container_memory_limit_bytes"]
     body = rows[1:]
     assert len(body) == 1440
     assert [int(r[0]) for r in body[:3]] == [START, START + 60, START + 120]
@@ -79,10 +81,22 @@ def test_csv_error_spike_has_one_column_per_status_series(tmp_path):
     output = tmp_path / "errors.csv"
     assert main(["csv", "error-spike", "--output", str(output), "--duration", "6h"]) == 0
     header = next(csv.reader(output.open()))
+    route = 'http_request_method="POST",http_response_status_code="{0}",http_route="/api/checkout",url_scheme="http"'
     assert header == [
         "timestamp",
-        'http_server_request_count_total{http_response_status_code="200"}',
-        'http_server_request_count_total{http_response_status_code="500"}',
+        "http_server_request_duration_seconds_count{" + route.format(200) + "}",
+        'http_server_request_duration_seconds_count{error_type="500",' + route.format(500) + "}",
+    ]
+
+
+def test_csv_pool_column_is_the_used_state_beside_the_pool_size(tmp_path):
+    output = tmp_path / "pool.csv"
+    assert main(["csv", "db-pool-saturation", "--output", str(output), "--duration", "1h"]) == 0
+    header = next(csv.reader(output.open()))
+    assert header == [
+        "timestamp",
+        'db_client_connection_count{db_client_connection_pool_name="db:5432/orders",db_client_connection_state="used"}',
+        'db_client_connection_max{db_client_connection_pool_name="db:5432/orders"}',
     ]
 
 

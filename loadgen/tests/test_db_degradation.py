@@ -26,14 +26,25 @@ def run():
     return scenario, batch
 
 
-def series(batch, service, metric):
-    return next(v for k, v in batch.values.items() if k.service == service and k.metric.name == metric)
+def series(batch, service, metric, **labels):
+    """The one series of `metric` from `service` with these labels."""
+    found = [v for k, v in batch.values.items()
+             if k.service == service and k.metric.name == metric and labels.items() <= dict(k.labels).items()]
+    assert len(found) == 1, (service, metric, labels)
+    return found[0]
+
+
+def pool_used(batch, service):
+    return series(batch, service, "db.client.connection.count", db_client_connection_state="used")
 
 
 def mean_latency(batch, service):
-    """Mean request duration per step, from the emitted cumulative histogram."""
-    h = next(h for k, h in batch.histograms.items() if k.service == service)
-    return np.diff(h.sums) / np.maximum(np.diff(h.counts), 1)
+    """Mean request duration per step, from the emitted cumulative histograms (both status codes)."""
+    served = [h for k, h in batch.histograms.items()
+              if k.service == service and k.metric.name == "http.server.request.duration"]
+    assert len(served) == 2
+    sums, counts = sum(h.sums for h in served), sum(h.counts for h in served)
+    return np.diff(sums) / np.maximum(np.diff(counts), 1)
 
 
 def onset(times, values, healthy_until):
@@ -56,9 +67,9 @@ def test_db_degrades_first_and_three_upstream_services_follow_within_minutes(run
     times = batch.times
     healthy_until = START + 2 * HOUR  # degradation begins at ~3h
     starts = {
-        "db": onset(times, series(batch, "db", "system.cpu.utilization"), healthy_until),
-        "checkout": onset(times, series(batch, "checkout", "db.client.connection.count"), healthy_until),
-        "inventory": onset(times, series(batch, "inventory", "db.client.connection.count"), healthy_until),
+        "db": onset(times, series(batch, "db", "k8s.container.cpu_limit_utilization"), healthy_until),
+        "checkout": onset(times, pool_used(batch, "checkout"), healthy_until),
+        "inventory": onset(times, pool_used(batch, "inventory"), healthy_until),
         "frontend": onset(times[1:], mean_latency(batch, "frontend"), healthy_until),
     }
     for service in UPSTREAM:
@@ -76,19 +87,20 @@ def test_limits_are_reached_db_first_then_each_pool_and_all_recover(run):
     assert [f.time for f in failures] == sorted(f.time for f in failures)
     assert failures[-1].time - failures[0].time <= 10 * 60
     times = batch.times
-    cpu = series(batch, "db", "system.cpu.utilization")
+    cpu = series(batch, "db", "k8s.container.cpu_limit_utilization")
     at = times >= failures[0].time
     assert np.all(cpu[~at] < 1.0) and cpu[at][0] == 1.0
     for failure in failures[1:]:
-        pool = series(batch, failure.watched.service, "db.client.connection.count")
+        pool = pool_used(batch, failure.watched.service)
         at = times >= failure.time
         assert np.all(pool[~at] < DB_POOL_MAX_CONNECTIONS) and pool[at][0] == DB_POOL_MAX_CONNECTIONS
     # Hours later the system is healthy again.
     late = times > failures[-1].time + 2 * HOUR
     assert cpu[late].max() < 0.6
-    assert series(batch, "inventory", "db.client.connection.count")[late].max() < 40
-    errors = series(batch, "frontend", "http.server.request.count")  # both status codes, cumulative
-    assert errors[-1] > 0
+    assert pool_used(batch, "inventory")[late].max() < 40
+    failed = next(h.counts for k, h in batch.histograms.items()
+                  if k.service == "frontend" and dict(k.labels).get("http_response_status_code") == "500")
+    assert failed[-1] > 0  # cumulative
 
 
 def test_upstream_errors_rise_only_after_db_saturates(run):

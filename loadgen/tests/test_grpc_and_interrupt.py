@@ -53,7 +53,8 @@ def test_grpc_protocol_delivers_all_three_signals(capsys):
     names = {m.name for r in receiver.metrics for rm in r.resource_metrics for sm in rm.scope_metrics
              for m in sm.metrics}
     assert "db.client.connection.count" in names
-    first_point = receiver.metrics[0].resource_metrics[0].scope_metrics[0].metrics[0].gauge.data_points[0]
+    first = receiver.metrics[0].resource_metrics[0].scope_metrics[0].metrics[0]
+    first_point = getattr(first, first.WhichOneof("data")).data_points[0]
     assert first_point.time_unix_nano == START * 10**9
 
 

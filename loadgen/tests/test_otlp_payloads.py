@@ -12,6 +12,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from loadgen.cli import main
+from loadgen.player import UNPACED_FLUSH_SIM_S
 from loadgen.topology import CALLS, DB_CLIENT_SERVICES, SERVICES, http_services
 
 START = 1767225600
@@ -63,48 +64,53 @@ def test_metrics_have_contract_names_units_and_simulated_times(ten_hour_run):
     receiver, code, events = ten_hour_run
     assert code == 0
     points = metric_points(decode(receiver, "/v1/metrics", ExportMetricsServiceRequest))
+    # Up-down counters are non-monotonic cumulative sums, as the SDK exports them.
     expected = {
-        ("checkout", "process.memory.usage"): ("By", "gauge"),
-        ("checkout", "process.memory.limit"): ("By", "gauge"),
-        ("db", "process.memory.usage"): ("By", "gauge"),
-        ("checkout", "db.client.connection.count"): ("{connection}", "gauge"),
-        ("checkout", "db.client.connection.max"): ("{connection}", "gauge"),
-        ("checkout", "db.client.connection.wait_time"): ("s", "gauge"),
-        ("db", "system.filesystem.usage"): ("By", "gauge"),
-        ("db", "system.filesystem.limit"): ("By", "gauge"),
-        ("frontend", "http.server.request.count"): ("{request}", "sum"),
+        ("checkout", "process.memory.usage"): ("By", "sum"),
+        ("checkout", "k8s.container.memory_limit"): ("By", "gauge"),
+        ("db", "process.memory.usage"): ("By", "sum"),
+        ("db", "k8s.container.cpu_limit_utilization"): ("1", "gauge"),
+        ("checkout", "db.client.connection.count"): ("{connection}", "sum"),
+        ("checkout", "db.client.connection.max"): ("{connection}", "sum"),
+        ("checkout", "db.client.connection.wait_time"): ("s", "histogram"),
+        ("db", "system.filesystem.usage"): ("By", "sum"),
+        ("db", "system.filesystem.utilization"): ("1", "gauge"),
         ("payments", "http.server.request.duration"): ("s", "histogram"),
     }
+    assert {name for _, name in points} == {name for _, name in expected} | {"http.server.request.duration"}
     for key, (unit, kind) in expected.items():
         assert key in points, key
         metric, found_kind, _ = points[key][0]
         assert (metric.unit, found_kind) == (unit, kind), key
+        if kind == "sum":
+            assert not metric.sum.is_monotonic and metric.sum.aggregation_temporality == 2  # CUMULATIVE
+            assert points[key][0][2].WhichOneof("value") == "as_int"
     steps = 10 * 3600 // STEP
     times = [p.time_unix_nano for _, _, p in points[("checkout", "process.memory.usage")]]
     assert times == [(START + k * STEP) * NANOS for k in range(steps)]
     assert abs(times[-1] / NANOS - time.time()) > 86400  # nothing stamped with the wall clock
-    limit = {p.as_double for _, _, p in points[("checkout", "process.memory.limit")]}
-    assert limit == {2147483648.0}
+    limit = {p.as_int for _, _, p in points[("checkout", "k8s.container.memory_limit")]}
+    assert limit == {2147483648}
 
 
-def test_request_counter_is_cumulative_and_monotonic(ten_hour_run):
+def test_request_duration_is_cumulative_per_route_and_status_code(ten_hour_run):
     receiver, _, _ = ten_hour_run
     points = metric_points(decode(receiver, "/v1/metrics", ExportMetricsServiceRequest))
     by_status = {}
-    for metric, _, point in points[("checkout", "http.server.request.count")]:
-        assert metric.sum.is_monotonic
-        assert metric.sum.aggregation_temporality == 2  # CUMULATIVE
+    for metric, _, point in points[("checkout", "http.server.request.duration")]:
+        assert metric.histogram.aggregation_temporality == 2  # CUMULATIVE
         assert point.start_time_unix_nano == START * NANOS
-        status = point.attributes[0].value.string_value
-        by_status.setdefault(status, []).append((point.time_unix_nano, point.as_int))
+        attributes = {a.key: a.value.string_value for a in point.attributes}
+        code = attributes.pop("http.response.status_code")
+        assert attributes == {"http.request.method": "POST", "http.route": "/api/checkout", "url.scheme": "http",
+                              **({"error.type": "500"} if code == "500" else {})}
+        by_status.setdefault(code, []).append(point)
     assert set(by_status) == {"200", "500"}
     for series in by_status.values():
-        values = [v for _, v in sorted(series)]
-        assert values[0] == 0 and values[-1] > 0
-        assert all(b >= a for a, b in zip(values, values[1:]))
-    histogram = [p for _, _, p in points[("checkout", "http.server.request.duration")]]
-    assert all(sum(p.bucket_counts) == p.count for p in histogram)
-    assert all(b.count >= a.count for a, b in zip(histogram, histogram[1:]))
+        series.sort(key=lambda p: p.time_unix_nano)
+        assert series[0].count == 0 and series[-1].count > 0
+        assert all(sum(p.bucket_counts) == p.count for p in series)
+        assert all(b.count >= a.count for a, b in zip(series, series[1:]))
 
 
 def test_spans_link_parents_across_service_resources(ten_hour_run):
@@ -159,9 +165,10 @@ def test_json_events_frame_the_run(ten_hour_run):
     assert events[0]["scenario"] == "memory-leak" and events[0]["speed"] == 0
     assert events[-1] == {"event": "end", "sim_time": START + 36000, "exported_points": events[-1]["exported_points"],
                           "failed_exports": 0}
-    # Memory usage and limit per service, three pool series per DB client, db's CPU and
-    # filesystem usage and limit, and per HTTP service two status counters and a histogram.
-    series = 2 * len(SERVICES) + 3 * len(DB_CLIENT_SERVICES) + 3 + 3 * len(http_services())
+    # Memory usage and limit per service; per DB client its pool's used, idle and max connections and
+    # wait histogram; db's CPU, three filesystem states and utilization; per HTTP service one duration
+    # histogram per status code.
+    series = 2 * len(SERVICES) + 4 * len(DB_CLIENT_SERVICES) + 5 + 2 * len(http_services())
     assert series == 31
     assert events[-1]["exported_points"] == (36000 // STEP) * series
 
@@ -184,7 +191,8 @@ def test_unreachable_collector_is_reported_and_exits_1(capsys):
     assert code == 1
     assert "metrics export to http://127.0.0.1:9/v1/metrics failed" in captured.err
     end = json.loads(captured.out.splitlines()[-1])
-    assert end["failed_exports"] == 3 and end["exported_points"] == 0
+    # 15 minutes in flushes of UNPACED_FLUSH_SIM_S (5 min), each sending metrics, logs and traces
+    assert end["failed_exports"] == 3 * (15 * 60 // UNPACED_FLUSH_SIM_S) and end["exported_points"] == 0
 
 
 def test_history_is_sent_first_and_fast_and_keeps_the_scenario_anchored(otlp_receiver, capsys):

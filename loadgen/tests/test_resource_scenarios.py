@@ -34,5 +34,5 @@ def test_kinds_are_loadgen_scenarios_for_csv(tmp_path):
     out, fails = tmp_path / "s.csv", tmp_path / "f.csv"
     assert cli.main(["csv", "res-oom-restarts", "--duration", "2d", "--output", str(out),
                      "--failures", str(fails), "--start", "2026-01-05T00:00:00Z"]) == 0
-    assert out.read_text().splitlines()[0] == "timestamp,process_memory_usage_bytes,process_memory_limit_bytes"
+    assert out.read_text().splitlines()[0] == "timestamp,process_memory_usage_bytes,k8s_container_memory_limit_bytes"
     assert len(fails.read_text().splitlines()) >= 3

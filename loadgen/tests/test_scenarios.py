@@ -11,16 +11,19 @@ DAY = 24 * HOUR
 
 
 def watched_columns(name, seed=1, duration=DAY, step=60):
-    """The watched series and its limit, keyed by Prometheus name, plus the point times."""
+    """The point times, the watched series (picked by its labels) and its limit (series or constant)."""
     scenario = get_scenario(name)
     batch = Timeline(scenario, START, step, seed).next_batch(duration // step)
     w = scenario.watched
-    columns = {
-        key.metric.prometheus: values
-        for key, values in batch.values.items()
-        if key.service == w.service and not key.attributes
-    }
-    return batch.times, columns[w.metric], columns[w.limit_metric]
+
+    def column(metric, labels):
+        found = [values for key, values in batch.values.items()
+                 if key.service == w.service and key.metric.prometheus == metric and set(labels) <= set(key.labels)]
+        assert len(found) == 1, (metric, labels)
+        return found[0]
+
+    limit = column(w.limit_metric, ()) if w.limit_metric else np.full(len(batch.times), w.limit)
+    return batch.times, column(w.metric, w.labels), limit
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
@@ -85,9 +88,33 @@ def test_memory_is_steady_before_the_leak():
 
 
 def test_disk_dips_at_nightly_rotation():
-    times, usage, _ = watched_columns("disk-fill")
+    times, utilization, _ = watched_columns("disk-fill")
     rotation = np.searchsorted(times, START + 3 * HOUR)
-    assert usage[rotation] < usage[rotation - 1] - 4 * GIB
+    assert utilization[rotation] < utilization[rotation - 1] - 4 * GIB / (200 * GIB)
+
+
+def test_filesystem_states_add_up_to_its_size_and_utilization_excludes_the_reserve():
+    batch = Timeline(get_scenario("disk-fill"), START, 300, 1).next_batch(DAY // 300)
+    states = {dict(k.labels)["state"]: v for k, v in batch.values.items() if k.metric.name == "system.filesystem.usage"}
+    assert set(states) == {"used", "free", "reserved"}
+    assert np.all(states["used"] + states["free"] + states["reserved"] == 210 * GIB)
+    utilization = next(v for k, v in batch.values.items() if k.metric.name == "system.filesystem.utilization")
+    assert np.allclose(utilization, states["used"] / (states["used"] + states["free"]))
+    assert utilization.max() == 1.0 and states["free"].min() == 0  # full, as the failure says
+
+
+def test_pool_reports_used_and_idle_connections_per_pool():
+    batch = Timeline(get_scenario("db-pool-saturation"), START, 60, 1).next_batch(DAY // 60)
+    pools = {}
+    for key, values in batch.values.items():
+        if key.metric.name == "db.client.connection.count":
+            labels = dict(key.labels)
+            pools[(key.service, labels["db_client_connection_pool_name"], labels["db_client_connection_state"])] = values
+    assert set(pools) == {(svc, pool, state) for svc, pool in (("checkout", "db:5432/orders"),
+                                                               ("inventory", "db:5432/inventory"))
+                          for state in ("used", "idle")}
+    used, idle = pools[("checkout", "db:5432/orders", "used")], pools[("checkout", "db:5432/orders", "idle")]
+    assert np.all(used + idle <= 100) and idle.max() == 10 and idle.min() == 0  # none idle once saturated
 
 
 def test_pool_wait_rises_before_saturation():
@@ -116,21 +143,24 @@ def test_healthy_day_never_reaches_a_limit():
     batch = Timeline(scenario, START, 300, 1).next_batch(7 * DAY // 300)
     c = batch.conditions
     for svc, memory in c.memory_bytes.items():
-        limit = next(v for k, v in batch.values.items() if k.service == svc and k.metric.name == "process.memory.limit")
+        limit = next(v for k, v in batch.values.items()
+                     if k.service == svc and k.metric.name == "k8s.container.memory_limit")
         assert np.all(memory < 0.8 * limit), svc
     assert c.pool_in_use.max() < 50
     assert c.disk_used_bytes.max() < 0.6 * 200 * GIB
     assert max(r.max() for r in c.error_ratio.values()) < 0.05
 
 
-def test_request_counter_is_cumulative_from_zero():
+def test_request_counts_are_cumulative_from_zero_per_status_code():
     batch = Timeline(get_scenario("healthy-day"), START, 15, 1).next_batch(400)
-    counters = [v for k, v in batch.values.items() if k.metric.name == "http.server.request.count"]
-    assert counters
-    for values in counters:
+    counts = {(k.service, dict(k.labels)["http_response_status_code"]): h.counts
+              for k, h in batch.histograms.items() if k.metric.name == "http.server.request.duration"}
+    assert set(counts) == {(svc, code) for svc in ("frontend", "checkout", "payments", "inventory")
+                           for code in ("200", "500")}
+    for values in counts.values():
         assert values[0] == 0
         assert np.all(np.diff(values) >= 0)
-    assert counters[0][-1] > 0
+    assert counts[("checkout", "200")][-1] > 0
 
 
 def test_unknown_scenario_lists_the_valid_ones():

@@ -278,7 +278,7 @@ def test_header_without_rows(tmp_path, capsys):
 def test_no_timestamp_column(tmp_path, capsys):
     (tmp_path / "notime.csv").write_text("time,used,limit\n1767225600,1,100\n")
     err = run_failing(tmp_path, capsys, CONFIG_LIMIT_SERIES, tmp_path / "notime.csv")
-    assert "notime.csv" in err and "no 'timestamp' column" in err and "time, used, limit" in err
+    assert "notime.csv" in err and "no 'timestamp' column" in err and "3 columns; closest: time" in err
 
 
 @pytest.mark.parametrize("header, missing", [("timestamp,memory,limit", "used"), ("timestamp,used,cap", "limit")])
@@ -286,7 +286,29 @@ def test_missing_series_column(tmp_path, capsys, header, missing):
     (tmp_path / "cols.csv").write_text(f"{header}\n1767225600,1,100\n")
     err = run_failing(tmp_path, capsys, CONFIG_LIMIT_SERIES, tmp_path / "cols.csv")
     assert "cols.csv" in err and f"'{missing}'" in err
-    assert "available columns: " + ", ".join(header.split(",")[1:]) in err
+    # A narrow file with nothing close: its few columns are listed.
+    assert "the file has 2 series columns: " + ", ".join(header.split(",")[1:]) in err
+
+
+def test_a_wide_file_names_close_columns_not_all(tmp_path, capsys):
+    """1,720 columns (a whole fleet's export): the message lists at most 10 names and the count."""
+    hosts = [f"node-{i}_system.{m}" for i in range(430) for m in ("memory.used.pct", "cpu.pct", "disk.pct", "load")]
+    columns = [name.replace("-", "_").replace(".", "_") for name in hosts]
+    (tmp_path / "wide.csv").write_text("timestamp," + ",".join(columns) + "\n1767225600" + ",1" * len(columns) + "\n")
+    config = CONFIG_LIMIT_CONSTANT.replace("series: used", "series: node_3_system_memory_used")
+    err = run_failing(tmp_path, capsys, config, tmp_path / "wide.csv")
+    assert "wide.csv" in err and "'node_3_system_memory_used'" in err and "1,720 series columns" in err
+    listed = err.split("closest: ")[1].strip().split(", ")
+    assert 1 <= len(listed) <= 10 and "node_3_system_memory_used_pct" in listed
+    assert len(err) < 1000
+
+
+def test_a_wide_file_without_close_columns_gives_the_count(tmp_path, capsys):
+    columns = [f"c{i}" for i in range(50)]
+    (tmp_path / "wide.csv").write_text("timestamp," + ",".join(columns) + "\n1767225600" + ",1" * 50 + "\n")
+    err = run_failing(tmp_path, capsys, CONFIG_LIMIT_CONSTANT.replace("series: used", "series: memory_used_bytes"),
+                      tmp_path / "wide.csv")
+    assert "50 series columns, none close to 'memory_used_bytes'" in err and "c49" not in err
 
 
 def test_bad_timestamp(tmp_path, capsys):
@@ -337,6 +359,39 @@ def test_two_inputs_with_one_name(tmp_path, capsys):
     second = write_csv(tmp_path / "b" / "x.csv", unix_stamps(20), [1.0] * 20, limit=100)
     err = run_failing(tmp_path, capsys, CONFIG_LIMIT_SERIES, first, second)
     assert "x.csv" in err and "same file name" in err
+
+
+# -- CSV or --prometheus: exit 2 naming what is missing or extra -------------------------------
+
+@pytest.mark.parametrize("args, expected", [
+    (["--prometheus", "http://127.0.0.1:9", "--start", "1767225600", "--end", "1767229200", "d.csv"],
+     "give either CSV files or --prometheus, not both"),
+    (["--prometheus", "http://127.0.0.1:9", "--start", "1767225600"], "--prometheus needs --end"),
+    (["--prometheus", "http://127.0.0.1:9"], "--prometheus needs --start and --end"),
+    ([], "nothing to replay: give CSV files (DATA.csv ...) or --prometheus URL"),
+    (["--start", "1767225600", "d.csv"], "--start is for --prometheus only"),
+    (["--prometheus", "http://127.0.0.1:9", "--start", "2026-01-01T01:00:00Z", "--end", "2026-01-01T00:00:00Z"],
+     "--end 2026-01-01T00:00:00Z is not after --start 2026-01-01T01:00:00Z"),
+    (["--prometheus", "http://127.0.0.1:9", "--start", "1767225600", "--end", "1767229200", "--late-rows", "skip"],
+     "--late-rows applies to CSV files only"),
+    (["--prometheus", "http://127.0.0.1:9", "--start", "1767225600", "--end", "1767229200", "--step", "0s"],
+     "--step 0s: give a step above zero"),
+], ids=["both", "no end", "no range", "nothing", "start with csv", "end before start", "late rows", "zero step"])
+def test_csv_or_prometheus(tmp_path, capsys, args, expected):
+    config = write_config(tmp_path, CONFIG_LIMIT_CONSTANT)
+    code = main(["backtest", "-c", str(config), "--output-dir", str(tmp_path / "out"), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and expected in err, err
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_a_bad_start_time_is_named(tmp_path, capsys):
+    config = write_config(tmp_path, CONFIG_LIMIT_CONSTANT)
+    with pytest.raises(SystemExit) as exit_:
+        main(["backtest", "-c", str(config), "--output-dir", str(tmp_path / "out"), "--prometheus",
+              "http://127.0.0.1:9", "--start", "yesterday", "--end", "1767229200"])
+    assert exit_.value.code == 2
+    assert "argument --start: 'yesterday' is not a timestamp" in capsys.readouterr().err
 
 
 def test_bad_config(tmp_path, capsys):

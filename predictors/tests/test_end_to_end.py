@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from foresight_dev.devstack.demo import Demo
+from foresight_dev.devstack.demo import Demo, daily_profiles
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -25,6 +25,14 @@ def demo(tmp_path_factory):
         yield run
     finally:
         run.stop()
+
+
+def test_the_daily_profile_is_fitted_from_15_second_data(demo):
+    """Two days of history at loadgen's 15 s step: the exhaustion targets know their day."""
+    profiles = daily_profiles(demo.stack.urls["predictor"])
+    fitted = [days for days in profiles.get("memory", []) if days >= 2]
+    assert len(fitted) >= 3, (profiles, demo.output)
+    assert "Daily profiles: " in demo.output
 
 
 def send_garbage(bootstrap):
@@ -60,13 +68,14 @@ def test_the_rule_fired(demo):
 
 def test_webhook_received_the_time_to_failure_text_before_the_failure(demo):
     assert demo.failures, demo.output
+    assert demo.collector_errors() == []  # every export reached Kafka: nothing the sidecar saw was cut
     # The first notification of the memory prediction (pipeline alerts, such as a slow
     # inference loop while the history burst is processed, come on their own).
     memory = [a for _, _, p in demo.notifications if p["status"] == "firing"
               for a in p["alerts"] if a["labels"].get("predictor") == "memory"]
     assert memory, demo.output
     summary = memory[0]["annotations"]["summary"]
-    assert summary.startswith("checkout: memory will reach its limit of 2Gi in ~"), summary
+    assert summary.startswith("checkout (checkout-0): memory will reach its limit of 2Gi in ~"), summary
     assert "80% range" in summary
     description = memory[0]["annotations"]["description"]
     assert "Why: " in description

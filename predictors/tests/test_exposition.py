@@ -37,7 +37,7 @@ def registry_with(predictions):
 
 def test_prediction_values_by_label():
     r = registry_with([prediction()])
-    ids = {"predictor": "memory", "service": "checkout", "service_instance": ""}
+    ids = {"predictor": "memory", "service": "checkout"}
     assert r.get_sample_value("foresight_time_to_failure_seconds", {**ids, "quantile": "0.5"}) == 40.0
     assert r.get_sample_value("foresight_time_to_failure_seconds", {**ids, "quantile": "0.9"}) == math.inf
     assert r.get_sample_value("foresight_failure_probability", {**ids, "horizon": "6h"}) == 1.0
@@ -53,10 +53,9 @@ def test_prediction_values_by_label():
 
 def test_exposition_bytes_are_exact():
     text = generate_latest(registry_with([prediction()])).decode()
-    assert ('foresight_time_to_failure_seconds{predictor="memory",quantile="0.9",service="checkout",'
-            'service_instance=""} +Inf\n') in text
+    assert 'foresight_time_to_failure_seconds{predictor="memory",quantile="0.9",service="checkout"} +Inf\n' in text
     assert '# TYPE foresight_risk_level gauge\n' in text
-    assert 'foresight_risk_level{predictor="memory",service="checkout",service_instance=""} 3.0\n' in text
+    assert 'foresight_risk_level{predictor="memory",service="checkout"} 3.0\n' in text
 
 
 def test_no_predictions_yet_still_publishes_predictor_info():
@@ -79,7 +78,7 @@ def test_withdrawn_and_stale_predictions_leave_the_exposition():
     registry.register(collector)
     other = replace(prediction(), labels={"service": "payments"}, timestamp=5000.0)
     collector.update([prediction(), other])
-    ids = {"predictor": "memory", "service": "checkout", "service_instance": ""}
+    ids = {"predictor": "memory", "service": "checkout"}
     assert registry.get_sample_value("foresight_risk_level", ids) == 3
     collector.update([], withdrawn=[prediction().key])
     assert registry.get_sample_value("foresight_risk_level", ids) is None
@@ -94,7 +93,7 @@ def test_explained_anomaly_publishes_score_attributions_why_action_and_incident(
                    drivers=["request rate +40% since 14:00 (r=0.86, leading by 10 min)"],
                    action="Raise the limit to 3 GiB", incident=("db-20261122T1405", "db"), risk_level=2)
     r = registry_with([p])
-    ids = {"predictor": "memory", "service": "checkout", "service_instance": ""}
+    ids = {"predictor": "memory", "service": "checkout"}
     assert r.get_sample_value("foresight_anomaly_score", ids) == 0.97
     assert r.get_sample_value("foresight_attribution_ratio", {**ids, "feature": "latency: delta"}) == 0.3
     assert r.get_sample_value("foresight_driver_info", {
@@ -111,7 +110,7 @@ def test_why_and_action_only_while_at_risk():
     p = Prediction(predictor="memory", labels={"service": "checkout"}, timestamp=1000.0, observed=5.0,
                    anomaly_score=0.2, drivers=["something"], action="do it", risk_level=0)
     r = registry_with([p])
-    ids = {"predictor": "memory", "service": "checkout", "service_instance": ""}
+    ids = {"predictor": "memory", "service": "checkout"}
     assert r.get_sample_value("foresight_driver_info", {**ids, "rank": "1", "text": "something"}) is None
     assert r.get_sample_value("foresight_action_info", {**ids, "text": "do it"}) is None
 

@@ -12,7 +12,9 @@ def decode(req):
 
 def test_names_follow_the_prometheus_translation():
     assert prometheus_name("process.memory.usage", "By") == "process_memory_usage_bytes"
-    assert prometheus_name("http.server.request.count", "{request}", counter=True) == "http_server_request_count_total"
+    assert prometheus_name("db.client.connection.timeouts", "{timeout}", counter=True) == (
+        "db_client_connection_timeouts_total")
+    assert prometheus_name("k8s.container.memory_limit", "By") == "k8s_container_memory_limit_bytes"
     assert prometheus_name("db.client.connection.wait_time", "s") == "db_client_connection_wait_time_seconds"
     assert prometheus_name("cpu.utilization", "1") == "cpu_utilization_ratio"
     assert prometheus_name("already_bytes", "By") == "already_bytes"
@@ -32,11 +34,12 @@ def test_gauge_with_resource_labels():
 
 def test_sums_cumulative_delta_and_updown():
     req, scope = metrics_request()
-    add_sum(scope, "http.server.request.count", "{request}", [(1, 10)])
+    add_sum(scope, "db.client.connection.timeouts", "{timeout}", [(1, 10)])
     add_sum(scope, "jobs.done", "", [(1, 3)], temporality=DELTA)
-    add_sum(scope, "queue.size", "", [(1, 7)], monotonic=False)
+    add_sum(scope, "db.client.connection.count", "{connection}", [(1, 7)], monotonic=False)
     kinds = {p.metric: p.kind for p in decode(req).points}
-    assert kinds == {"http_server_request_count_total": COUNTER, "jobs_done_total": DELTA_KIND, "queue_size": GAUGE}
+    assert kinds == {"db_client_connection_timeouts_total": COUNTER, "jobs_done_total": DELTA_KIND,
+                     "db_client_connection_count": GAUGE}
 
 
 def test_histogram_becomes_count_sum_and_cumulative_buckets():

@@ -82,7 +82,8 @@ def test_risk_rules_per_severity_with_cap_and_hold():
     assert 'foresight_risk_level{predictor="pool"} == 1' in rules[0]["expr"]
     # critical is not enabled: level 3 alerts as warning rather than not at all
     assert 'foresight_risk_level{predictor="pool"} >= 2' in rules[1]["expr"]
-    assert rules[0]["labels"] == {"severity": "info", "kind": "exhaustion", "resource": "DB pool"}
+    assert {k: v for k, v in rules[0]["labels"].items() if k != "foresight_target"} == {
+        "severity": "info", "kind": "exhaustion", "resource": "DB pool"}
 
 
 def test_links_use_the_runbook_override_and_the_grafana_url():
@@ -92,7 +93,8 @@ def test_links_use_the_runbook_override_and_the_grafana_url():
     assert rule["annotations"]["runbook_url"] == "https://wiki.example.com/pool"
     assert rule["annotations"]["dashboard_url"] == (
         "https://grafana.example.com/d/foresight-predictor-detail/foresight-predictor-detail"
-        "?var-predictor={{ $labels.predictor | urlquery }}&var-service={{ $labels.service | urlquery }}")
+        "?var-predictor={{ $labels.predictor | urlquery }}&var-service={{ $labels.service | urlquery }}"
+        "&var-instance={{ $labels.service_instance | urlquery }}")
 
 
 def test_alert_names_by_kind():
@@ -177,9 +179,10 @@ def test_anomaly_rules_fire_on_the_policy_level_and_explain_with_attributions(pr
     anomaly = predictor("checkout-latency", kind="anomaly", resource="latency",
                         action="Check the latest deploy of checkout.", alerting=alerting)
     rules = generate_rules(Config("p.yaml", [anomaly]))
-    common = {"kind": "anomaly", "resource": "latency", "predictor": "checkout-latency", "service": "checkout"}
+    common = {"kind": "anomaly", "resource": "latency", "predictor": "checkout-latency", "service": "checkout",
+              "foresight_target": 'predictor="checkout-latency",service="checkout"'}
     url = ("http://localhost:3000/d/foresight-predictor-detail/foresight-predictor-detail"
-           "?var-predictor=checkout-latency&var-service=checkout")
+           "?var-predictor=checkout-latency&var-service=checkout&var-instance=")
     runbook = "https://github.com/foresight-sre/foresight/blob/main/docs/runbooks.md#foresightanomalydetected"
     warning = {
         "interval": "1m",
@@ -268,3 +271,37 @@ def test_capped_risk_level_and_logs_kind_through_promtool(promtool, tmp_path):
                      '{alertname="ForesightLogAnomalyDetected",severity="warning",predictor="checkout-logs",'
                      'kind="logs",resource="error logs"}')}]}]}
     promtool_test(promtool, tmp_path, rules, [level3, log_alert])
+
+
+def test_any_label_set_is_a_target_and_rule_labels_never_overwrite_its_labels(promtool, tmp_path):
+    """Two HTTP routes of one service: two alerts, each about its own route. A source label
+    named like a rule label reaches the alert as exported_<name> beside the rule's own."""
+    latency = predictor("latency", kind="anomaly", resource="latency",
+                        alerting=read_alerting({"for": {"warning": "1m"}}))
+    rules = generate_rules(Config("p.yaml", [latency]))
+
+    def target(metric, route, value, **extra):
+        labels = {"predictor": "latency", "service": "api", "http_route": route, "exported_resource": "cpu", **extra}
+        return {"series": metric + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}",
+                "values": f"{value}x10"}
+
+    def alert(route, score, **extra):
+        labels = {"severity": "warning", "kind": "anomaly", "resource": "latency", "predictor": "latency",
+                  "service": "api", "http_route": route, "exported_resource": "cpu",
+                  "foresight_target": f'exported_resource="cpu",http_route="{route}",predictor="latency",service="api"',
+                  **extra}
+        return {"exp_labels": labels, "exp_annotations": {
+            "summary": f"api (exported_resource=cpu, http_route={route}): unusual latency "
+                       f"(anomaly score {score}, alerts at ?)"}}
+
+    case = {"interval": "1m", "input_series": [
+        target("foresight_risk_level", "/pay", 2), target("foresight_anomaly_score", "/pay", 0.97),
+        target("foresight_incident_info", "/pay", 1, incident="inc-1", root_cause="db"),
+        target("foresight_risk_level", "/home", 2), target("foresight_anomaly_score", "/home", 0.91),
+    ], "alert_rule_test": [{"eval_time": "3m", "alertname": "ForesightAnomalyDetected", "exp_alerts": [
+        alert("/home", "0.91"), alert("/pay", "0.97", incident="inc-1", root_cause="db")]}]}
+    # Only the summary is compared here (the other annotations have their own tests).
+    doc = yaml.safe_load(rules)
+    for rule in doc["groups"][0]["rules"]:
+        rule["annotations"] = {"summary": rule["annotations"]["summary"]}
+    promtool_test(promtool, tmp_path, yaml.safe_dump(doc, allow_unicode=True), [case])

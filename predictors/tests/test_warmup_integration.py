@@ -16,7 +16,7 @@ predictors:
   - name: memory
     kind: exhaustion
     series: process_memory_usage_bytes{job="checkout"}
-    limit_series: process_memory_limit_bytes
+    limit_series: k8s_container_memory_limit_bytes
     resource: memory
     unit: bytes
 """)
@@ -26,12 +26,12 @@ predictors:
 def prometheus(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("prom")
     now = int(time.time()) // 60 * 60
-    lines = ["# TYPE process_memory_usage_bytes gauge", "# TYPE process_memory_limit_bytes gauge"]
+    lines = ["# TYPE process_memory_usage_bytes gauge", "# TYPE k8s_container_memory_limit_bytes gauge"]
     usage, limit = [], []
     for i in range(180, 0, -1):  # three hours, one point a minute, growing 5 MB a minute
         t = now - i * 60
         usage.append(f'process_memory_usage_bytes{{job="checkout",instance="checkout-0"}} {1e9 + (180 - i) * 5e6} {t}')
-        limit.append(f'process_memory_limit_bytes{{job="checkout",instance="checkout-0"}} 3e9 {t}')
+        limit.append(f'k8s_container_memory_limit_bytes{{job="checkout",instance="checkout-0"}} 3e9 {t}')
     (tmp / "history.om").write_text("\n".join(lines[:1] + usage + lines[1:] + limit + ["# EOF", ""]))
     data = tmp / "data"
     subprocess.run([find_binary("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(tmp / "history.om"),

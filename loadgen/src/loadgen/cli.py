@@ -121,8 +121,8 @@ def _list(args) -> int:
         if args.json:
             w = scenario.watched
             print(json.dumps({"name": scenario.name, "description": scenario.description, "service": w.service,
-                              "resource": w.resource, "metric": w.metric, "limit_metric": w.limit_metric,
-                              "limit": w.limit}))
+                              "resource": w.resource, "metric": w.metric, "selector": w.selector,
+                              "limit_metric": w.limit_metric, "limit": w.limit}))
         else:
             print(f"{scenario.name:<20} {scenario.description}")
     return 0

@@ -6,14 +6,14 @@ _UNIT_SUFFIX = {"By": "bytes", "s": "seconds", "1": "ratio"}
 _INVALID = re.compile(r"[^a-zA-Z0-9_:]")
 
 
-def prometheus_name(name: str, unit: str, monotonic_sum: bool = False) -> str:
-    """Series name Prometheus shows for an OTLP metric, e.g. process.memory.usage/By -> ..._bytes."""
+def prometheus_name(name: str, unit: str) -> str:
+    """Series name Prometheus shows for an OTLP gauge, up-down counter or histogram, e.g.
+    process.memory.usage/By -> process_memory_usage_bytes ({connection} and other units in
+    braces add nothing). loadgen sends no monotonic counters, which would end in _total."""
     translated = _INVALID.sub("_", name)
     suffix = _UNIT_SUFFIX.get(unit)
     if suffix and not translated.endswith("_" + suffix):
         translated += "_" + suffix
-    if monotonic_sum:
-        translated += "_total"
     return translated
 
 

@@ -88,15 +88,15 @@ def metrics_data(batch: Batch, run_start: int) -> MetricsData:
 
 
 def _number(key: SeriesKey, value: float) -> int | float:
-    # Counters carry whole requests; OTLP then encodes them as integers.
-    return int(value) if key.metric.kind is Kind.COUNTER else float(value)
+    # Bytes and connections are whole numbers; OTLP then encodes them as integers, as real instruments do.
+    return int(value) if key.metric.integer else float(value)
 
 
 def _metric(spec: MetricSpec, points: list) -> Metric:
     if spec.kind is Kind.GAUGE:
         data = Gauge(data_points=points)
-    elif spec.kind is Kind.COUNTER:
-        data = Sum(data_points=points, aggregation_temporality=AggregationTemporality.CUMULATIVE, is_monotonic=True)
+    elif spec.kind is Kind.UP_DOWN:
+        data = Sum(data_points=points, aggregation_temporality=AggregationTemporality.CUMULATIVE, is_monotonic=False)
     else:
         data = Histogram(data_points=points, aggregation_temporality=AggregationTemporality.CUMULATIVE)
     return Metric(name=spec.name, description=spec.description, unit=spec.unit, data=data)

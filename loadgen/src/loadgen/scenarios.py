@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import noise
-from .catalog import (CPU_UTILIZATION, FS_LIMIT, FS_USAGE, MEMORY_LIMIT, MEMORY_USAGE, POOL_IN_USE, POOL_MAX,
-                      REQUEST_COUNT)
+from .catalog import (CPU_LIMIT_UTILIZATION, FS_UTILIZATION, MEMORY_LIMIT, MEMORY_USAGE, POOL_CONNECTIONS, POOL_MAX,
+                      POOL_STATE_ATTRIBUTE, POOL_USED, REQUEST_DURATION)
 from .conditions import HOUR, Conditions, normal_day, pool_wait_seconds, rotations_between
+from .naming import prometheus_label
 from .topology import (DB_CLIENT_SERVICES, DB_FILESYSTEM_LIMIT_BYTES, DB_POOL_MAX_CONNECTIONS, DB_QUERY_MEDIAN_S, GIB,
                        QUERIES_PER_REQUEST, service)
 
@@ -29,6 +30,14 @@ class Watched:
     metric: str  # Prometheus-style name
     limit_metric: str | None  # Prometheus-style name of the series holding the limit, if any
     limit: float
+    labels: tuple[tuple[str, str], ...] = ()  # Prometheus labels that pick the watched series among the metric's
+
+    @property
+    def selector(self) -> str:
+        """The watched series as a selector, e.g. db_client_connection_count{db_client_connection_state="used"}."""
+        if not self.labels:
+            return self.metric
+        return self.metric + "{" + ",".join(f'{k}="{v}"' for k, v in self.labels) + "}"
 
 
 @dataclass(frozen=True)
@@ -118,9 +127,8 @@ class DbPoolSaturation(Scenario):
         "traffic grows 40% and checkout's DB connection pool fills, saturating at 100 connections "
         "about 6h after start; wait time rises before it"
     )
-    watched = Watched(
-        "checkout", "DB connection pool", POOL_IN_USE.prometheus, POOL_MAX.prometheus, DB_POOL_MAX_CONNECTIONS
-    )
+    watched = Watched("checkout", "DB connection pool", POOL_CONNECTIONS.prometheus, POOL_MAX.prometheus,
+                      DB_POOL_MAX_CONNECTIONS, ((prometheus_label(POOL_STATE_ATTRIBUTE), POOL_USED),))
     failure_message = (
         f"connection pool exhausted: {DB_POOL_MAX_CONNECTIONS} of {DB_POOL_MAX_CONNECTIONS} connections in use"
     )
@@ -164,7 +172,8 @@ class DiskFill(Scenario):
         "db's data filesystem fills (with a nightly log-rotation dip at 03:00 UTC) and is full "
         "about 10h after start"
     )
-    watched = Watched("db", "disk", FS_USAGE.prometheus, FS_LIMIT.prometheus, DB_FILESYSTEM_LIMIT_BYTES)
+    # The hostmetrics receiver sends no size series; its utilization (used / (used + free)) reaches 1 when full.
+    watched = Watched("db", "disk", FS_UTILIZATION.prometheus, None, 1.0)
     failure_message = 'PANIC: could not write to file "pg_wal/xlogtemp": No space left on device'
     full_after_s = 10 * HOUR
     initial_used = 0.6 * DB_FILESYSTEM_LIMIT_BYTES
@@ -203,8 +212,8 @@ class ErrorSpike(Scenario):
         "load and latency grow on checkout and payments, then checkout's error rate spikes past 5% "
         "about 5h after start for an hour"
     )
-    # The watched series is the failed-request counter; the limit is a share of all requests.
-    watched = Watched("checkout", "error rate", REQUEST_COUNT.prometheus, None, 0.05)
+    # The watched series is the request count per status code; the limit is the failed share of all requests.
+    watched = Watched("checkout", "error rate", REQUEST_DURATION.prometheus + "_count", None, 0.05)
     failure_message = "error rate above 5%: payments returned 503 Service Unavailable"
     spike_after_s = 5 * HOUR
     spike_length_s = HOUR
@@ -249,12 +258,12 @@ class DbDegradation(Scenario):
         "db degrades from ~3h: its CPU reaches 100% about 1h later as queries slow down; checkout's and "
         "inventory's DB pools fill 5 and 8 min behind it, frontend's latency and errors follow; recovers 45 min later"
     )
-    watched = Watched("db", "CPU", CPU_UTILIZATION.prometheus, None, 1.0)
+    watched = Watched("db", "CPU", CPU_LIMIT_UTILIZATION.prometheus, None, 1.0)
     failure_message = "canceling statement due to statement timeout: CPU saturated, queries queueing"
     # Each DB client fails too, when its pool is exhausted.
     pools_watched = {
-        client: Watched(client, "DB connection pool", POOL_IN_USE.prometheus, POOL_MAX.prometheus,
-                        DB_POOL_MAX_CONNECTIONS)
+        client: Watched(client, "DB connection pool", POOL_CONNECTIONS.prometheus, POOL_MAX.prometheus,
+                        DB_POOL_MAX_CONNECTIONS, DbPoolSaturation.watched.labels)
         for client in DB_CLIENT_SERVICES
     }
     pool_failure_message = DbPoolSaturation.failure_message

@@ -11,16 +11,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import noise
-from .catalog import (CPU_UTILIZATION, DURATION_BUCKETS_S, FS_LIMIT, FS_USAGE, MEMORY_LIMIT, MEMORY_USAGE, POOL_IN_USE,
-                      POOL_MAX, POOL_WAIT, REQUEST_COUNT, REQUEST_DURATION, STATUS_CODE_ATTRIBUTE, STATUS_ERROR,
-                      STATUS_OK, MetricSpec)
+from .catalog import (CPU_LIMIT_UTILIZATION, DURATION_BUCKETS_S, ERROR_TYPE_ATTRIBUTE, FS_FREE, FS_RESERVED,
+                      FS_STATE_ATTRIBUTE, FS_USAGE, FS_USED, FS_UTILIZATION, MEMORY_LIMIT, MEMORY_USAGE,
+                      METHOD_ATTRIBUTE, POOL_CONNECTIONS, POOL_IDLE, POOL_MAX, POOL_NAME_ATTRIBUTE,
+                      POOL_STATE_ATTRIBUTE, POOL_USED, POOL_WAIT, REQUEST_DURATION, ROUTE_ATTRIBUTE, SCHEME_ATTRIBUTE,
+                      STATUS_CODE_ATTRIBUTE, STATUS_ERROR, STATUS_OK, MetricSpec)
 from .conditions import Conditions
 from .naming import prometheus_label
 from .scenarios import Scenario
-from .topology import (DB_CLIENT_SERVICES, DB_FILESYSTEM_LIMIT_BYTES, DB_POOL_MAX_CONNECTIONS, DB_SERVICE, SERVICES,
-                       http_services)
+from .topology import (DB_CLIENT_SERVICES, DB_FILESYSTEM_ATTRIBUTES, DB_FILESYSTEM_LIMIT_BYTES,
+                       DB_FILESYSTEM_RESERVED_BYTES, DB_POOL_IDLE_MAX, DB_POOL_MAX_CONNECTIONS, DB_POOL_NAMES,
+                       DB_SERVICE, SERVICES, Service, http_services)
 
 LATENCY_SPREAD = 0.45  # sigma of the log-normal request duration
+POOL_WAIT_SPREAD = 0.6  # sigma of the log-normal wait for a pool connection
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 
@@ -32,11 +36,20 @@ class SeriesKey:
 
     @property
     def prometheus(self) -> str:
-        """Series name with its point attributes as labels, e.g. x_total{http_response_status_code="500"}."""
+        """Series name with its point attributes as labels, e.g. x_bytes{state="used"}."""
+        return self.prometheus_series(self.metric.prometheus)
+
+    def prometheus_series(self, name: str) -> str:
+        """`name` with this series' attributes as labels (for a histogram's x_count, x_sum)."""
         if not self.attributes:
-            return self.metric.prometheus
-        labels = ",".join(f'{prometheus_label(k)}="{v}"' for k, v in self.attributes)
-        return f"{self.metric.prometheus}{{{labels}}}"
+            return name
+        labels = ",".join(f'{k}="{v}"' for k, v in self.labels)
+        return f"{name}{{{labels}}}"
+
+    @property
+    def labels(self) -> tuple[tuple[str, str], ...]:
+        """The attributes as Prometheus labels, sorted as Prometheus shows them."""
+        return tuple(sorted((prometheus_label(k), v) for k, v in self.attributes))
 
 
 @dataclass
@@ -52,7 +65,7 @@ class HistogramSeries:
 class Batch:
     times: np.ndarray  # unix seconds of each point
     conditions: Conditions
-    values: dict[SeriesKey, np.ndarray] = field(default_factory=dict)  # gauges and counters
+    values: dict[SeriesKey, np.ndarray] = field(default_factory=dict)  # gauges and up-down counters
     histograms: dict[SeriesKey, HistogramSeries] = field(default_factory=dict)
     # Requests and failed requests of each HTTP service within each step, for logs.
     requests: dict[str, np.ndarray] = field(default_factory=dict)
@@ -68,10 +81,10 @@ def _requests_in_step(seed: int, stream: str, times: np.ndarray, expected: np.nd
     return np.maximum(np.round(expected + spread), 0).astype(np.int64)
 
 
-def _bucket_counts(count: np.ndarray, median_s: np.ndarray) -> np.ndarray:
+def _bucket_counts(count: np.ndarray, median_s: np.ndarray, spread: float) -> np.ndarray:
     """Integer counts per bucket for log-normal durations; each row adds up to its count."""
     bounds = np.log(np.array(DURATION_BUCKETS_S))[None, :]
-    z = (bounds - np.log(median_s)[:, None]) / (LATENCY_SPREAD * math.sqrt(2.0))
+    z = (bounds - np.log(median_s)[:, None]) / (spread * math.sqrt(2.0))
     cdf = 0.5 * (1.0 + _erf(z).astype(np.float64))
     edges = np.concatenate([np.zeros((len(count), 1)), cdf, np.ones((len(count), 1))], axis=1)
     # Rounding the cumulative shares keeps the counts whole, non-negative and exact in total.
@@ -93,8 +106,7 @@ class Timeline:
         self.step = step
         self.seed = seed
         self._next_index = 0
-        self._totals: dict[SeriesKey, int] = {}
-        self._histogram_totals: dict[str, tuple[np.ndarray, float, float, float]] = {}
+        self._histogram_totals: dict[SeriesKey, tuple[np.ndarray, float, float, float]] = {}
 
     def next_batch(self, steps: int) -> Batch:
         indices = np.arange(self._next_index, self._next_index + steps, dtype=np.int64)
@@ -113,16 +125,25 @@ class Timeline:
             batch.values[SeriesKey(svc.name, MEMORY_USAGE)] = np.round(c.memory_bytes[svc.name])
             batch.values[SeriesKey(svc.name, MEMORY_LIMIT)] = svc.memory_limit_bytes * ones
         for client in DB_CLIENT_SERVICES:
-            batch.values[SeriesKey(client, POOL_IN_USE)] = c.pools_in_use[client]
-            batch.values[SeriesKey(client, POOL_MAX)] = DB_POOL_MAX_CONNECTIONS * ones
-            batch.values[SeriesKey(client, POOL_WAIT)] = c.pools_wait_s[client]
-        batch.values[SeriesKey(DB_SERVICE, CPU_UTILIZATION)] = np.clip(c.db_cpu_utilization, 0.0, 1.0)
-        batch.values[SeriesKey(DB_SERVICE, FS_USAGE)] = np.round(c.disk_used_bytes)
-        batch.values[SeriesKey(DB_SERVICE, FS_LIMIT)] = DB_FILESYSTEM_LIMIT_BYTES * ones
+            pool = ((POOL_NAME_ATTRIBUTE, DB_POOL_NAMES[client]),)
+            used = c.pools_in_use[client]
+            idle = np.minimum(DB_POOL_IDLE_MAX, DB_POOL_MAX_CONNECTIONS - used)
+            batch.values[SeriesKey(client, POOL_CONNECTIONS, pool + ((POOL_STATE_ATTRIBUTE, POOL_USED),))] = used
+            batch.values[SeriesKey(client, POOL_CONNECTIONS, pool + ((POOL_STATE_ATTRIBUTE, POOL_IDLE),))] = idle
+            batch.values[SeriesKey(client, POOL_MAX, pool)] = DB_POOL_MAX_CONNECTIONS * ones
+        batch.values[SeriesKey(DB_SERVICE, CPU_LIMIT_UTILIZATION)] = np.clip(c.db_cpu_utilization, 0.0, 1.0)
+        # The hostmetrics receiver's three states add up to the filesystem's size; its utilization
+        # is used / (used + free), so it reaches 1 when nothing is left for unprivileged writers.
+        used = np.round(c.disk_used_bytes)
+        for state, values in ((FS_USED, used), (FS_FREE, DB_FILESYSTEM_LIMIT_BYTES - used),
+                              (FS_RESERVED, DB_FILESYSTEM_RESERVED_BYTES * ones)):
+            key = SeriesKey(DB_SERVICE, FS_USAGE, DB_FILESYSTEM_ATTRIBUTES + ((FS_STATE_ATTRIBUTE, state),))
+            batch.values[key] = values
+        batch.values[SeriesKey(DB_SERVICE, FS_UTILIZATION, DB_FILESYSTEM_ATTRIBUTES)] = used / DB_FILESYSTEM_LIMIT_BYTES
 
     def _add_requests(self, batch: Batch) -> None:
         c, times = batch.conditions, batch.times
-        # A cumulative counter starts at zero at the run's start.
+        # Cumulative histograms start at zero at the run's start.
         in_run = times > self.first
         for svc in http_services():
             expected = c.request_rate * svc.traffic_share * self.step * in_run
@@ -131,30 +152,29 @@ class Timeline:
             failed = _requests_in_step(self.seed, f"{svc.name}/failed", times, expected * failed_share)
             batch.requests[svc.name] = ok + failed
             batch.errors[svc.name] = failed
-            for code, increments in ((STATUS_OK, ok), (STATUS_ERROR, failed)):
-                key = SeriesKey(svc.name, REQUEST_COUNT, ((STATUS_CODE_ATTRIBUTE, code),))
-                cumulative = self._totals.get(key, 0) + np.cumsum(increments)
-                if len(cumulative):
-                    self._totals[key] = int(cumulative[-1])
-                batch.values[key] = cumulative
             median = svc.latency_median_s * c.latency_factor[svc.name]
-            batch.histograms[SeriesKey(svc.name, REQUEST_DURATION)] = self._histogram(svc.name, ok + failed, median)
+            for code, served in ((STATUS_OK, ok), (STATUS_ERROR, failed)):
+                key = SeriesKey(svc.name, REQUEST_DURATION, _http_attributes(svc, code))
+                batch.histograms[key] = self._histogram(key, served, median, LATENCY_SPREAD)
+            if svc.name in DB_CLIENT_SERVICES:  # each request borrows one connection from the pool
+                key = SeriesKey(svc.name, POOL_WAIT, ((POOL_NAME_ATTRIBUTE, DB_POOL_NAMES[svc.name]),))
+                batch.histograms[key] = self._histogram(key, ok + failed, c.pools_wait_s[svc.name], POOL_WAIT_SPREAD)
 
-    def _histogram(self, service: str, count: np.ndarray, median_s: np.ndarray) -> HistogramSeries:
+    def _histogram(self, key: SeriesKey, count: np.ndarray, median_s: np.ndarray, spread: float) -> HistogramSeries:
         buckets_total, sum_total, low, high = self._histogram_totals.get(
-            service, (np.zeros(len(DURATION_BUCKETS_S) + 1, dtype=np.int64), 0.0, math.inf, 0.0)
+            key, (np.zeros(len(DURATION_BUCKETS_S) + 1, dtype=np.int64), 0.0, math.inf, 0.0)
         )
-        per_step = _bucket_counts(count, median_s)
+        per_step = _bucket_counts(count, median_s, spread)
         bucket_counts = buckets_total + np.cumsum(per_step, axis=0)
-        mean_s = median_s * math.exp(LATENCY_SPREAD**2 / 2)
+        mean_s = median_s * math.exp(spread**2 / 2)
         sums = sum_total + np.cumsum(count * mean_s)
-        # Min and max stand for the fastest and slowest request seen so far (~2.5 sigma out).
-        step_low = np.where(count > 0, median_s * math.exp(-2.5 * LATENCY_SPREAD), math.inf)
-        step_high = np.where(count > 0, median_s * math.exp(2.5 * LATENCY_SPREAD), 0.0)
+        # Min and max stand for the fastest and slowest observation so far (~2.5 sigma out).
+        step_low = np.where(count > 0, median_s * math.exp(-2.5 * spread), math.inf)
+        step_high = np.where(count > 0, median_s * math.exp(2.5 * spread), 0.0)
         mins = np.minimum.accumulate(np.concatenate(([low], step_low)))[1:]
         maxs = np.maximum.accumulate(np.concatenate(([high], step_high)))[1:]
         if len(count):
-            self._histogram_totals[service] = (bucket_counts[-1], float(sums[-1]), float(mins[-1]), float(maxs[-1]))
+            self._histogram_totals[key] = (bucket_counts[-1], float(sums[-1]), float(mins[-1]), float(maxs[-1]))
         return HistogramSeries(
             bucket_counts=bucket_counts,
             counts=bucket_counts.sum(axis=1),
@@ -162,3 +182,11 @@ class Timeline:
             mins=np.where(np.isinf(mins), 0.0, mins),
             maxs=maxs,
         )
+
+
+def _http_attributes(svc: Service, code: str) -> tuple[tuple[str, str], ...]:
+    """http.server.request.duration attributes of one service's route and status code."""
+    method, route = svc.span_name.split(" ", 1)
+    attributes = ((METHOD_ATTRIBUTE, method), (ROUTE_ATTRIBUTE, route), (SCHEME_ATTRIBUTE, "http"),
+                  (STATUS_CODE_ATTRIBUTE, code))
+    return attributes + (((ERROR_TYPE_ATTRIBUTE, code),) if code == STATUS_ERROR else ())

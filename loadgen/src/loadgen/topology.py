@@ -6,8 +6,14 @@ MIB = 1024**2
 GIB = 1024**3
 
 DB_POOL_MAX_CONNECTIONS = 100  # per client service
+DB_POOL_IDLE_MAX = 10  # open connections a pool keeps idle
+# Space on db's data filesystem that is free or used; root's reserve (5%) comes on top of it.
 DB_FILESYSTEM_LIMIT_BYTES = 200 * GIB
+DB_FILESYSTEM_RESERVED_BYTES = 10 * GIB
 DB_DATA_MOUNTPOINT = "/var/lib/postgresql"
+# The filesystem attributes the hostmetrics receiver sends besides `state`.
+DB_FILESYSTEM_ATTRIBUTES = (("device", "/dev/nvme1n1"), ("mode", "rw"), ("mountpoint", DB_DATA_MOUNTPOINT),
+                            ("type", "ext4"))
 DB_QUERY_MEDIAN_S = 0.004  # median time of one db query under normal load
 # Queries each DB client runs per request it serves; traces show one of them as a db span.
 QUERIES_PER_REQUEST = {"checkout": 5, "inventory": 3}
@@ -50,8 +56,10 @@ CALLS: tuple[tuple[str, str], ...] = (
     ("inventory", "db"),
 )
 
-# The services that query db, each through its own connection pool.
+# The services that query db, each through its own connection pool, named as the semantic
+# conventions advise when the pool has no name of its own: server.address:server.port/db.namespace.
 DB_CLIENT_SERVICES = ("checkout", "inventory")
+DB_POOL_NAMES = {"checkout": "db:5432/orders", "inventory": "db:5432/inventory"}
 # The DB client whose pool the single-pool scenarios and log lines are about.
 DB_CLIENT_SERVICE = "checkout"
 # The service whose filesystem is simulated.

@@ -164,7 +164,7 @@ class Fields:
     def text_list(self, key, default) -> list:
         value, present = self._get(key, default, False)
         if not present:
-            return list(value)
+            return None if value is None else list(value)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.error(key, f"expected a list of names, got {value!r}")
         return value

@@ -83,6 +83,8 @@ class PredictorConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     drivers: dict = field(default_factory=dict)  # plain-word name -> Selector: candidate causes for "why"
     alerting: AlertingConfig = field(default_factory=AlertingConfig)  # what `foresight rules` generates
+    drop_labels: list = field(default_factory=list)  # source labels left out of a target's identity
+    max_targets: int = 10_000  # targets beyond this get no prediction (counted): bounds cardinality
 
     @classmethod
     def read_common(cls, f: Fields, evaluate_every: float = 60.0, series_required: bool = True,
@@ -106,7 +108,17 @@ class PredictorConfig:
             policy=PolicyConfig.read(f.mapping("policy"), policy_defaults),
             drivers=f.selector_map("drivers"),
             alerting=AlertingConfig.read(f.mapping("alerting")),
+            drop_labels=cls._label_names(f, "drop_labels"),
+            max_targets=f.integer("max_targets", 10_000, low=1),
         )
+
+    @staticmethod
+    def _label_names(f: Fields, key: str) -> list:
+        names = f.text_list(key, [])
+        for name in names:
+            if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name):
+                raise f.error(key, f"{name!r} is not a label name (letters, digits and _, not starting with a digit)")
+        return names
 
     @classmethod
     def from_fields(cls, f: Fields) -> "PredictorConfig":

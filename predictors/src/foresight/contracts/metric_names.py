@@ -17,6 +17,7 @@ DRIVER_INFO = "foresight_driver_info"  # + rank, text
 ACTION_INFO = "foresight_action_info"  # + text
 INCIDENT_INFO = "foresight_incident_info"  # + incident, root_cause
 MODEL_INFO = "foresight_model_info"  # + model
+DAILY_PROFILE_DAYS = "foresight_daily_profile_days"
 LOG_TEMPLATE_RATE = "foresight_log_template_rate"  # + template_id, template, severity
 # Per predictor.
 PREDICTOR_INFO = "foresight_predictor_info"
@@ -30,6 +31,9 @@ CONSUMER_LAG = "foresight_consumer_lag_messages"
 INFERENCE_DURATION = "foresight_inference_duration_seconds"
 EVENT_TIME = "foresight_event_time_seconds"
 SERIES_TRACKED = "foresight_series_tracked"
+SERIES_EVICTED = "foresight_series_evicted"  # + reason: idle past the TTL, or max_series reached
+TARGETS_DROPPED = "foresight_targets_dropped"  # + predictor: series beyond max_targets
+PREDICTOR_ERRORS = "foresight_predictor_errors"  # + predictor: unexpected exceptions, caught
 WARMUP_POINTS = "foresight_warmup_points"
 # The feedback loop.
 FEEDBACK = "foresight_feedback"
@@ -40,7 +44,7 @@ ANNOTATIONS_DROPPED = "foresight_annotations_dropped"
 ANNOTATION_QUEUE = "foresight_annotation_queue_length"
 
 COUNTERS = (POINTS_INGESTED, BAD_INPUT, COUNTER_RESETS, WARMUP_POINTS, FEEDBACK, FEEDBACK_SKIPPED, GRAFANA_ERRORS,
-            ANNOTATIONS_WRITTEN, ANNOTATIONS_DROPPED)
+            ANNOTATIONS_WRITTEN, ANNOTATIONS_DROPPED, TARGETS_DROPPED, PREDICTOR_ERRORS, SERIES_EVICTED)
 HISTOGRAMS = (INFERENCE_DURATION,)
 
 

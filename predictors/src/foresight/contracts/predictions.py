@@ -1,5 +1,6 @@
 """What a predictor says about one target: the Prediction, its identity and the published horizons."""
 import math
+import re
 from dataclasses import dataclass, field
 
 PUBLISHED_HORIZONS = (3600.0, 6 * 3600.0, 24 * 3600.0)
@@ -14,7 +15,7 @@ class Prediction:
     predictions fill `anomaly_score` and leave those empty (None or {}).
     """
     predictor: str
-    labels: dict  # output labels besides `predictor`: service, service_instance
+    labels: dict  # the target's identity besides `predictor` (output_labels of its source series)
     timestamp: float  # event time of the newest data used
     observed: float | None
     limit: float | None = None
@@ -29,6 +30,7 @@ class Prediction:
     drivers: list = field(default_factory=list)  # "why": plain-word sentences, strongest first
     action: str = ""  # the predictor's recommended action with the numbers filled in
     model: str = ""  # which model produced the forecast, where the kind chooses one
+    daily_profile_days: int | None = None  # days the daily profile was fitted on (0: none yet); kinds without one: None
     incident: tuple | None = None  # (incident id, root-cause service) while at risk
     log_templates: list = field(default_factory=list)  # logs kind: (template_id, template, severity, per second)
     risk_level: int = 0
@@ -38,16 +40,53 @@ class Prediction:
         return (self.predictor, tuple(sorted(self.labels.items())))
 
 
-def output_labels(series_labels: dict) -> dict:
-    """The source series' identity as labels on foresight_* outputs.
+# Labels Foresight adds to its outputs, the labels its alert rules set, and those
+# Prometheus sets on alerts. A source label of one of these names is published as
+# exported_<name> (Prometheus' rule for such clashes), so none can overwrite another.
+ADDED_LABELS = frozenset({
+    "predictor", "quantile", "horizon", "feature", "rank", "text", "model", "incident", "root_cause",
+    "template_id", "template", "severity", "alias", "le", "service", "service_instance",
+    "kind", "resource", "foresight_target", "alertname", "alertstate",
+})
+RENAMED = {"job": "service", "instance": "service_instance"}
+EXPORTED_PREFIX = "exported_"
+_INVALID = re.compile(r"[^a-zA-Z0-9_]")
 
-    `job` and `instance` are renamed so they do not clash with the labels Prometheus
-    attaches to the sidecar's own scrape.
+
+def output_labels(series_labels: dict, drop=()) -> dict:
+    """A target's identity: its source series' labels, minus `drop`, as labels on foresight_*.
+
+    `job` and `instance` become `service` and `service_instance`, so they do not clash
+    with the labels Prometheus attaches to the sidecar's own scrape. A label Foresight
+    adds itself is published as exported_<name> (exported_exported_<name> if that is
+    taken too). Names are made valid Prometheus label names; empty values are absent,
+    as in Prometheus.
     """
-    labels = {"service": series_labels.get("job", "")}
-    if series_labels.get("instance"):
-        labels["service_instance"] = series_labels["instance"]
+    labels = {}
+    clashing = []
+    for name, value in sorted(series_labels.items()):
+        if name in drop or value == "":
+            continue
+        if name in RENAMED:
+            labels[RENAMED[name]] = value
+            continue
+        clean = _label_name(name)
+        if clean in ADDED_LABELS or clean.startswith("__"):
+            clashing.append((clean, value))
+        else:
+            labels[clean] = value
+    for name, value in clashing:  # after the others, so an exported_ name already present wins
+        name = EXPORTED_PREFIX + name
+        while name in labels:
+            name = EXPORTED_PREFIX + name
+        labels[name] = value
     return labels
 
 
-__all__ = ["PUBLISHED_HORIZONS", "TTF_QUANTILES", "Prediction", "output_labels"]
+def _label_name(name: str) -> str:
+    """`k8s.pod.name` -> `k8s_pod_name`: OTLP attributes and CSV headers may hold any character."""
+    clean = _INVALID.sub("_", name)
+    return "_" + clean if clean[:1].isdigit() or not clean else clean
+
+
+__all__ = ["ADDED_LABELS", "EXPORTED_PREFIX", "PUBLISHED_HORIZONS", "TTF_QUANTILES", "Prediction", "output_labels"]

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+_EXPRESSION = re.compile(r"[()\[\]]")  # functions and range vectors: PromQL, not a selector
 _MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(,|$)')
 
 
@@ -47,11 +48,44 @@ class Selector:
         return self.promql()
 
 
+def sanitize_name(name: str) -> str:
+    """A name as the OpenTelemetry-to-Prometheus translation writes it: `system.memory.usage`
+    -> `system_memory_usage`; a leading digit gets a `_`. Pure, so contracts and sources share it."""
+    clean = re.sub(r"[^a-zA-Z0-9_:]", "_", name)
+    return "_" + clean if clean[:1].isdigit() else clean
+
+
+def format_labels(labels: dict) -> str:
+    """`{job="node",mountpoint="/"}`: sorted by name, values quoted and escaped as in PromQL."""
+    def quoted(value) -> str:
+        return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+    return "{" + ",".join(f"{name}={quoted(value)}" for name, value in sorted(labels.items())) + "}"
+
+
+def _bad_name(text: str, s: str) -> ValueError | None:
+    """The error for a selector whose metric name is not a Prometheus name, with the name to
+    use instead; None when the name is fine (the problem is elsewhere)."""
+    head, brace, tail = s.partition("{")
+    name = head.strip()
+    if not name or re.fullmatch(_NAME, name):
+        return None
+    if _EXPRESSION.search(name):
+        return ValueError(f"{text!r} is a PromQL expression; give a series selector, a metric name with "
+                          f"optional label matchers such as process_memory_usage_bytes{{job=\"checkout\"}}")
+    where = f"{text!r}: " if brace else ""
+    return ValueError(f"{where}{name!r} is not a Prometheus metric name (only letters, digits, '_' and ':', not "
+                      f"starting with a digit); use {sanitize_name(name) + brace + tail!r}, the name the "
+                      f"OpenTelemetry-to-Prometheus translation gives it")
+
+
 def parse_selector(text: str) -> Selector:
     """Parse a selector. Raises ValueError naming what is wrong."""
     if not isinstance(text, str) or not text.strip():
         raise ValueError("expected a series selector such as process_memory_usage_bytes{job=\"checkout\"}")
     s = text.strip()
+    if (error := _bad_name(text, s)) is not None:
+        raise error
     m = re.match(_NAME, s)
     if not m:
         raise ValueError(f"{text!r} does not start with a metric name")

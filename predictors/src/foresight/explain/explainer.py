@@ -43,7 +43,8 @@ class Explainer:
             prediction.drivers = cached[1]
             return cached[2]
         target_labels = self.predictor.source_labels(prediction.key)
-        target = same_target(target_labels, store.matching(self.config.series))
+        # The target's own series (one mountpoint, one pool), not another of its service's.
+        target = store.windows.get(self.predictor.source_series(prediction.key))
         if target is None or len(target) < 3:
             return []
         since = prediction.timestamp - EXPLAIN_WINDOW

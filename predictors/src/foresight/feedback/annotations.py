@@ -59,9 +59,11 @@ def peak_name(episode) -> str:
 
 
 def target_name(labels: dict) -> str:
+    """'node (host-1:9100, mountpoint=/data)': the service, its instance, the target's other labels."""
     service = labels.get("service") or "(no service)"
-    instance = labels.get("service_instance")
-    return f"{service} ({instance})" if instance else service
+    details = [labels["service_instance"]] if labels.get("service_instance") else []
+    details += [f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("service", "service_instance")]
+    return f"{service} ({', '.join(details)})" if details else service
 
 
 def human_duration(seconds: float) -> str:

@@ -1,8 +1,9 @@
 """The feedback loop: predictions out to Grafana as annotations, verdicts back in as thresholds.
 
 The service calls `observe` after every engine evaluation and `poll` every `poll_every`
-seconds of event time. Neither raises on Grafana trouble: failures are counted, logged,
-and retried at the next poll.
+seconds of event time, both on a worker thread (runtime.background), so Grafana's pace
+never holds up the Kafka consumer. Neither raises on Grafana trouble: failures are
+counted, logged, and retried at the next poll.
 
 Without a Grafana URL (`FeedbackLoop.events_only()`), the loop only writes the structured
 event log (predictions and alert decisions): no annotations, no tuning, no state file.
@@ -55,6 +56,7 @@ class FeedbackLoop:
         self.last_poll = -math.inf
         self._logged: dict[str, tuple[int, float]] = {}  # target -> (level, probability) last logged
         self._thresholds = {}
+        self._dirty = False  # episodes changed since the state file was written
         self._retune(announce=False)
         if problem is None and any(self._thresholds[p] != self.base[p] for p in self.base):
             log.info("feedback state %s restored thresholds %s", settings.state_path, self._thresholds)
@@ -71,10 +73,12 @@ class FeedbackLoop:
     def due(self, now: float) -> bool:
         return now >= self.last_poll + self.settings.poll_every
 
-    def observe(self, predictions: list, now: float, withdrawn=()) -> None:
+    def observe(self, predictions: list, now: float, withdrawn=(), write: bool = True) -> None:
         """Track episodes from the risk levels the engine just set, and write their annotations.
 
-        `withdrawn`: prediction keys (predictor, labels tuple) the engine could not renew."""
+        `withdrawn`: prediction keys (predictor, labels tuple) the engine could not renew.
+        `write=False` leaves the Grafana writes and the state file to `write`, so a worker
+        thread that takes several evaluations at once writes once for all of them."""
         changed = False
         for prediction in predictions:
             changed |= self._observe_one(prediction)
@@ -87,8 +91,15 @@ class FeedbackLoop:
                      level_to=0, reason="withdrawn", event_time=now, episode=episode.id)
                 self._close(episode, now, "withdrawn")
                 changed = True
+        self._dirty |= changed
+        if write:
+            self.write(now)
+
+    def write(self, now: float) -> None:
+        """Write the queued annotations to Grafana, and the state file if episodes changed."""
         self.annotations.flush(now, self.history)
-        if changed:
+        if self._dirty:
+            self._dirty = False
             self._save()
 
     def poll(self, now: float) -> dict[str, float]:

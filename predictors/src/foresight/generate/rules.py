@@ -6,7 +6,14 @@ failure probability (exhaustion) or the anomaly score (anomaly, logs). Each enab
 severity gets its own rule with the same alert name, so Alertmanager's inhibit rule lets critical mute warning for one
 target. Annotations are Go templates that query the foresight_* metrics when the alert is
 evaluated, so every notification says what will fail, when, how sure, why and what to do.
+
+A target is any label set (its source series' labels, contracts.predictions.output_labels):
+the rules never list its labels. The incident join ignores the labels it adds, and the
+templates select the alerting target's own series from `$labels`. The rule labels
+(severity, kind, resource, foresight_target) cannot overwrite a target's labels: the
+sidecar publishes a source label of one of those names as exported_<name>.
 """
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -21,7 +28,13 @@ RUNBOOKS = "https://github.com/foresight-sre/foresight/blob/main/docs/runbooks.m
 DEFAULT_GRAFANA_URL = "http://localhost:3000"
 DASHBOARD_UID = "foresight-predictor-detail"
 ANOMALY_KINDS = {"anomaly": "ForesightAnomalyDetected", "logs": "ForesightLogAnomalyDetected"}
-TARGET = ("predictor", "service", "service_instance")
+JOINED = "incident, root_cause"  # the labels foresight_incident_info adds to a target's
+# Labels of an alert that are not the target's: the metric name (kept by the comparison in
+# `or`'s right side) and the incident join's.
+NOT_TARGET = "__name__|incident|root_cause"
+# Besides those, the labels a description names otherwise (or not at all: job and instance
+# are the sidecar's own, from Prometheus' scrape of it).
+NOT_EXTRA = NOT_TARGET + "|job|instance|predictor|service|service_instance"
 
 
 def alert_name(kind: str) -> str:
@@ -84,22 +97,44 @@ def rules_command(config_path, output=None, check: bool = False, grafana_url: st
     return 0
 
 
-def predictor_group(predictor, grafana_url: str) -> dict:
+@dataclass(frozen=True)
+class AlertCondition:
+    """One rule's condition on the risk level, and its `for:`: what Prometheus is asked."""
+    severity: str
+    op: str  # "==", or ">=" for the most urgent severity (it takes the levels above it)
+    level: int
+    hold: float  # seconds
+
+    def holds(self, level: int) -> bool:
+        return level == self.level if self.op == "==" else level >= self.level
+
+    def promql(self, predictor_name: str) -> str:
+        return f'foresight_risk_level{{predictor="{predictor_name}"}} {self.op} {self.level}'
+
+
+def alert_conditions(predictor) -> list[AlertCondition]:
+    """The rules one predictor gets, least urgent first. Anomaly kinds enter one severity
+    (the policy's score_severity) when the score passes the policy's threshold."""
     alerting = getattr(predictor, "alerting", None) or AlertingConfig()
     if predictor.kind in ANOMALY_KINDS:
-        rules = [anomaly_rule(predictor, alerting, predictor.policy.score_severity, grafana_url)]
-    else:
-        rules = [risk_rule(predictor, alerting, s, grafana_url) for s in alerting.risk_severities()]
+        severity = predictor.policy.score_severity
+        return [AlertCondition(severity, ">=", RISK_LEVEL[severity], alerting.hold_for[severity])]
+    enabled = alerting.risk_severities()
+    # The most urgent enabled severity also takes the levels above it (capped, not dropped).
+    return [AlertCondition(s, ">=" if s == enabled[-1] else "==", RISK_LEVEL[s], alerting.hold_for[s])
+            for s in enabled]
+
+
+def predictor_group(predictor, grafana_url: str) -> dict:
+    alerting = getattr(predictor, "alerting", None) or AlertingConfig()
+    make = anomaly_rule if predictor.kind in ANOMALY_KINDS else risk_rule
+    rules = [make(predictor, alerting, c, grafana_url) for c in alert_conditions(predictor)]
     return {"name": f"foresight-predictor-{predictor.name}", "rules": rules}
 
 
-def risk_rule(predictor, alerting: AlertingConfig, severity: str, grafana_url: str) -> dict:
-    enabled = alerting.risk_severities()
-    # The most urgent enabled severity also takes the levels above it (capped, not dropped).
-    op = ">=" if severity == enabled[-1] else "=="
-    condition = f'foresight_risk_level{{predictor="{predictor.name}"}} {op} {RISK_LEVEL[severity]}'
+def risk_rule(predictor, alerting: AlertingConfig, condition: AlertCondition, grafana_url: str) -> dict:
     t = _Templates(predictor, alerting)
-    return _rule(predictor, alerting, severity, condition, grafana_url, {
+    return _rule(predictor, alerting, condition, grafana_url, {
         "summary": t.exhaustion_summary(),
         "description": t.exhaustion_description(),
         "when": t.exhaustion_when(),
@@ -109,12 +144,9 @@ def risk_rule(predictor, alerting: AlertingConfig, severity: str, grafana_url: s
     })
 
 
-def anomaly_rule(predictor, alerting: AlertingConfig, severity: str, grafana_url: str) -> dict:
-    """Anomaly kinds enter one severity (the policy's score_severity) when the score passes
-    the policy's threshold."""
-    condition = f'foresight_risk_level{{predictor="{predictor.name}"}} >= {RISK_LEVEL[severity]}'
+def anomaly_rule(predictor, alerting: AlertingConfig, condition: AlertCondition, grafana_url: str) -> dict:
     t = _Templates(predictor, alerting)
-    return _rule(predictor, alerting, severity, condition, grafana_url, {
+    return _rule(predictor, alerting, condition, grafana_url, {
         "summary": t.anomaly_summary(),
         "description": t.anomaly_description(),
         "when": t.anomaly_when(),
@@ -124,23 +156,28 @@ def anomaly_rule(predictor, alerting: AlertingConfig, severity: str, grafana_url
     })
 
 
-def _rule(predictor, alerting, severity, condition, grafana_url, annotations) -> dict:
+def _rule(predictor, alerting, alert: AlertCondition, grafana_url, annotations) -> dict:
     name = alert_name(predictor.kind)
+    severity, condition = alert.severity, alert.promql(predictor.name)
     # Incident and root cause come from foresight_incident_info when the sidecar has grouped
-    # the target into one; `or` keeps the alert firing without it. topk(1) guards against a
-    # target briefly listed in two incidents, which would make group_left fail the rule.
+    # the target into one; `or` keeps the alert firing without it. Both match on every label
+    # of the target (whatever they are) by ignoring the two the join adds. topk(1) guards
+    # against a target briefly listed in two incidents, which would make group_left fail.
     expr = (f"(\n  {condition}\n)\n"
-            f"* on({', '.join(TARGET)}) group_left(incident, root_cause)\n"
-            f"  topk by ({', '.join(TARGET)}) (1, foresight_incident_info)\n"
-            f"or on({', '.join(TARGET)})\n"
+            f"* ignoring({JOINED}) group_left({JOINED})\n"
+            f'  topk without({JOINED}) (1, foresight_incident_info{{predictor="{predictor.name}"}})\n'
+            f"or ignoring({JOINED})\n"
             f"  {condition}\n")
-    labels = {"severity": severity, "kind": predictor.kind, "resource": predictor.resource or predictor.name}
+    labels = {"severity": severity, "kind": predictor.kind, "resource": predictor.resource or predictor.name,
+              # One value per target, for Alertmanager's inhibit rule (`equal: [foresight_target]`).
+              "foresight_target": _matchers("id", NOT_TARGET + "|job|instance") + "{{ $id }}"}
     dashboard = (f"{grafana_url}/d/{DASHBOARD_UID}/{DASHBOARD_UID}"
-                 "?var-predictor={{ $labels.predictor | urlquery }}&var-service={{ $labels.service | urlquery }}")
+                 "?var-predictor={{ $labels.predictor | urlquery }}&var-service={{ $labels.service | urlquery }}"
+                 "&var-instance={{ $labels.service_instance | urlquery }}")
     return {
         "alert": name,
         "expr": expr,
-        "for": format_duration(alerting.hold_for[severity]),
+        "for": format_duration(alert.hold),
         "labels": labels,
         "annotations": {
             **annotations,
@@ -150,12 +187,30 @@ def _rule(predictor, alerting, severity, condition, grafana_url, annotations) ->
     }
 
 
+def _matchers(var: str, exclude: str) -> str:
+    """Go template setting $var to `name="value",...` for every alert label not matching `exclude`."""
+    return (f'{{{{- ${var} := "" -}}}}{{{{- range $k, $v := $labels -}}}}'
+            f'{{{{- if not (match "^({exclude})$" $k) -}}}}'
+            f'{{{{- if ${var} -}}}}{{{{- ${var} = printf "%s," ${var} -}}}}{{{{- end -}}}}'
+            f'{{{{- ${var} = printf "%s%s=%q" ${var} $k $v -}}}}{{{{- end -}}}}{{{{- end -}}}}')
+
+
 class _Templates:
     """Go template text for one predictor's annotations. Values it knows from the config
     (resource, unit, the configured action) are written in; the rest is queried."""
 
-    SEL = ('{{- $sel := printf "predictor=%q,service=%q,service_instance=%q" '
-           '$labels.predictor $labels.service $labels.service_instance -}}')
+    # $sel: matchers for the alerting target's own foresight_* series, from all its labels.
+    SEL = _matchers("sel", NOT_TARGET)
+    # $target: the service, then its instance and the target's other labels, e.g.
+    # "node (host-1:9100, mountpoint=/data)".
+    TARGET_NAME = ('{{- $who := "" -}}{{- with $labels.service_instance -}}{{- $who = . -}}{{- end -}}'
+                   '{{- range $k, $v := $labels -}}'
+                   f'{{{{- if not (match "^({NOT_EXTRA})$" $k) -}}}}'
+                   '{{- if $who -}}{{- $who = printf "%s, " $who -}}{{- end -}}'
+                   '{{- $who = printf "%s%s=%s" $who $k $v -}}{{- end -}}{{- end -}}'
+                   '{{- $target := $labels.service -}}{{- with $who -}}'
+                   '{{- if $target -}}{{- $target = printf "%s (%s)" $target . -}}{{- else -}}{{- $target = . -}}'
+                   '{{- end -}}{{- end -}}')
 
     def __init__(self, predictor, alerting: AlertingConfig):
         self.p, self.alerting = predictor, alerting
@@ -183,8 +238,8 @@ class _Templates:
         """$var = the clock time `promql_offset` seconds after the prediction's event time
         (its data's timestamps, not Prometheus' clock: right for replays too), to the minute."""
         return [f'{{{{- ${var} := "?" -}}}}',
-                '{{- with query (printf "round(foresight_last_evaluation_timestamp_seconds{%s} + on(predictor, '
-                f'service, service_instance) ({promql_offset} < +Inf), 60)" $sel $sel) -}}}}'
+                '{{- with query (printf "round(foresight_last_evaluation_timestamp_seconds{%s} + ignoring(quantile) '
+                f'({promql_offset} < +Inf), 60)" $sel $sel) -}}}}'
                 f'{{{{- ${var} = . | first | value | humanizeTimestamp -}}}}{{{{- end -}}}}']
 
     def _probability(self, var: str, horizon: str) -> list:
@@ -220,12 +275,8 @@ class _Templates:
                 '{{ with $labels.root_cause }} (root cause: {{ . }}){{ end }}.{{ end }}')
 
     @staticmethod
-    def _target() -> str:
-        return '{{ $labels.service }}{{ with $labels.service_instance }} ({{ . }}){{ end }}'
-
-    @staticmethod
     def _join(lines: list, text: str) -> str:
-        return "\n".join([_Templates.SEL, *lines, text])
+        return "\n".join([_Templates.SEL, _Templates.TARGET_NAME, *lines, text])
 
     # -- risk-level (exhaustion) annotations ---------------------------------------------
     def _ttf_lines(self) -> list:
@@ -236,7 +287,7 @@ class _Templates:
 
     def exhaustion_summary(self) -> str:
         return self._join([*self._query_value("limit", "foresight_limit_value"), *self._ttf_lines()],
-                          f'{{{{ $labels.service }}}}: {self.resource} will reach its limit of {{{{ $limit }}}} '
+                          f'{{{{ $target }}}}: {self.resource} will reach its limit of {{{{ $limit }}}} '
                           'in ~{{ $p50 }} (80% range {{ $p10 }} – {{ $p90 }})')
 
     def exhaustion_when(self) -> str:
@@ -264,7 +315,7 @@ class _Templates:
                  *self._probability("p6", "6h"), *self._probability("p24", "24h"),
                  *self._drivers(*self.trend_reason()), *self._action()]
         return self._join(lines, (
-            f'{self.resource} of {self._target()} will reach its limit of {{{{ $limit }}}} '
+            f'{self.resource} of {{{{ $target }}}} will reach its limit of {{{{ $limit }}}} '
             'in ~{{ $p50 }} (80% range {{ $p10 }} – {{ $p90 }}), around {{ $at }}. '
             'Probability of reaching the limit: {{ $p6 }} within 6h, {{ $p24 }} within 24h. '
             f'Why: {{{{ $why }}}}.{self._incident()} Action: {{{{ $action }}}}'))
@@ -294,7 +345,7 @@ class _Templates:
                 '{{- $threshold = . | first | value | printf "%.2f" -}}{{- end -}}']
 
     def anomaly_summary(self) -> str:
-        return self._join(self._score_lines(), f'{{{{ $labels.service }}}}: unusual {self.resource} '
+        return self._join(self._score_lines(), f'{{{{ $target }}}}: unusual {self.resource} '
                                                '(anomaly score {{ $score }}, alerts at {{ $threshold }})')
 
     def anomaly_when(self) -> str:
@@ -307,7 +358,7 @@ class _Templates:
         lines = [*self._now_lines(), *self._score_lines(), *self._drivers(*self.attribution_reason()),
                  *self._action()]
         return self._join(lines, (
-            f'{self.resource} of {self._target()} behaves unusually now (detected at {{{{ $at }}}}): '
+            f'{self.resource} of {{{{ $target }}}} behaves unusually now (detected at {{{{ $at }}}}): '
             'anomaly score {{ $score }}, alert threshold {{ $threshold }}. '
             f'Why: {{{{ $why }}}}.{self._incident()} Action: {{{{ $action }}}}'))
 

@@ -1,5 +1,11 @@
-"""Prometheus exposition. Predictions come from the last snapshot: no I/O during a scrape."""
+"""Prometheus exposition. Predictions come from the last snapshot: no I/O during a scrape.
+
+Each target's series carry its own labels (`predictor` and the target's identity,
+contracts.predictions.output_labels), so samples of one family may have different label
+sets: filesystems add `mountpoint`, HTTP series `http_route`, and so on.
+"""
 import threading
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -7,6 +13,40 @@ from prometheus_client.core import GaugeMetricFamily
 from foresight.contracts import metric_names as names
 from foresight.contracts.durations import horizon_label
 from foresight.contracts.predictions import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction
+
+from .stable_text import HeldTexts
+
+HELP = {
+    names.TIME_TO_FAILURE: "Time until the watched series crosses its limit (event time); +Inf when not within "
+                           "the horizon.",
+    names.FAILURE_PROBABILITY: "Probability of crossing the limit within the horizon.",
+    names.FORECAST_VALUE: "Forecast of the watched series at now + horizon.",
+    names.RISK_LEVEL: "0 none, 1 info, 2 warning, 3 critical, as the policy decides.",
+    names.OBSERVED_VALUE: "Latest value of the watched series.",
+    names.LIMIT_VALUE: "The limit the watched series is compared with.",
+    names.TREND_PER_SECOND: "Current trend of the watched series, in its unit per second.",
+    names.LAST_EVALUATION: "Event time of the latest evaluation.",
+    names.ANOMALY_SCORE: "Anomaly score in [0, 1] (anomaly and logs kinds).",
+    names.ATTRIBUTION_RATIO: "Share of the anomaly attributed to each feature (SHAP); sums to 1 per target.",
+    names.DRIVER_INFO: "Why: the top drivers of an alert-worthy prediction, in plain words (changes only in "
+                       "substance).",
+    names.ACTION_INFO: "What to do: the predictor's action with this prediction's numbers (changes only in "
+                       "substance).",
+    names.INCIDENT_INFO: "The incident an at-risk target belongs to, and its root-cause candidate service.",
+    names.MODEL_INFO: "The forecaster each target's central forecast comes from now (chosen per series by its "
+                      "rolling backtest error).",
+    names.LOG_TEMPLATE_RATE: "Log lines per second of the top templates per service (the rest as 'other').",
+    names.DAILY_PROFILE_DAYS: "Whole days of history the target's daily profile was fitted on; 0 while it has none "
+                              "(exhaustion kind).",
+}
+
+
+@dataclass(frozen=True)
+class _Published:
+    """A prediction with the texts to publish for it (held while the same in substance)."""
+    prediction: Prediction
+    action: str
+    drivers: tuple
 
 
 class PredictionCollector:
@@ -16,7 +56,8 @@ class PredictionCollector:
         self._infos = [(c.name, c.kind, c.resource, c.unit, c.action) for c in predictor_configs]
         self._thresholds = thresholds  # callable -> {predictor: alert threshold in use}
         self._lock = threading.Lock()
-        self._snapshot: dict[tuple, Prediction] = {}
+        self._snapshot: dict[tuple, _Published] = {}
+        self._texts = HeldTexts()
 
     def update(self, predictions: list[Prediction], withdrawn=(), now: float | None = None,
                stale_after: float = 3600.0):
@@ -25,76 +66,61 @@ class PredictionCollector:
         with self._lock:
             snapshot = dict(self._snapshot)
             for p in predictions:
-                snapshot[p.key] = p
+                snapshot[p.key] = self._published(p)
             for key in withdrawn:
                 snapshot.pop(key, None)
             if now is not None:
-                snapshot = {k: p for k, p in snapshot.items() if p.timestamp >= now - stale_after}
+                snapshot = {k: e for k, e in snapshot.items() if e.prediction.timestamp >= now - stale_after}
+            self._texts.forget({k for k, e in snapshot.items() if e.prediction.risk_level})
             self._snapshot = snapshot
+
+    def _published(self, p: Prediction) -> _Published:
+        if not p.risk_level:  # why and what to do are published only while a target is at risk
+            return _Published(p, "", ())
+        action = self._texts.hold((p.key, "action"), p.action) if p.action else ""
+        drivers = tuple(self._texts.hold((p.key, "driver", rank), text) for rank, text in enumerate(p.drivers, 1))
+        return _Published(p, action, drivers)
 
     def collect(self):
         snapshot = self._snapshot  # swapped whole, so reading it needs no lock
-        ids = ["predictor", "service", "service_instance"]
+        families = {name: GaugeMetricFamily(name, doc) for name, doc in HELP.items()}
 
-        def family(name, doc, extra=()):
-            return GaugeMetricFamily(name, doc, labels=ids + list(extra))
+        def add(name, ident, value, **extra):
+            families[name].add_sample(name, {**ident, **extra}, value)
 
-        ttf = family(names.TIME_TO_FAILURE,
-                     "Time until the watched series crosses its limit (event time); +Inf when not within the horizon.",
-                     ["quantile"])
-        prob = family(names.FAILURE_PROBABILITY, "Probability of crossing the limit within the horizon.", ["horizon"])
-        forecast = family(names.FORECAST_VALUE, "Forecast of the watched series at now + horizon.", ["horizon", "quantile"])
-        risk = family(names.RISK_LEVEL, "0 none, 1 info, 2 warning, 3 critical, as the policy decides.")
-        observed = family(names.OBSERVED_VALUE, "Latest value of the watched series.")
-        limit = family(names.LIMIT_VALUE, "The limit the watched series is compared with.")
-        trend = family(names.TREND_PER_SECOND, "Current trend of the watched series, in its unit per second.")
-        last = family(names.LAST_EVALUATION, "Event time of the latest evaluation.")
-        anomaly = family(names.ANOMALY_SCORE, "Anomaly score in [0, 1] (anomaly and logs kinds).")
-        attribution = family(names.ATTRIBUTION_RATIO,
-                             "Share of the anomaly attributed to each feature (SHAP); sums to 1 per target.", ["feature"])
-        driver = family(names.DRIVER_INFO, "Why: the top drivers of an alert-worthy prediction, in plain words.",
-                        ["rank", "text"])
-        action = family(names.ACTION_INFO, "What to do: the predictor's action with this prediction's numbers.",
-                        ["text"])
-        incident = family(names.INCIDENT_INFO,
-                          "The incident an at-risk target belongs to, and its root-cause candidate service.",
-                          ["incident", "root_cause"])
-        model = family(names.MODEL_INFO, "The forecaster each target's central forecast comes from now "
-                                               "(chosen per series by its rolling backtest error).", ["model"])
-        templates = GaugeMetricFamily(names.LOG_TEMPLATE_RATE,
-                                      "Log lines per second of the top templates per service (the rest as 'other').",
-                                      labels=["predictor", "service", "template_id", "template", "severity"])
-        for p in snapshot.values():
-            ident = [p.predictor, p.labels.get("service", ""), p.labels.get("service_instance", "")]
+        for entry in snapshot.values():
+            p = entry.prediction
+            ident = {"predictor": p.predictor, **p.labels}
             for q in TTF_QUANTILES:
                 if q in p.ttf:
-                    ttf.add_metric(ident + [str(q)], p.ttf[q])
+                    add(names.TIME_TO_FAILURE, ident, p.ttf[q], quantile=str(q))
             for h in PUBLISHED_HORIZONS:
                 if h in p.probability:
-                    prob.add_metric(ident + [horizon_label(h)], p.probability[h])
+                    add(names.FAILURE_PROBABILITY, ident, p.probability[h], horizon=horizon_label(h))
                 for q in TTF_QUANTILES:
                     if (h, q) in p.forecast:
-                        forecast.add_metric(ident + [horizon_label(h), str(q)], p.forecast[(h, q)])
-            risk.add_metric(ident, p.risk_level)
-            for fam, value in ((observed, p.observed), (limit, p.limit), (trend, p.trend_per_second),
-                               (anomaly, p.anomaly_score)):
+                        add(names.FORECAST_VALUE, ident, p.forecast[(h, q)], horizon=horizon_label(h), quantile=str(q))
+            add(names.RISK_LEVEL, ident, p.risk_level)
+            for name, value in ((names.OBSERVED_VALUE, p.observed), (names.LIMIT_VALUE, p.limit),
+                                (names.TREND_PER_SECOND, p.trend_per_second), (names.ANOMALY_SCORE, p.anomaly_score)):
                 if value is not None:
-                    fam.add_metric(ident, value)
-            last.add_metric(ident, p.timestamp)
+                    add(name, ident, value)
+            add(names.LAST_EVALUATION, ident, p.timestamp)
             if p.model:
-                model.add_metric(ident + [p.model], 1)
+                add(names.MODEL_INFO, ident, 1, model=p.model)
+            if p.daily_profile_days is not None:
+                add(names.DAILY_PROFILE_DAYS, ident, p.daily_profile_days)
             for feature, ratio in p.attributions.items():
-                attribution.add_metric(ident + [feature], ratio)
-            if p.risk_level:  # why, what to do and the incident matter while a target is at risk
-                for rank, text in enumerate(p.drivers, start=1):
-                    driver.add_metric(ident + [str(rank), text], 1)
-                if p.action:
-                    action.add_metric(ident + [p.action], 1)
-                if p.incident:
-                    incident.add_metric(ident + list(p.incident), 1)
+                add(names.ATTRIBUTION_RATIO, ident, ratio, feature=feature)
+            for rank, text in enumerate(entry.drivers, start=1):
+                add(names.DRIVER_INFO, ident, 1, rank=str(rank), text=text)
+            if entry.action:
+                add(names.ACTION_INFO, ident, 1, text=entry.action)
+            if p.risk_level and p.incident:
+                add(names.INCIDENT_INFO, ident, 1, incident=p.incident[0], root_cause=p.incident[1])
             for template_id, template, severity, per_second in p.log_templates:
-                templates.add_metric([p.predictor, p.labels.get("service", ""), template_id, template, severity],
-                                     per_second)
+                add(names.LOG_TEMPLATE_RATE, {"predictor": p.predictor, "service": p.labels.get("service", "")},
+                    per_second, template_id=template_id, template=template, severity=severity)
         info = GaugeMetricFamily(names.PREDICTOR_INFO, "Static description of each configured predictor.",
                                  labels=["predictor", "kind", "resource", "unit", "action"])
         for row in self._infos:
@@ -104,8 +130,7 @@ class PredictionCollector:
                                       labels=["predictor"])
         for name, value in (self._thresholds() if self._thresholds else {}).items():
             threshold.add_metric([name], value)
-        yield from (ttf, prob, forecast, risk, observed, limit, trend, last, anomaly, attribution, driver, action,
-                    incident, model, templates, info, threshold)
+        yield from (*families.values(), info, threshold)
 
 
 class HealthMetrics:
@@ -125,10 +150,20 @@ class HealthMetrics:
         self.event_time = Gauge(names.EVENT_TIME, "Event-time watermark: newest data timestamp seen.",
                                 registry=registry)
         self.series = Gauge(names.SERIES_TRACKED, "Series held in windows.", registry=registry)
+        self.series_evicted = Counter(names.SERIES_EVICTED, "Series dropped from the windows: idle past the TTL, "
+                                      "or the least recently updated when max_series was reached.", ["reason"],
+                                      registry=registry)
+        self.targets_dropped = Counter(names.TARGETS_DROPPED, "Series that got no prediction: their predictor "
+                                       "had max_targets targets already.", ["predictor"], registry=registry)
+        self.predictor_errors = Counter(names.PREDICTOR_ERRORS, "Unexpected exceptions in a predictor or one of "
+                                        "its targets, caught; the rest kept running.", ["predictor"],
+                                        registry=registry)
         self.warmup_points = Counter(names.WARMUP_POINTS, "Points loaded from Prometheus at start.",
                                      registry=registry)
         for signal in ("metrics", "logs", "traces"):
             self.points.labels(signal)  # publish zeros so rate() works from the start
         for reason in ("malformed_protobuf", "non_finite_value", "out_of_order", "duplicate",
-                       "unknown_metric_type", "series_limit"):
+                       "unknown_metric_type", "future"):
             self.bad_input.labels(reason)
+        for reason in ("idle", "max_series"):
+            self.series_evicted.labels(reason)

@@ -50,7 +50,7 @@ class BacktestResult:
 
 # -- running -------------------------------------------------------------------------------
 
-def _format_number(value) -> str:
+def format_number(value) -> str:
     """Exact and round-trippable; `inf` where no crossing is expected; empty where nothing applies."""
     if value is None:
         return ""
@@ -61,14 +61,14 @@ def prediction_cells(prediction: Prediction | None) -> tuple[list, list]:
     """(required cells after `value`, extra cells) for one prediction; all empty before the first."""
     if prediction is None:
         return [""] * (len(OUTPUT_COLUMNS) - 3), [""] * len(EXTRA_COLUMNS)
-    required = [_format_number(prediction.ttf.get(q)) for q in TTF_QUANTILES]
-    required += [_format_number(prediction.probability.get(h)) for h in PUBLISHED_HORIZONS]
+    required = [format_number(prediction.ttf.get(q)) for q in TTF_QUANTILES]
+    required += [format_number(prediction.probability.get(h)) for h in PUBLISHED_HORIZONS]
     # Only some kinds score anomalies; for the others the field does not apply (None).
-    required.append(_format_number(prediction.anomaly_score))
+    required.append(format_number(prediction.anomaly_score))
     required.append(SEVERITY_NAMES.get(prediction.risk_level, ""))
-    extra = [_format_number(prediction.limit), _format_number(prediction.trend_per_second),
-             _format_number(prediction.timestamp)]
-    extra += [_format_number(prediction.forecast.get((h, q))) for h in PUBLISHED_HORIZONS for q in TTF_QUANTILES]
+    extra = [format_number(prediction.limit), format_number(prediction.trend_per_second),
+             format_number(prediction.timestamp)]
+    extra += [format_number(prediction.forecast.get((h, q))) for h in PUBLISHED_HORIZONS for q in TTF_QUANTILES]
     extra += [prediction.model, "; ".join(prediction.drivers), prediction.action]
     return required, extra
 
@@ -90,7 +90,7 @@ def backtest_rows(config: Config, table: SeriesTable, progress: bool = False):
         for i, (stamp, t, values) in enumerate(zip(table.stamps, table.times, table.rows)):
             if i in table.late_rows:  # out of time order: dropped, as the live service drops it
                 for name, index in zip(names, value_index):
-                    yield [stamp, name, _format_number(values[index]), *empty[0], *empty[1]]
+                    yield [stamp, name, format_number(values[index]), *empty[0], *empty[1]]
                 bar.update(1)
                 continue
             points = [Point(column, (), t, v, GAUGE) for column, v in zip(columns, values) if v is not None]
@@ -101,7 +101,7 @@ def backtest_rows(config: Config, table: SeriesTable, progress: bool = False):
                 latest[predictor] = prediction_cells(None)
             for name, index in zip(names, value_index):
                 required, extra = latest[name]
-                yield [stamp, name, _format_number(values[index]), *required, *extra]
+                yield [stamp, name, format_number(values[index]), *required, *extra]
             bar.update(1)
 
 

@@ -11,8 +11,10 @@ import yaml
 
 from foresight.config import ConfigError, Fields, load_config
 from foresight.contracts.durations import parse_duration
+from foresight.sources.csv_table import parse_timestamp
 
 EXIT_CONFIG = 2
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # what a shell reports for a command stopped by a closed pipe
 COMMANDS_GROUP = "foresight.commands"
 DEV_COMMANDS = ("demo", "dashboards")  # added by the dev tooling (predictors/dev)
 
@@ -24,6 +26,30 @@ def _env(name: str, default: str) -> str:
 def _duration_arg(text: str) -> float:
     try:
         return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive_duration_arg(text: str) -> float:
+    seconds = _duration_arg(text)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be longer than 0s")
+    return seconds
+
+
+def _positive_int_arg(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be at least 1")
+    return number
+
+
+def _time_arg(text: str) -> float:
+    try:
+        return parse_timestamp(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -47,8 +73,26 @@ def build_parser(extra_commands: dict | None = None) -> argparse.ArgumentParser:
     run.add_argument("--prometheus-url", default=_env("FORESIGHT_PROMETHEUS_URL", ""),
                      help="Prometheus base URL to warm windows from at start; empty skips warm-up "
                           "(env FORESIGHT_PROMETHEUS_URL)")
-    run.add_argument("--warmup", type=_duration_arg, default=_env("FORESIGHT_WARMUP", "6h"),
-                     help="how much Prometheus history to load at start (env FORESIGHT_WARMUP; default %(default)s)")
+    run.add_argument("--warmup", type=_duration_arg, default=_env("FORESIGHT_WARMUP", "") or None,
+                     help="how much Prometheus history to load at a start without a checkpoint (env "
+                          "FORESIGHT_WARMUP; default: as much as the predictors need, e.g. 3d for the daily "
+                          "profile of exhaustion predictors)")
+    run.add_argument("--state", default=_env("FORESIGHT_STATE", ""), metavar="PATH_OR_URL",
+                     help="state store for checkpoints, restored at start: a SQLite file, or a postgresql:// URL; "
+                          "empty turns checkpoints off (env FORESIGHT_STATE)")
+    run.add_argument("--checkpoint-every", type=_duration_arg, default=_env("FORESIGHT_CHECKPOINT_EVERY", "5m"),
+                     help="event time between checkpoints; one is also taken at shutdown "
+                          "(env FORESIGHT_CHECKPOINT_EVERY; default %(default)s)")
+    run.add_argument("--max-skew", type=_positive_duration_arg, default=_env("FORESIGHT_MAX_SKEW", "10m"),
+                     help="drop points further than this ahead of the stream's event time (a producer whose clock "
+                          "runs ahead), counted as bad input reason future (env FORESIGHT_MAX_SKEW; default "
+                          "%(default)s)")
+    run.add_argument("--series-ttl", type=_positive_duration_arg, default=_env("FORESIGHT_SERIES_TTL", "6h"),
+                     help="forget a series that had no point for this long of event time, e.g. a pod that is gone "
+                          "(env FORESIGHT_SERIES_TTL; default %(default)s)")
+    run.add_argument("--max-series", type=_positive_int_arg, default=_env("FORESIGHT_MAX_SERIES", "100000"),
+                     help="series held at most; a new one replaces the least recently updated "
+                          "(env FORESIGHT_MAX_SERIES; default %(default)s)")
     run.add_argument("--listen", default=_env("FORESIGHT_LISTEN", "0.0.0.0:9464"),
                      help="HOST:PORT for /metrics, /healthz, /readyz (env FORESIGHT_LISTEN; default %(default)s)")
     run.add_argument("--feedback", default=_env("FORESIGHT_FEEDBACK", ""), metavar="FILE",
@@ -61,17 +105,29 @@ def build_parser(extra_commands: dict | None = None) -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a predictor config and exit (2 when invalid)")
     check.add_argument("-c", "--config", required=True, help="predictor config YAML")
 
-    backtest = sub.add_parser("backtest", help="replay CSV history through the predictors and write what they predicted",
+    backtest = sub.add_parser("backtest", help="replay CSV or Prometheus history through the predictors and write "
+                                               "what they predicted",
                               description="Feed each CSV file, row by row, through the same engine and policy the "
                                           "sidecar runs, and write one output row per input row and predictor to "
-                                          "OUTPUT_DIR/<input file name>. A row's outputs use only the rows up to it.")
+                                          "OUTPUT_DIR/<input file name>. Or, with --prometheus, replay every series "
+                                          "the predictors read from Prometheus and write OUTPUT_DIR/predictions.csv "
+                                          "and OUTPUT_DIR/alerts.csv (the episodes the generated rules would fire). "
+                                          "Outputs at a moment use only the data up to it.")
     backtest.add_argument("-c", "--config", required=True, help="predictor config YAML")
     backtest.add_argument("--output-dir", required=True, help="where to write the outputs (created if missing)")
-    backtest.add_argument("--late-rows", choices=("error", "skip"), default="error",
-                          help="a row whose timestamp is not after every earlier row's: stop with an error "
+    backtest.add_argument("--late-rows", choices=("error", "skip"), default=None,
+                          help="CSV only: a row whose timestamp is not after every earlier row's: stop with an error "
                                "(default), or skip it (written with empty predictions and counted), as the "
                                "sidecar drops out-of-order points")
-    backtest.add_argument("inputs", nargs="+", metavar="DATA.csv",
+    backtest.add_argument("--prometheus", metavar="URL", help="replay history from this Prometheus (base URL) "
+                                                              "instead of CSV files; needs --start and --end")
+    backtest.add_argument("--start", type=_time_arg, metavar="T", help="with --prometheus: where the replay starts "
+                                                                       "(RFC 3339 or unix seconds)")
+    backtest.add_argument("--end", type=_time_arg, metavar="T", help="with --prometheus: where it ends")
+    backtest.add_argument("--step", type=_duration_arg, metavar="DURATION",
+                          help="with --prometheus: the query_range step, one evaluation of the rules each "
+                               "(default 1m; not below the scrape interval)")
+    backtest.add_argument("inputs", nargs="*", metavar="DATA.csv",
                           help="a 'timestamp' column (unix seconds, RFC 3339, or 'YYYY-mm-dd HH:MM:SS' in UTC) "
                                "and one column per series, named as the predictors' selectors name them")
     rules = sub.add_parser("rules", help="generate the Prometheus alert rules from a predictor config",
@@ -119,6 +175,8 @@ def cmd_check(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from foresight.store import StoreSettings
+
     from .service import Service, Settings
 
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -140,10 +198,16 @@ def cmd_run(args) -> int:
         except (OSError, yaml.YAMLError) as exc:
             print(f"error: {args.feedback}: {exc}", file=sys.stderr)
             return EXIT_CONFIG
+    if args.state and not args.state.startswith(("postgresql://", "postgres://")) \
+            and not Path(args.state).parent.is_dir():
+        print(f"error: --state {args.state}: the folder {Path(args.state).parent} does not exist", file=sys.stderr)
+        return EXIT_CONFIG
     log_events_as_json()  # predictions, alert decisions and feedback as JSON lines on stderr
     settings = Settings(kafka_bootstrap=args.kafka_bootstrap, consumer_group=args.consumer_group,
                         prometheus_url=args.prometheus_url, warmup=args.warmup, listen=args.listen,
-                        feedback=feedback)
+                        feedback=feedback, state=args.state, checkpoint_every=args.checkpoint_every,
+                        store=StoreSettings(max_skew=args.max_skew, series_ttl=args.series_ttl,
+                                            max_series=args.max_series))
     service = Service(config, settings)
     signal.signal(signal.SIGTERM, lambda *_: service.stop_event.set())
     try:
@@ -157,10 +221,15 @@ def cmd_backtest(args) -> int:
     from foresight.sources.csv_table import BacktestError
 
     from .backtest import run_backtest
+    from .backtest_prometheus import prometheus_history, run_prometheus_backtest, summary_table
 
     try:
+        history = prometheus_history(args.inputs, args.prometheus, args.start, args.end, args.step, args.late_rows)
         config = load_config(args.config)
-        results = run_backtest(config, args.inputs, args.output_dir, late_rows=args.late_rows)
+        if history is not None:
+            print(summary_table(config, run_prometheus_backtest(config, history, args.output_dir)))
+            return 0
+        results = run_backtest(config, args.inputs, args.output_dir, late_rows=args.late_rows or "error")
     except (ConfigError, BacktestError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -172,6 +241,18 @@ def cmd_backtest(args) -> int:
 
 
 def main(argv=None) -> int:
+    try:
+        try:
+            return _main(argv)
+        finally:  # inside the try: a closed pipe may only show when the output is flushed
+            sys.stdout.flush()
+    except BrokenPipeError:  # `foresight check ... | head`: the reader left; end quietly, like other tools
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's last flush at exit does not fail again
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     extra = dev_commands()
     if argv and argv[0] in DEV_COMMANDS and argv[0] not in extra:

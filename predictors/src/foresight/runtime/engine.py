@@ -4,6 +4,7 @@ sources (decode) -> store (windows) -> predictors (forecast, score) -> policy (s
 -> explain (why) and actions (what to do) -> incidents. It never reads the wall clock, so
 history replays at any speed. The live service feeds it from Kafka; backtests from files.
 """
+import dataclasses
 import logging
 
 from foresight.config import Config
@@ -13,8 +14,10 @@ from foresight.contracts.severities import SEVERITY_NAMES
 from foresight.explain import Explainer
 from foresight.policy import IncidentTracker, Policy, render_action
 from foresight.predictors import build_predictor
-from foresight.sources.otlp import DECODERS
-from foresight.store import SeriesStore
+from foresight.sources.otlp import DECODERS, decode_metrics
+from foresight.store import SeriesStore, StoreSettings
+
+from . import engine_state
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +31,19 @@ def describe(prediction: Prediction) -> str:
 
 
 class Engine:
-    def __init__(self, config: Config, max_points: int = 5000, max_age: float = 7 * 86400):
+    def __init__(self, config: Config, store: StoreSettings | None = None):
         self.config = config
         self.predictors = [build_predictor(c) for c in config.predictors]
         self.policies = {p.config.name: Policy(p.config.policy, scores=p.scores_anomalies) for p in self.predictors}
         self.explainers = {p.config.name: Explainer(p) for p in self.predictors}
         self.selectors = [s for p in self.predictors for s in p.selectors()]
+        self.metric_names = frozenset(s.metric for s in self.selectors)  # the only metrics decoded
         self.log_readers = [p for p in self.predictors if p.reads_logs]
         self.incidents = IncidentTracker()  # the service graph from traces, and incidents
-        self.store = SeriesStore(self._wanted, max_points=max_points, max_age=max_age)
+        store = store or StoreSettings()
+        # Points stay raw for as long as any predictor fits them raw (its lookback and resets).
+        raw_span = max([store.raw_span] + [p.raw_history() for p in self.predictors])
+        self.store = SeriesStore(self._wanted, dataclasses.replace(store, raw_span=raw_span))
         self.accepted = {"metrics": 0, "logs": 0, "traces": 0}
         self.withdrawn: list[tuple] = []  # prediction keys withdrawn by the last evaluate()
         self.decode_bad = {}
@@ -46,18 +53,21 @@ class Engine:
 
     def ingest(self, signal: str, payload: bytes) -> int:
         """Decode one OTLP message and add its points. Bad input is counted, never raised."""
-        result = DECODERS[signal](payload)
+        result = decode_metrics(payload, self.metric_names) if signal == "metrics" else DECODERS[signal](payload)
         for reason, n in result.bad.items():
             self.decode_bad[reason] = self.decode_bad.get(reason, 0) + n
         if result.log_lines:
             for predictor in self.log_readers:
-                predictor.add_log_lines(result.log_lines)
+                try:  # lines this predictor cannot take must not stop the others' input
+                    predictor.add_log_lines(result.log_lines)
+                except Exception as exc:
+                    predictor.record_error(exc, "add_log_lines")
         if result.trace_request is not None:
             self.incidents.add_traces(result.trace_request)
         return self.add_points(signal, result.points)
 
     def add_points(self, signal: str, points: list[Point]) -> int:
-        accepted = sum(1 for p in points if self.store.add(p))
+        accepted = self.store.add_points(points)
         self.accepted[signal] += accepted
         return accepted
 
@@ -73,27 +83,74 @@ class Engine:
 
         Predictions that could not be renewed are listed in `self.withdrawn`."""
         results, self.withdrawn, derived = [], [], []
+        self._forget(self.store.sweep())
         for predictor in self.predictors:
             policy = self.policies[predictor.config.name]
-            predictions = predictor.evaluate(self.store)
+            try:  # an unexpected exception stops this predictor's round, not the others'
+                predictions = predictor.evaluate(self.store)
+            except Exception as exc:
+                predictor.record_error(exc, "evaluate")
+                continue
             for prediction in predictions:
-                before = policy.levels.get(prediction.key, 0)
-                prediction.risk_level = policy.decide_prediction(prediction)
-                if prediction.risk_level:  # alert-worthy: say why, and what to do
-                    self.explainers[predictor.config.name].explain(prediction, self.store)
-                    prediction.action = render_action(predictor.config, prediction)
-                if prediction.risk_level != before:
-                    log.info("risk change predictor=%s labels=%s level=%s->%s %s",
-                             prediction.predictor, prediction.labels, SEVERITY_NAMES[before] or "none",
-                             SEVERITY_NAMES[prediction.risk_level] or "none", describe(prediction))
+                try:
+                    self._decide(predictor, policy, prediction)
+                except Exception as exc:
+                    predictor.record_error(exc, f"the policy of target {prediction.labels}")
+                    predictor.withdrawn.append(prediction.key)
+                    continue
                 results.append(prediction)
-            derived += predictor.derived_points(predictions)
+            try:
+                derived += predictor.derived_points(predictions)
+            except Exception as exc:
+                predictor.record_error(exc, "derived_points")
             for key in predictor.withdrawn:
                 if policy.levels.pop(key, 0):
                     log.info("prediction withdrawn predictor=%s labels=%s (too little data since a reset, or no limit)",
                              key[0], dict(key[1]))
                 self.withdrawn.append(key)
         for point in derived:  # after every predictor ran: the config's order does not matter
-            self.store.add(point)
+            self.store.add_derived(point)
         self.incidents.assign(results, self.withdrawn)
         return results
+
+    def _forget(self, series_keys: list):
+        """Series the store evicted (idle past the TTL, or to make room): each predictor
+        drops what it kept for them."""
+        if not series_keys:
+            return
+        for predictor in self.predictors:
+            try:
+                predictor.forget(series_keys)
+            except Exception as exc:
+                predictor.record_error(exc, "forget")
+
+    def _decide(self, predictor, policy, prediction: Prediction):
+        """The risk level; for an alert-worthy prediction also why and what to do."""
+        before = policy.levels.get(prediction.key, 0)
+        prediction.risk_level = policy.decide_prediction(prediction)
+        if prediction.risk_level:
+            try:
+                self.explainers[predictor.config.name].explain(prediction, self.store)
+                prediction.action = render_action(predictor.config, prediction)
+            except Exception as exc:  # the alert stands without its why; the rules fall back to the trend
+                predictor.record_error(exc, f"the explanation of target {prediction.labels}")
+        if prediction.risk_level != before:
+            log.info("risk change predictor=%s labels=%s level=%s->%s %s",
+                     prediction.predictor, prediction.labels, SEVERITY_NAMES[before] or "none",
+                     SEVERITY_NAMES[prediction.risk_level] or "none", describe(prediction))
+
+    def errors(self) -> dict:
+        """Unexpected exceptions so far, by predictor name."""
+        return {p.config.name: p.errors for p in self.predictors}
+
+    def targets_dropped(self) -> dict:
+        """Series refused a target beyond `max_targets`, by predictor name."""
+        return {p.config.name: p.targets.dropped for p in self.predictors}
+
+    def export_state(self) -> list:
+        """Everything a restart should keep, as rows per series and per target (engine_state)."""
+        return engine_state.export_rows(self)
+
+    def import_state(self, rows) -> "engine_state.ImportReport":
+        """Take exported rows back, before any data arrives; rows that do not fit are counted."""
+        return engine_state.import_rows(self, rows)

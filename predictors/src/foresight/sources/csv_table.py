@@ -5,10 +5,11 @@ reads the column `used`). A whole file is parsed and checked before any predicti
 so bad input fails fast, naming the file, the line and the column.
 """
 import csv
+import difflib
 import math
 import re
 from dataclasses import dataclass, field, fields as dc_fields
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from foresight.config import Config, PredictorConfig
@@ -18,8 +19,7 @@ TIMESTAMP_COLUMN = "timestamp"
 _UNIX_SECONDS = re.compile(r"[+-]?\d+(?:\.\d*)?")
 # RFC 3339 (`T`, `t` or a space between date and time); without an offset the time is UTC.
 _DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?")
-
-
+CLOSE_MATCHES = 10  # column names an error lists at most: files may have thousands
 
 class BacktestError(Exception):
     """A problem with a backtest input or output; the message names the file."""
@@ -60,6 +60,25 @@ def parse_timestamp(text: str) -> float:
         return whole + (float(fraction) if fraction else 0.0)
     raise ValueError(f"{text!r} is not a timestamp (use unix seconds, RFC 3339 such as "
                      f"2026-01-01T00:00:00Z, or 'YYYY-mm-dd HH:MM:SS' in UTC)")
+
+
+def format_timestamp(seconds: float) -> str:
+    """RFC 3339 in UTC, `2026-01-01T00:00:00Z`; milliseconds only when there are any."""
+    moment = datetime.fromtimestamp(seconds, timezone.utc)
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def nearby_names(name: str, names: list, what: str = "column") -> str:
+    """'3 columns; closest: usd, used_pct', not every name: a wide file has thousands."""
+    count = f"{len(names):,} {what}{'' if len(names) == 1 else 's'}"
+    close = difflib.get_close_matches(name, names, n=CLOSE_MATCHES, cutoff=0.6)
+    if close:
+        return f"{count}; closest: {', '.join(close)}"
+    if len(names) <= CLOSE_MATCHES:
+        return f"{count}: {', '.join(names)}" if names else f"no {what}s"
+    return f"{count}, none close to {name!r}"
 
 
 # -- reading inputs ------------------------------------------------------------------------
@@ -117,7 +136,7 @@ def check_header(path: Path, header: list) -> list:
         seen.add(name)
     if TIMESTAMP_COLUMN not in seen:
         raise BacktestError(f"{path}: line 1: no {TIMESTAMP_COLUMN!r} column "
-                            f"(columns: {', '.join(header) or 'none'})")
+                            f"({nearby_names(TIMESTAMP_COLUMN, header)})")
     return [name for name in header if name != TIMESTAMP_COLUMN]
 
 
@@ -140,7 +159,7 @@ def read_header(path: Path) -> list:
 
 
 def check_columns(path: Path, columns: list, config: Config):
-    """Every series a predictor reads must be a column; name the one missing and list what there is."""
+    """Every series a predictor reads must be a column; name the one missing and the closest names."""
     for predictor in config.predictors:
         if predictor.series is None:
             raise BacktestError(f"{config.source}: predictor {predictor.name!r} (kind {predictor.kind}) reads "
@@ -150,7 +169,7 @@ def check_columns(path: Path, columns: list, config: Config):
                 hint = " (columns carry no labels, so use a bare name)" if selector.matchers else ""
                 raise BacktestError(
                     f"{path}: no column for predictor {predictor.name!r} {field_name} {selector.promql()!r}{hint}; "
-                    f"available columns: {', '.join(columns) or 'none'}")
+                    f"the file has {nearby_names(selector.metric, columns, 'series column')}")
 
 
 def _parse_cell(path: Path, line: int, column: str, text: str) -> tuple[float | None, bool]:

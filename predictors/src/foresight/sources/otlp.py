@@ -14,6 +14,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
 from foresight.contracts.points import COUNTER, DELTA, GAUGE, LogLine, Point
+from foresight.contracts.selectors import sanitize_name as sanitize  # config errors suggest the same names
 
 _NO_RECORDED_VALUE = 1  # DataPointFlags.FLAG_NO_RECORDED_VALUE: a staleness marker, not data
 _UNIT_SUFFIX = {
@@ -23,11 +24,6 @@ _UNIT_SUFFIX = {
     "min": "minutes", "h": "hours", "d": "days", "1": "ratio", "%": "percent",
     "Hz": "hertz", "Cel": "celsius", "V": "volts", "W": "watts", "A": "amperes",
 }
-
-
-def sanitize(name: str) -> str:
-    clean = re.sub(r"[^a-zA-Z0-9_:]", "_", name)
-    return "_" + clean if clean[:1].isdigit() else clean
 
 
 def prometheus_name(name: str, unit: str = "", counter: bool = False) -> str:
@@ -115,22 +111,36 @@ def _parse(message_class, payload: bytes, out: DecodeResult):
     return req
 
 
-def decode_metrics(payload: bytes) -> DecodeResult:
+class _Everything:
+    def __contains__(self, name) -> bool:
+        return True
+
+
+EVERYTHING = _Everything()
+
+
+def decode_metrics(payload: bytes, wanted=EVERYTHING) -> DecodeResult:
+    """Points of the series whose Prometheus names are in `wanted` (by default all): a
+    sidecar decodes only what its predictors read, the rest of the payload is skipped."""
     out = DecodeResult()
     if (req := _parse(ExportMetricsServiceRequest, payload, out)) is None:
         return out
     for rm in req.resource_metrics:
-        base = resource_labels(rm.resource)
+        base = None  # made on the first wanted metric of the resource
         for sm in rm.scope_metrics:
             for metric in sm.metrics:
-                _decode_metric(metric, base, out)
+                if base is None:
+                    base = resource_labels(rm.resource)
+                _decode_metric(metric, base, out, wanted)
     return out
 
 
-def _decode_metric(metric, base, out: DecodeResult):
+def _decode_metric(metric, base, out: DecodeResult, wanted=EVERYTHING):
     data = metric.WhichOneof("data")
     if data == "gauge":
         name = prometheus_name(metric.name, metric.unit)
+        if name not in wanted:
+            return
         for dp in metric.gauge.data_points:
             if not dp.flags & _NO_RECORDED_VALUE:
                 out.add(name, _labels(base, dp.attributes), dp.time_unix_nano, _number(dp), GAUGE)
@@ -138,6 +148,8 @@ def _decode_metric(metric, base, out: DecodeResult):
         s = metric.sum
         delta = s.aggregation_temporality == AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
         name = prometheus_name(metric.name, metric.unit, counter=s.is_monotonic)
+        if name not in wanted:
+            return
         # A cumulative up-down sum is a gauge; deltas are added to a running total.
         kind = DELTA if delta else (COUNTER if s.is_monotonic else GAUGE)
         for dp in s.data_points:
@@ -148,13 +160,19 @@ def _decode_metric(metric, base, out: DecodeResult):
         delta = h.aggregation_temporality == AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
         kind = DELTA if delta else COUNTER
         name = prometheus_name(metric.name, metric.unit)
+        count, total, buckets = (f"{name}_count" in wanted, f"{name}_sum" in wanted, f"{name}_bucket" in wanted)
+        if not (count or total or buckets):
+            return
         for dp in h.data_points:
             if dp.flags & _NO_RECORDED_VALUE:
                 continue
             labels_base = _labels(base, dp.attributes)
-            out.add(name + "_count", labels_base, dp.time_unix_nano, float(dp.count), kind)
-            if dp.HasField("sum"):
+            if count:
+                out.add(name + "_count", labels_base, dp.time_unix_nano, float(dp.count), kind)
+            if total and dp.HasField("sum"):
                 out.add(name + "_sum", labels_base, dp.time_unix_nano, float(dp.sum), kind)
+            if not buckets:
+                continue
             running = 0
             bounds = list(dp.explicit_bounds) + [math.inf]
             for bound, count in zip(bounds, dp.bucket_counts):
@@ -165,6 +183,8 @@ def _decode_metric(metric, base, out: DecodeResult):
         eh = metric.exponential_histogram
         delta = eh.aggregation_temporality == AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
         name = prometheus_name(metric.name, metric.unit)
+        if f"{name}_count" not in wanted and f"{name}_sum" not in wanted:
+            return
         for dp in eh.data_points:
             if not dp.flags & _NO_RECORDED_VALUE:
                 labels = _labels(base, dp.attributes)
@@ -172,6 +192,8 @@ def _decode_metric(metric, base, out: DecodeResult):
                 out.add(name + "_sum", labels, dp.time_unix_nano, float(dp.sum), DELTA if delta else COUNTER)
     elif data == "summary":
         name = prometheus_name(metric.name, metric.unit)
+        if not any(n in wanted for n in (name, f"{name}_count", f"{name}_sum")):
+            return
         for dp in metric.summary.data_points:
             labels = _labels(base, dp.attributes)
             out.add(name + "_count", labels, dp.time_unix_nano, float(dp.count), COUNTER)

@@ -1,5 +1,7 @@
-"""The series store: a bounded window of recent points per watched series, on event time."""
-from .series_store import SeriesStore, same_target
-from .window import Window
+"""The series store: per watched series, recent points raw and older ones as bin means, on
+event time, with a watermark no single producer's clock can drag forward."""
+from .clock import EventClock, producer_of
+from .series_store import SeriesStore, StoreSettings, same_target
+from .window import Window, means_per_bin
 
-__all__ = ["SeriesStore", "Window", "same_target"]
+__all__ = ["EventClock", "SeriesStore", "StoreSettings", "Window", "means_per_bin", "producer_of", "same_target"]

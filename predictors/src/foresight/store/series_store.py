@@ -1,100 +1,209 @@
-"""Bounded per-series windows, on event time.
+"""Windows per watched series, on event time, bounded in time and in series count.
 
 Counters are turned into per-second rates (with resets detected); deltas into running
-totals. Out-of-order and duplicate points are dropped and counted; the store never looks
+totals. Out-of-order, duplicate and future points (more than `max_skew` ahead of the
+watermark, clock.py) are dropped and counted. A series idle for `series_ttl` of event time
+is evicted, and at `max_series` a new series evicts the least recently updated one; the
+engine reads the evicted keys (`sweep`) so the predictors forget them. The store never looks
 at the wall clock.
 """
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
 from foresight.contracts.points import COUNTER, DELTA, Point
 
-from .window import Window
+from .clock import EventClock, producer_of
+from .window import BIN_WIDTH, MAX_AGE, MAX_RAW, RAW_SPAN, Window
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    raw_span: float = RAW_SPAN  # recent points kept as they came (raised to cover the predictors' lookback)
+    bin_width: float = BIN_WIDTH  # older points kept as means of this much event time
+    max_age: float = MAX_AGE
+    max_raw: int = MAX_RAW
+    max_series: int = 100_000
+    max_skew: float = 600.0  # a point further ahead of the watermark is dropped as `future`
+    series_ttl: float = 6 * 3600.0  # a series without points for this long is evicted
+
+    def __post_init__(self):
+        for name in ("bin_width", "max_age", "max_raw", "max_series", "max_skew", "series_ttl"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"store setting {name} must be positive, got {getattr(self, name)!r}")
+        if self.raw_span < 0:
+            raise ValueError(f"store setting raw_span must not be negative, got {self.raw_span!r}")
 
 
 @dataclass
-class _RawState:
-    """What a counter series needs to turn its next point into a rate."""
+class _SeriesState:
+    """What a series needs between points: the last point (for rates) and when it was updated."""
     last_time: float
     last_value: float
+    touched: float  # the watermark when its last point was accepted
     pending: float = 0.0  # delta increments not yet turned into a rate
 
 
 class SeriesStore:
     """Holds windows for the series some predictor watches, keyed by (metric, labels)."""
 
-    def __init__(self, wanted, max_points: int = 5000, max_age: float = 7 * 86400, max_series: int = 100_000):
+    def __init__(self, wanted, settings: StoreSettings | None = None):
         self.wanted = wanted  # callable(metric, labels_dict) -> bool
-        self.max_points, self.max_age, self.max_series = max_points, max_age, max_series
+        self.settings = settings or StoreSettings()
         self.windows: dict[tuple, Window] = {}
-        self._raw: dict[tuple, _RawState] = {}
+        self._series: OrderedDict[tuple, _SeriesState] = OrderedDict()  # least recently updated first
         self._wanted_cache: dict[tuple, bool] = {}
-        self._matching: dict = {}  # selector -> (series count when computed, [(key, window)])
+        self._matching: dict = {}  # selector -> (generation when computed, [(key, window)])
+        self._generation = 0  # changes whenever a series is added or evicted
+        self.clock = EventClock(self.settings.max_skew, self.settings.max_series)
         self.bad = Counter()
         self.counter_resets = 0
-        self.watermark = float("-inf")  # newest event time seen
+        self.evicted = Counter()  # by reason: idle, max_series
+        self._evicted_keys: list[tuple] = []
+
+    @property
+    def watermark(self) -> float:
+        """The stream's event time (clock.py); -inf before any point."""
+        return self.clock.watermark
+
+    @property
+    def max_age(self) -> float:
+        return self.settings.max_age
 
     def _is_wanted(self, key) -> bool:
         hit = self._wanted_cache.get(key)
         if hit is None:
-            if len(self._wanted_cache) > 4 * self.max_series:
+            if len(self._wanted_cache) > 4 * self.settings.max_series:
                 self._wanted_cache.clear()  # bound memory under label churn
             hit = self._wanted_cache[key] = bool(self.wanted(key[0], dict(key[1])))
         return hit
 
+    def add_points(self, points: list[Point]) -> int:
+        """Add a batch of points; returns how many were accepted (the rest are counted by reason).
+
+        Every producer's clock is read first, so a batch that moves the whole stream on
+        (after an outage) is judged against where the stream is now."""
+        for p in points:
+            self.clock.observe(producer_of(p.labels), p.timestamp)
+        return sum(1 for p in points if self._add(p))
+
     def add(self, p: Point) -> bool:
         """Add one point. Returns False when it was dropped (and counted why)."""
-        if p.timestamp > self.watermark:
-            self.watermark = p.timestamp
+        return self.add_points([p]) == 1
+
+    def add_derived(self, p: Point) -> bool:
+        """Add a point the sidecar made itself (a predictor's output): no producer's clock."""
+        return self._add(p)
+
+    def _add(self, p: Point) -> bool:
+        if self.clock.is_future(p.timestamp):
+            self.bad["future"] += 1
+            return False
         key = (p.metric, p.labels)
         if not self._is_wanted(key):
             return True
-        raw = self._raw.get(key)
-        if raw is None:
-            if len(self._raw) >= self.max_series:
-                self.bad["series_limit"] += 1
-                return False
+        state = self._series.get(key)
+        if state is None:
+            if len(self._series) >= self.settings.max_series:  # make room: the stalest series goes
+                self._evict(next(iter(self._series)), "max_series")
             # The first point of a counter or delta only sets the baseline for a rate.
-            self._raw[key] = _RawState(p.timestamp, 0.0 if p.kind == DELTA else p.value)
+            self._series[key] = _SeriesState(p.timestamp, 0.0 if p.kind == DELTA else p.value,
+                                             self.clock.last_watermark)
             if p.kind not in (COUNTER, DELTA):
                 self._window(key).append(p.timestamp, p.value)
             return True
         if p.kind == DELTA:
             # Increments add up whatever their order; a rate is emitted when time advances.
-            raw.pending += p.value
-            if p.timestamp > raw.last_time:
-                self._window(key).append(p.timestamp, raw.pending / (p.timestamp - raw.last_time))
-                raw.last_time, raw.pending = p.timestamp, 0.0
+            state.pending += p.value
+            if p.timestamp > state.last_time:
+                self._window(key).append(p.timestamp, state.pending / (p.timestamp - state.last_time))
+                state.last_time, state.pending = p.timestamp, 0.0
+            self._touch(key, state)
             return True
-        if p.timestamp < raw.last_time:
+        if p.timestamp < state.last_time:
             self.bad["out_of_order"] += 1
             return False
-        if p.timestamp == raw.last_time:
+        if p.timestamp == state.last_time:
             self.bad["duplicate"] += 1
             return False
         value = p.value
         if p.kind == COUNTER:
-            increase = p.value - raw.last_value
+            increase = p.value - state.last_value
             if increase < 0:  # the process restarted: the counter began again from zero
                 self.counter_resets += 1
                 increase = p.value
-            value = increase / (p.timestamp - raw.last_time)
-        raw.last_time, raw.last_value = p.timestamp, p.value
+            value = increase / (p.timestamp - state.last_time)
+        state.last_time, state.last_value = p.timestamp, p.value
         self._window(key).append(p.timestamp, value)
+        self._touch(key, state)
         return True
+
+    def _touch(self, key, state: _SeriesState):
+        state.touched = self.clock.last_watermark
+        self._series.move_to_end(key)
 
     def _window(self, key) -> Window:
         window = self.windows.get(key)
         if window is None:
-            window = self.windows[key] = Window(self.max_points, self.max_age)
+            s = self.settings
+            window = self.windows[key] = Window(s.raw_span, s.bin_width, s.max_age, s.max_raw)
+            self._generation += 1
         return window
 
+    def _evict(self, key, reason: str):
+        del self._series[key]
+        if self.windows.pop(key, None) is not None:
+            self._generation += 1
+        self.evicted[reason] += 1
+        self._evicted_keys.append(key)
+
+    def sweep(self) -> list[tuple]:
+        """Evict series idle past `series_ttl` of event time; returns every key evicted since
+        the last sweep (here or to make room at `max_series`)."""
+        watermark = self.clock.watermark
+        stale = watermark - self.settings.series_ttl
+        while self._series:
+            key, state = next(iter(self._series.items()))
+            if state.touched >= stale:
+                break
+            self._evict(key, "idle")
+        self.clock.forget_idle(self.settings.series_ttl)
+        evicted, self._evicted_keys = self._evicted_keys, []
+        return evicted
+
+    # -- what a restart keeps (foresight.lifecycle serialises these) --------------------
+    def export_series(self) -> dict:
+        """Per series, least recently updated first: its window and what its next point needs."""
+        return {key: {"window": self.windows.get(key), "series": state} for key, state in self._series.items()}
+
+    def import_series(self, key: tuple, state: dict) -> bool:
+        """Take one series back (in the order `export_series` gave); False when no predictor wants it now."""
+        window, series = state["window"], state["series"]
+        if not (window is None or isinstance(window, Window)) or not isinstance(series, _SeriesState):
+            raise ValueError(f"series {key[0]}: the state holds no window or series state")
+        if not self._is_wanted(key):
+            return False
+        self._series[key] = series
+        if window is not None:
+            cfg = self.settings  # today's settings apply from the next point on
+            window.raw_span, window.bin_width, window.max_age, window.max_raw = (
+                cfg.raw_span, cfg.bin_width, cfg.max_age, cfg.max_raw)
+            self.windows[key] = window
+            self._generation += 1
+        return True
+
+    def import_clock(self, clock: EventClock):
+        """Take the stream's event time back (`self.clock`, exported as it is)."""
+        if not isinstance(clock, EventClock):
+            raise ValueError("the store's clock state is not an event clock")
+        clock.max_skew, clock.max_producers = self.settings.max_skew, self.settings.max_series  # today's settings
+        self.clock = clock
+
     def matching(self, selector) -> list[tuple[tuple, Window]]:
-        """(key, window) of every series the selector matches; cached until a series appears."""
+        """(key, window) of every series the selector matches; cached until a series comes or goes."""
         cached = self._matching.get(selector)
-        if cached is None or cached[0] != len(self.windows):
+        if cached is None or cached[0] != self._generation:
             pairs = [(key, w) for key, w in self.windows.items() if selector.matches(key[0], dict(key[1]))]
-            cached = self._matching[selector] = (len(self.windows), pairs)
+            cached = self._matching[selector] = (self._generation, pairs)
         return cached[1]
 
 

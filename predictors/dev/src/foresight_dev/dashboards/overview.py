@@ -11,7 +11,9 @@ from .predictor_detail import UID as DETAIL_UID
 
 UID = "foresight-overview"
 SERVICES = 'service=~"$service"'
-TARGET = "predictor, service, service_instance"
+# A target is every label of its series (filesystems add mountpoint, HTTP series a route):
+# aggregations keep them all and merge only the copies of several sidecar replicas.
+SIDECAR = "job, instance"
 DETAIL_LINK = (f"/d/{DETAIL_UID}?var-service=${{__data.fields.service}}"
                "&var-predictor=${__data.fields.predictor}&var-instance=${__data.fields.service_instance}"
                "&${__url_time_range}")
@@ -41,20 +43,23 @@ def targets_at_risk() -> stat.Panel:
 
 def risk_table() -> table.Panel:
     """One row per target: time to failure (sorted, soonest first), its range, probability, severity."""
+    # (ref, expr, column, the label a column's value has beyond the target's: dropped, so
+    # the merge joins one row per target)
     columns = [
-        ("A", 'foresight_time_to_failure_seconds{quantile="0.5",%s}' % SERVICES, "Time to failure"),
-        ("B", 'foresight_time_to_failure_seconds{quantile="0.1",%s}' % SERVICES, "Earliest (10%)"),
-        ("C", 'foresight_time_to_failure_seconds{quantile="0.9",%s}' % SERVICES, "Latest (90%)"),
-        ("D", 'foresight_failure_probability{horizon="24h",%s}' % SERVICES, "P(failure) 24h"),
-        ("E", "foresight_risk_level{%s}" % SERVICES, "Severity"),
+        ("A", 'foresight_time_to_failure_seconds{quantile="0.5",%s}' % SERVICES, "Time to failure", "quantile"),
+        ("B", 'foresight_time_to_failure_seconds{quantile="0.1",%s}' % SERVICES, "Earliest (10%)", "quantile"),
+        ("C", 'foresight_time_to_failure_seconds{quantile="0.9",%s}' % SERVICES, "Latest (90%)", "quantile"),
+        ("D", 'foresight_failure_probability{horizon="24h",%s}' % SERVICES, "P(failure) 24h", "horizon"),
+        ("E", "foresight_risk_level{%s}" % SERVICES, "Severity", ""),
     ]
     panel = (table.Panel().title("Predicted risks, soonest first").span(24).height(10).datasource(PROMETHEUS)
              .description("Every prediction target, ranked by median time to failure (event time). "
                           "Empty cells mean no crossing is expected within the horizon. "
                           "Click a row for the predictor detail."))
-    for ref, expr, _ in columns:
-        panel = panel.with_target(query(ref, f"max by ({TARGET}) ({expr})", instant=True, table=True))
-    renames = {f"Value #{ref}": name for ref, _, name in columns}
+    for ref, expr, _, extra in columns:
+        dropped = f"{SIDECAR}, {extra}" if extra else SIDECAR
+        panel = panel.with_target(query(ref, f"max without ({dropped}) ({expr})", instant=True, table=True))
+    renames = {f"Value #{ref}": name for ref, _, name, _ in columns}
     panel = (panel
              .with_transformation(DataTransformerConfig(id_val="merge", options={}))
              .with_transformation(DataTransformerConfig(id_val="organize", options={
@@ -77,9 +82,10 @@ def risk_table() -> table.Panel:
 
 
 def incidents_table() -> table.Panel:
-    # Each member target of an incident with its current severity (the join on the target labels).
-    expr = ("max by (incident, root_cause, service, predictor) (foresight_incident_info{%s} "
-            "* on (%s) group_left () foresight_risk_level)" % (SERVICES, TARGET))
+    # Each member target of an incident with its current severity: the join matches every
+    # label of the target, ignoring the two the incident adds.
+    expr = ("max without (%s) (foresight_incident_info{%s} "
+            "* ignoring (incident, root_cause) group_left () foresight_risk_level)" % (SIDECAR, SERVICES))
     return (table.Panel().title("Open incidents").span(12).height(8).datasource(PROMETHEUS)
             .description("Targets at risk grouped into incidents: targets on services that call each other and "
                          "whose risk started together share one incident; root_cause is the service it started on.")
@@ -102,8 +108,8 @@ def risk_timeline() -> statetimeline.Panel:
 def time_to_failure_trend() -> timeseries.Panel:
     return (timeseries.Panel().title("Median time to failure").span(24).height(8).datasource(PROMETHEUS)
             .description("Targets with a predicted crossing within their horizon (finite time to failure).")
-            .with_target(query("A", 'foresight_time_to_failure_seconds{quantile="0.5",%s} < +Inf' % SERVICES,
-                               "{{service}} {{predictor}} {{service_instance}}"))
+            # Grafana's automatic legend names each series by the labels that tell them apart.
+            .with_target(query("A", 'foresight_time_to_failure_seconds{quantile="0.5",%s} < +Inf' % SERVICES))
             .unit("s").min(0).fill_opacity(0).line_width(1).span_nulls(False))
 
 

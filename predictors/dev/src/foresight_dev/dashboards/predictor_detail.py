@@ -12,6 +12,11 @@ from .common import (INCIDENT_TAGS, PROMETHEUS, TAG_CONFIRMED, TAG_DISMISSED, TA
 UID = "foresight-predictor-detail"
 TARGET = target_selector() + ',service_instance="$instance"'
 PREDICTOR = 'predictor="$predictor"'
+# Aggregations merge only the copies of several sidecar replicas, never two targets: a
+# service instance may have several (one per filesystem, HTTP route, ...), each shown.
+PER_TARGET = "without (job, instance)"
+# Table columns the variables already pin; the target's other labels stay as columns.
+CHOSEN = {"Time": True, "predictor": True, "service": True, "service_instance": True}
 
 FEEDBACK_HELP = f"""\
 ### Confirm or dismiss a prediction
@@ -44,7 +49,7 @@ confirmed (green) and dismissed (grey) ones, and incidents (red).
 def severity_now() -> stat.Panel:
     return (stat.Panel().title("Severity").span(4).height(5).datasource(PROMETHEUS)
             .description("The policy's severity for this target now.")
-            .with_target(query("A", f"max(foresight_risk_level{{{TARGET}}})", "severity", instant=True))
+            .with_target(query("A", f"max {PER_TARGET} (foresight_risk_level{{{TARGET}}})", "severity", instant=True))
             .mappings(severity_mappings()).thresholds(severity_thresholds())
             .color_mode(BigValueColorMode.BACKGROUND).graph_mode(BigValueGraphMode.NONE))
 
@@ -60,14 +65,15 @@ def time_to_failure_now() -> stat.Panel:
              .text_mode(BigValueTextMode.VALUE_AND_NAME))
     for ref, q, legend in quantiles:
         panel = panel.with_target(query(
-            ref, f'min(foresight_time_to_failure_seconds{{quantile="{q}",{TARGET}}})', legend, instant=True))
+            ref, f'min {PER_TARGET} (foresight_time_to_failure_seconds{{quantile="{q}",{TARGET}}})', legend,
+            instant=True))
     return panel
 
 
 def probability_now() -> bargauge.Panel:
     return (bargauge.Panel().title("Failure probability").span(6).height(5).datasource(PROMETHEUS)
             .description("Probability of crossing the limit within each horizon.")
-            .with_target(query("A", f"max by (horizon) (foresight_failure_probability{{{TARGET}}})",
+            .with_target(query("A", f"max {PER_TARGET} (foresight_failure_probability{{{TARGET}}})",
                                "within {{horizon}}", instant=True))
             .unit("percentunit").min(0).max(1)
             .thresholds(thresholds((None, "green"), (0.2, "orange"), (0.8, "red"))))
@@ -137,7 +143,7 @@ def trend() -> timeseries.Panel:
 def attributions() -> bargauge.Panel:
     return (bargauge.Panel().title("Attribution").span(8).height(8).datasource(PROMETHEUS)
             .description("Share of the anomaly attributed to each input feature (SHAP), now.")
-            .with_target(query("A", f"max by (feature) (foresight_attribution_ratio{{{TARGET}}})", "{{feature}}",
+            .with_target(query("A", f"max {PER_TARGET} (foresight_attribution_ratio{{{TARGET}}})", "{{feature}}",
                                instant=True))
             .unit("percentunit").min(0).max(1).thresholds(thresholds((None, "blue"))))
 
@@ -145,10 +151,10 @@ def attributions() -> bargauge.Panel:
 def drivers() -> table.Panel:
     return (table.Panel().title("Why: top drivers").span(8).height(8).datasource(PROMETHEUS)
             .description("What drives this prediction, in plain words, most important first.")
-            .with_target(query("A", f"max by (rank, text) (foresight_driver_info{{{TARGET}}})", instant=True,
+            .with_target(query("A", f"max {PER_TARGET} (foresight_driver_info{{{TARGET}}})", instant=True,
                                table=True))
             .with_transformation(DataTransformerConfig(id_val="organize", options={
-                "excludeByName": {"Time": True, "Value": True},
+                "excludeByName": {**CHOSEN, "Value": True},
                 "indexByName": {"rank": 0, "text": 1},
                 "renameByName": {"text": "driver"}}))
             .sort_by([_sort("rank")]))
@@ -158,11 +164,12 @@ def action() -> table.Panel:
     return (table.Panel().title("Recommended action").span(8).height(8).datasource(PROMETHEUS)
             .description("What to do, with this target's numbers filled in; below it the predictor's "
                          "configured resource and action.")
-            .with_target(query("A", f"max by (text) (foresight_action_info{{{TARGET}}})", instant=True, table=True))
+            .with_target(query("A", f"max {PER_TARGET} (foresight_action_info{{{TARGET}}})", instant=True,
+                               table=True))
             .with_target(query("B", f"max by (resource, kind, unit, action) (foresight_predictor_info{{{PREDICTOR}}})",
                                instant=True, table=True))
             .with_transformation(DataTransformerConfig(id_val="organize", options={
-                "excludeByName": {"Time": True, "Value #A": True, "Value #B": True},
+                "excludeByName": {**CHOSEN, "Value #A": True, "Value #B": True},
                 "renameByName": {"text": "action now"}}))
             .override_by_name("action now", [prop("custom.cellOptions", {"type": "auto", "wrapText": True})])
             .override_by_name("action", [prop("custom.cellOptions", {"type": "auto", "wrapText": True})]))

@@ -39,6 +39,20 @@ def event_time(predictor_url: str) -> float | None:
     return None
 
 
+def daily_profiles(predictor_url: str) -> dict:
+    """predictor -> days each of its targets' daily profile was fitted on (0: none), from /metrics."""
+    try:
+        text = requests.get(predictor_url + "/metrics", timeout=2).text
+    except requests.RequestException:
+        return {}
+    found: dict = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == "foresight_daily_profile_days":
+            for sample in family.samples:
+                found.setdefault(sample.labels.get("predictor", ""), []).append(int(sample.value))
+    return found
+
+
 def format_notification(receiver: str, payload: dict) -> str:
     lines = [f"--- notification to '{receiver}' ({payload.get('status')}, {len(payload.get('alerts', []))} alert(s))"]
     for alert in payload.get("alerts", []):
@@ -163,9 +177,26 @@ class Demo:
         config = load_config(self.config_path)
         return any(s.metric == failure.get("metric") for p in config.predictors for s in build_predictor(p).selectors())
 
+    def collector_errors(self) -> list[str]:
+        """Lines where the collector reported an export it could not deliver (data lost)."""
+        log_file = self.stack.workdir / "collector.log"
+        if not log_file.exists():
+            return []
+        return [line for line in log_file.read_text(errors="replace").splitlines() if "ERROR" in line]
+
     def summary(self) -> int:
         firing = [n for n in self.notifications if n[2].get("status") == "firing"]
         self.say(f"Summary: {len(firing)} firing notification(s), {len(self.failures)} simulated failure(s).")
+        profiles = daily_profiles(self.stack.urls.get("predictor", ""))
+        if profiles:
+            self.say("Daily profiles: " + "; ".join(
+                f"{name}: {sum(1 for d in days if d)} of {len(days)} target(s) fitted"
+                + (f" (on {max(days)} days of history)" if any(days) else "")
+                for name, days in sorted(profiles.items())))
+        lost = self.collector_errors()
+        if lost:
+            self.say(f"Warning: the collector failed {len(lost)} export(s), so the sidecar missed data "
+                     f"(see {self.stack.workdir / 'collector.log'}); the first: {lost[0][-200:]}")
         if not self.failures:
             return 0
         failure = self.failures[0]

@@ -131,6 +131,10 @@ class LocalStack:
             "--otlp-grpc-endpoint", f"127.0.0.1:{grpc_port}", "--otlp-http-endpoint", f"127.0.0.1:{http_port}",
             "--exporter", "kafka", "--kafka-exporter-brokers", self.urls["kafka"],
             "--batch-timeout", "100ms", "--pid-file", str(self.workdir / "rotel.pid"),
+            # Merged batches (counted in data points) must stay under the broker's 1 MB
+            # message limit: a history blast arrives faster than the batch timeout, and
+            # loadgen's 5-minute requests hold about 600 points of 180 bytes each.
+            "--metrics-batch-max-size", "4000",
         ])
         proc.wait_tcp(http_port)
         self.urls["otlp_http"] = f"http://127.0.0.1:{http_port}"

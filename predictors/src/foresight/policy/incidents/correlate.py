@@ -89,6 +89,10 @@ class IncidentCorrelator:
         snapshots = {incident_id: incident.snapshot() for incident_id, incident in self._open.items()}
         return {key: snapshots[self._incident_of[key]] for key in current}
 
+    def holds(self, key: tuple) -> bool:
+        """True while the prediction is a member of an open incident."""
+        return key in self._incident_of
+
     def open_incidents(self) -> list[Incident]:
         return sorted((i.snapshot() for i in self._open.values()), key=lambda i: (i.started_at, i.id))
 

@@ -68,7 +68,8 @@ class IncidentTracker:
         """(targets that may share an incident, targets related to no other at-risk target).
         Only the first go through the correlator: most targets at risk at any time are
         alone, and correlating thousands of them at every evaluation costs more than
-        predicting them."""
+        predicting them. A target already in a shared incident stays with the correlator
+        when the others leave, so its incident id does not change while it is at risk."""
         services = Counter(a.service for a in at_risk)
         calls = self.graph.edges()
         neighbours_of: dict[str, set] = {}
@@ -78,7 +79,7 @@ class IncidentTracker:
         related, alone = [], []
         for a in at_risk:
             neighbours = neighbours_of.get(a.service, ())
-            if services[a.service] > 1 or any(n in services for n in neighbours):
+            if services[a.service] > 1 or any(n in services for n in neighbours) or self.correlator.holds(a.key):
                 related.append(a)
             else:
                 alone.append(a)

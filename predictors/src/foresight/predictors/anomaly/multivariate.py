@@ -200,6 +200,38 @@ class MultivariateDetector:
     def timing_summary(self) -> dict:
         return {name: timer.summary() for name, timer in self.timings.items()}
 
+    # -- checkpoints: the forest is refitted, never stored (scikit-learn models have no
+    # safe serialised form but pickle) -----------------------------------------------
+    _FITTED = ("_model", "_explainer", "_train_scores", "_centre", "_scale", "_train_tails")
+
+    def to_state(self) -> dict:
+        """Everything but the fitted forest and what was computed with it."""
+        return {k: v for k, v in vars(self).items() if k not in self._FITTED}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "MultivariateDetector":
+        """The detector `to_state` described, its forest refitted on the feature vectors of
+        its last fit that the history still holds (all of them unless the history moved
+        on since): with the same random_state, the same forest or one very close to it."""
+        bad = [k for k in state if not isinstance(k, str) or not k.isidentifier() or k.startswith("__")]
+        if bad or not isinstance(state.get("_buffer"), deque):
+            raise ValueError(f"multivariate detector state: bad attributes {bad!r} or no vector history")
+        detector = cls.__new__(cls)
+        vars(detector).update(state)
+        for name in cls._FITTED:
+            setattr(detector, name, None)
+        if detector.fitted_at is not None:
+            history, next_fit = detector._buffer, detector._next_fit
+            detector._buffer = deque(item for item in history if item[0] <= detector.fitted_at)
+            try:
+                if len(detector._buffer) >= detector.settings.min_vectors:
+                    detector._fit(detector.fitted_at)
+            except (ValueError, FloatingPointError) as exc:  # unfitted until its next refit, as after a failed one
+                log.warning("%s: refit on restore failed: %s", detector.group or "group", exc)
+            finally:
+                detector._buffer, detector._next_fit = history, next_fit
+        return detector
+
     def _attach_attributions(self, result: MultivariateResult, vector: np.ndarray):
         result.attributions = self.attributions(vector)
         result.series_attributions = self.series_shares(result.attributions)

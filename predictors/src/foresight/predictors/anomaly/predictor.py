@@ -12,7 +12,7 @@ the two. The multivariate model costs milliseconds per point, so it is opt-in.
   kind: anomaly
   series: http_server_request_duration_seconds_sum{job="checkout"}
   drivers:                       # optional: plain-word name -> selector
-    request rate: http_server_request_count_total{job="checkout"}
+    request rate: http_server_request_duration_seconds_count{job="checkout"}
   detector: {}                   # optional overrides of the univariate defaults
   multivariate: {}               # optional: turn the multivariate model on (with overrides)
 ```
@@ -78,7 +78,10 @@ class AnomalyPredictor(Predictor):
     def _predict(self, labels: dict, window: Window, store: SeriesStore, now: float) -> Prediction | None:
         target = self._target(labels)
         times, values = window.arrays()
-        start = int(times.searchsorted(target.fed_until, side="right"))
+        # A new target starts at the window's raw points: older ones are bin means, whose
+        # spread is not the raw points' (store.Window).
+        since = target.fed_until if target.fed_until > -math.inf else (window.raw_since or -math.inf)
+        start = int(times.searchsorted(since, side="left" if target.fed_until == -math.inf else "right"))
         drivers = self._driver_windows(labels, store) if target.multivariate is not None else {}
         best = None
         new_times, new_values = times[start:].tolist(), values[start:].tolist()

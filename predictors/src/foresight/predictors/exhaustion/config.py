@@ -11,7 +11,7 @@ from .forecasters import CANDIDATES, ROBUST
 class ExhaustionConfig(PredictorConfig):
     limit: float | None = None
     limit_series: Selector | None = None
-    limit_match_on: tuple = ("job", "instance")
+    limit_match_on: tuple | None = None  # None: every label the target and the limit series share
     horizon: float = 24 * 3600.0
     lookback: float = 2 * 3600.0
     direction: str = "up"
@@ -30,7 +30,7 @@ class ExhaustionConfig(PredictorConfig):
             **cls.read_common(f),
             limit=f.quantity("limit"),
             limit_series=f.selector("limit_series"),
-            limit_match_on=tuple(f.text_list("limit_match_on", cls.limit_match_on)),
+            limit_match_on=_names(f.text_list("limit_match_on", None)),
             horizon=f.duration("horizon", cls.horizon),
             lookback=f.duration("lookback", cls.lookback),
             direction=f.text("direction", cls.direction, choices=("up", "down")),
@@ -51,3 +51,7 @@ class ExhaustionConfig(PredictorConfig):
         if (cfg.limit is None) == (cfg.limit_series is None):
             raise f.error("limit", "give exactly one of 'limit' (a number) or 'limit_series' (a selector)")
         return cfg
+
+
+def _names(names: list | None) -> tuple | None:
+    return None if names is None else tuple(names)

@@ -23,15 +23,16 @@ import numpy as np
 
 from foresight.contracts.predictions import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction, output_labels
 from foresight.predictors.base import Predictor
-from foresight.store import SeriesStore, Window
+from foresight.store import SeriesStore, Window, means_per_bin
 
 from .calibration import GrowthCalibration
 from .config import ExhaustionConfig
 from .crossing import CrossingPath
 from .forecasters import CYCLE_HISTORY, ETS, ROBUST, STL_TREND, ets_damped_rate, load_statsmodels, stl_trend_rate
+from .limits import LimitIndex
 from .model_selection import ModelSelector
-from .resets import last_reset
-from .seasonality import DAY, DailyProfile, fit_daily_profile
+from .resets import RESET_WITHIN, falls_ahead, last_reset, reset_threshold
+from .seasonality import BIN_SECONDS, DAY, DailyProfile, fit_daily_profile
 from .state import TargetState
 from .trends import Z80, TrendFit, fit_multiscale
 
@@ -42,23 +43,25 @@ class ExhaustionPredictor(Predictor):
     def __init__(self, config):
         super().__init__(config)
         self._targets: dict[tuple, TargetState] = {}
-        self._limit_index: tuple[int, dict] = (-1, {})
+        self._limit_index: tuple[list | None, dict] = (None, {})
         self.model_fit_errors = 0  # statsmodels fits that raised: counted, and the candidate skipped
         if set(config.candidates) - {ROBUST}:
             load_statsmodels()
 
+
+    def raw_history(self) -> float:
+        """The trend is fitted on raw points over `lookback`, resets found within 15 minutes."""
+        return self.config.lookback + RESET_WITHIN
     def selectors(self) -> list:
         return [s for s in (self.config.series, self.config.limit_series) if s is not None]
 
     def limit_for(self, labels: dict, store: SeriesStore) -> float | None:
         if self.config.limit is not None:
             return self.config.limit
-        match_on = self.config.limit_match_on
         limits = store.matching(self.config.limit_series)
-        if self._limit_index[0] != len(limits):  # index once per new limit series, not per target
-            index = {tuple(dict(key[1]).get(n, "") for n in match_on): w for key, w in limits}
-            self._limit_index = (len(limits), index)
-        window = self._limit_index[1].get(tuple(labels.get(n, "") for n in match_on))
+        if self._limit_index[0] is not limits:  # index when the limit series change, not per target
+            self._limit_index = (limits, LimitIndex(limits, self.config.limit_match_on))
+        window = self._limit_index[1].find(labels)
         return window.last_value if window is not None else None
 
     def _state(self, labels: dict) -> TargetState:
@@ -83,7 +86,10 @@ class ExhaustionPredictor(Predictor):
             state.profile_due = now + max(share, 0.01) * cfg.season_refit_every
         t, v = window.arrays(since=now - cfg.lookback)
         v = sign * v
-        reset = last_reset(t, v, cfg.reset_drop_ratio * abs(limit))
+        falls = falls_ahead(t, v)
+        _, day = window.arrays(since=now - DAY)
+        state.reset_drop = reset_threshold(sign * day, sign * limit, falls, cfg.reset_drop_ratio)
+        reset = last_reset(t, v, state.reset_drop, falls)
         if reset is not None:
             peak, bottom = reset
             state.resets.record(float(t[peak]), float(v[peak]), sign * limit, float(t[bottom]), float(v[bottom]))
@@ -113,13 +119,13 @@ class ExhaustionPredictor(Predictor):
 
     def _deseasonalised_day(self, state: TargetState, window: Window, sign: float, limit: float, now: float):
         """The last day since the last reset, with the daily profile taken out."""
-        t, v = self._since_reset(window, sign, limit, now - DAY)
+        t, v = self._since_reset(state, window, sign, now - DAY)
         return t, v - state.profile.at(t)
 
-    def _since_reset(self, window: Window, sign: float, limit: float, since: float):
+    def _since_reset(self, state: TargetState, window: Window, sign: float, since: float):
         t, v = window.arrays(since=since)
         v = sign * v
-        reset = last_reset(t, v, self.config.reset_drop_ratio * abs(limit))
+        reset = last_reset(t, v, state.reset_drop)
         if reset is not None:
             t, v = t[reset[1]:], v[reset[1]:]
         return t, v
@@ -154,13 +160,13 @@ class ExhaustionPredictor(Predictor):
         cfg = self.config
         rates = {ROBUST: robust.slope}
         if ETS in cfg.candidates:
-            t, v = self._since_reset(window, sign, limit, now - DAY)
+            t, v = self._since_reset(state, window, sign, now - DAY)
             if state.profile is not None:
                 v = v - state.profile.at(t)
             rates[ETS] = self._safely(ets_damped_rate, t, v, cfg.selection_horizon)
         # STL's job is to separate a daily cycle from the trend: fitted where one was found.
         if STL_TREND in cfg.candidates and state.profile is not None:
-            t, v = self._since_reset(window, sign, limit, now - cfg.season_history)
+            t, v = self._since_reset(state, window, sign, now - cfg.season_history)
             rates[STL_TREND] = self._safely(stl_trend_rate, t, v)
         return rates
 
@@ -174,6 +180,9 @@ class ExhaustionPredictor(Predictor):
         return rate if rate is None or math.isfinite(rate) else None
 
     def _fit_profile(self, t: np.ndarray, v: np.ndarray, now: float) -> DailyProfile | None:
+        # Five-minute means, whatever the scrape interval and however the store holds the
+        # points: recent raw points must not outweigh older bin means.
+        t, v = means_per_bin(t, v, BIN_SECONDS)
         if t.size < 2 or now - t[0] < 2 * DAY:
             return None
         # The slow trend, blind to the time of day: the change between whole-day means.
@@ -187,8 +196,8 @@ class ExhaustionPredictor(Predictor):
         if limit is None:
             return None
         sign = 1.0 if cfg.direction == "up" else -1.0  # a draining resource is mirrored
-        drop = cfg.reset_drop_ratio * abs(limit)
         state = self._state(labels)
+        drop = state.reset_drop
         last = sign * window.last_value
         # Refit on schedule (amortised), or at once when the series drops (a reset).
         due = state.fit is None or now >= state.next_refit or last < state.level_at(now) + state.season_at(now) - drop
@@ -260,4 +269,5 @@ class ExhaustionPredictor(Predictor):
             ttf=ttf, probability=probability, forecast=forecast,
         )
         prediction.model = model  # which forecaster set the central rate
+        prediction.daily_profile_days = state.profile.days if state.profile is not None else 0
         return prediction

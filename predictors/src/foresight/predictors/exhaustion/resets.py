@@ -7,23 +7,55 @@ import numpy as np
 
 from .trends import TrendFit, median
 
+RESET_WITHIN = 900.0  # a reset is a fall within 15 minutes
+TYPICAL_FALLS = 5.0  # ... and more than this many times the series' median 15-minute fall
 
-def last_reset(t: np.ndarray, v: np.ndarray, drop: float, within: float = 900.0) -> tuple[int, int] | None:
-    """The last fall of more than `drop` within `within` seconds (an OOM kill, a restart,
-    a cache eviction, a batch job freeing its space): (index of its peak, index of its bottom)."""
+
+def falls_ahead(t: np.ndarray, v: np.ndarray, within: float = RESET_WITHIN) -> np.ndarray:
+    """For each point, how far the series falls below it within the next `within` seconds
+    (0 where it does not fall, or no point follows within that time). Windows are in time,
+    not points, so raw points and older bin means are judged alike."""
+    n = v.size
+    if n < 2:
+        return np.zeros(n)
+    ends = np.searchsorted(t, t + within, side="right")  # one past the last point within reach
+    starts = np.arange(1, n + 1)
+    pairs = np.empty(2 * n, dtype=np.intp)
+    pairs[0::2], pairs[1::2] = starts, np.maximum(ends, starts)
+    lowest = np.minimum.reduceat(np.append(v, np.inf), pairs)[0::2]  # min of v[i+1:end] per point
+    return np.where(ends > starts, np.maximum(v - lowest, 0.0), 0.0)
+
+
+def reset_threshold(span_v: np.ndarray, limit: float, falls: np.ndarray, ratio: float) -> float:
+    """How far a series must fall within 15 minutes for the fall to be a reset.
+
+    `ratio` of the range the series and its limit span together (`span_v`: the last day,
+    mirrored so the limit is above), and `TYPICAL_FALLS` times its median fall
+    (`falls`, from the raw lookback): what counts is the range the series moves in, not the
+    limit's size (a free-space series drains towards a limit of 0), and never a fall its
+    own noise or sawtooth makes every few minutes.
+    """
+    if span_v.size == 0:
+        return 0.0
+    span = max(limit, float(span_v.max())) - min(limit, float(span_v.min()))
+    typical = median(falls) if falls.size else 0.0
+    return max(ratio * span, TYPICAL_FALLS * typical)
+
+
+def last_reset(t: np.ndarray, v: np.ndarray, drop: float, falls: np.ndarray | None = None) -> tuple[int, int] | None:
+    """The last fall of more than `drop` within 15 minutes (an OOM kill, a restart, a cache
+    eviction, a batch job freeing its space): (index of its peak, index of its bottom)."""
     if v.size < 2:
         return None
-    step = float(np.median(np.diff(t)))
-    k = max(1, round(within / step)) if step > 0 else 1
-    # The next k points of each point; padded so a fall is seen up to the newest point.
-    padded = np.concatenate([v, np.full(k, np.inf)])
-    ahead = np.lib.stride_tricks.sliding_window_view(padded, k + 1)[: v.size - 1, 1:]
-    falls = np.flatnonzero(v[:-1] - ahead.min(axis=1) > drop)
-    if not falls.size:
+    falls = falls_ahead(t, v) if falls is None else falls
+    over = np.flatnonzero(falls > drop)
+    if not over.size:
         return None
-    last = int(falls[-1])
-    peak = max(0, last - k) + int(np.argmax(v[max(0, last - k):last + 1]))
-    bottom = last + 1 + int(np.argmin(ahead[last]))
+    last = int(over[-1])
+    start = int(np.searchsorted(t, t[last] - RESET_WITHIN))
+    peak = start + int(np.argmax(v[start:last + 1]))
+    end = int(np.searchsorted(t, t[last] + RESET_WITHIN, side="right"))
+    bottom = last + 1 + int(np.argmin(v[last + 1:end]))
     return peak, bottom
 
 
@@ -40,8 +72,8 @@ class ResetHistory:
     cycle_slopes: deque = field(default_factory=lambda: deque(maxlen=10))  # growth of cycles that failed
 
     def record(self, time: float, peak: float, limit: float, bottom_time: float, bottom_value: float):
-        if time <= self.last_time:
-            return
+        if time <= self.last_time or (self.cycle_start is not None and time <= self.cycle_start[0]):
+            return  # this reset again, seen from a later window (its peak may seem to move as the window slides)
         reached = peak >= limit - 0.02 * abs(limit)
         self.peaks.append((peak, reached))
         if reached and self.cycle_start is not None and time > self.cycle_start[0]:

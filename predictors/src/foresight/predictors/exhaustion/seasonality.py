@@ -10,12 +10,13 @@ import numpy as np
 
 DAY = 86400.0
 BINS = 288  # five-minute bins
-_BIN = DAY / BINS
+BIN_SECONDS = _BIN = DAY / BINS
 
 
 @dataclass
 class DailyProfile:
     offsets: np.ndarray  # per five-minute bin of the UTC day, mean zero
+    days: int = 0  # whole days of history it was fitted on
 
     def at(self, t):
         return self.offsets[((np.asarray(t) % DAY) // _BIN).astype(int)]
@@ -57,7 +58,7 @@ def fit_daily_profile(t: np.ndarray, v: np.ndarray, slope: float, min_days: int 
     total = residuals.var()
     if total <= 0 or 1 - (residuals - profile[bins]).var() / total < min_strength:
         return None
-    return DailyProfile(profile)
+    return DailyProfile(profile, int(whole.sum()))
 
 
 def _mean_correlation(days: np.ndarray) -> float:

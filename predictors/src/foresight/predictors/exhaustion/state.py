@@ -19,6 +19,7 @@ class TargetState:
     fit_time: float = -math.inf
     next_refit: float = -math.inf
     reset_since: float = -math.inf
+    reset_drop: float = math.inf  # a fall within 15 minutes larger than this is a reset (set at each refit)
     profile: DailyProfile | None = None
     profile_due: float = -math.inf
     resets: ResetHistory = field(default_factory=ResetHistory)

@@ -32,6 +32,19 @@ def _strided(n: int, k: int) -> np.ndarray:
     return np.linspace(0, n - 1, k).round().astype(int)
 
 
+def _sample(t: np.ndarray, k: int) -> np.ndarray:
+    """Indices of about k points spread evenly in time. On evenly spaced points that is every
+    (n/k)th point; where the store holds older points as bin means and recent ones raw, it
+    keeps the recent hours from ruling the fit."""
+    n = t.size
+    if (t[-1] - t[0]) <= 1.5 * (n - 1) * (t[-1] - t[-2]):  # about evenly spaced
+        return _strided(n, k)
+    grid = np.linspace(t[0], t[-1], k)
+    right = np.searchsorted(t, grid).clip(1, n - 1)
+    nearest = right - ((grid - t[right - 1]) <= (t[right] - grid))
+    return np.unique(nearest)
+
+
 def median(a: np.ndarray) -> float:
     """Median of a small array; np.median's overhead dominates at these sizes."""
     s = np.sort(a)
@@ -56,7 +69,7 @@ def theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
 
 def fit_trend(t: np.ndarray, v: np.ndarray, now: float) -> TrendFit:
     if t.size > _MAX_FIT_POINTS:
-        idx = _strided(t.size, _MAX_FIT_POINTS)
+        idx = _sample(t, _MAX_FIT_POINTS)
         t, v = t[idx], v[idx]
     x = t - now  # centre on now for numerical stability
     slope, low, high = theil_sen(x, v)

@@ -11,7 +11,7 @@ ones are evicted) and the masked-text cache is emptied when it grows past `cache
 import re
 from functools import lru_cache
 
-from drain3.drain import Drain
+from drain3.drain import Drain, LogCluster, Node
 
 from .masking import ID, IP, NUM, mask
 
@@ -105,3 +105,50 @@ class TemplateMiner:
     @property
     def template_count(self) -> int:
         return len(self.drain.id_to_cluster)
+
+    # -- checkpoints: plain data only (Drain3's own persistence uses jsonpickle, which can
+    # run code when it loads, so it is not used) -------------------------------------
+    def to_state(self) -> dict:
+        """Templates (least recently used first), Drain's prefix tree and the cache."""
+        drain = self.drain
+        return {"similarity": drain.sim_th, "depth": drain.log_cluster_depth, "max_templates": drain.max_clusters,
+                "cache_size": self.cache_size, "next_id": drain.clusters_counter, "misses": self.misses,
+                "templates": [(c.cluster_id, list(c.log_template_tokens), c.size) for c in _lru_order(drain)],
+                "tree": _tree_of(drain.root_node), "cache": dict(self.cache)}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "TemplateMiner":
+        """The miner `to_state` described; ValueError naming the part that is malformed."""
+        try:
+            miner = cls(float(state["similarity"]), int(state["depth"]), int(state["max_templates"]),
+                        int(state["cache_size"]))
+            drain = miner.drain
+            for cluster_id, tokens, size in state["templates"]:
+                cluster = LogCluster([str(t) for t in tokens], int(cluster_id))
+                cluster.size = int(size)
+                drain.id_to_cluster[cluster.cluster_id] = cluster
+            drain.root_node = _node_of(state["tree"])
+            drain.clusters_counter = int(state["next_id"])
+            miner.cache = {str(text): int(tid) for text, tid in state["cache"].items()}
+            miner.misses = int(state["misses"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"log template miner state: {type(exc).__name__}: {exc}") from None
+        return miner
+
+
+def _lru_order(drain: Drain) -> list:
+    """Drain's templates, least recently used first (the order its LRU cache evicts in)."""
+    clusters = drain.id_to_cluster
+    order = getattr(clusters, "_LRUCache__order", None)  # cachetools keeps the order privately
+    return [clusters.get(tid) for tid in (order if order is not None else list(clusters))]
+
+
+def _tree_of(node: Node) -> dict:
+    return {"ids": list(node.cluster_ids), "children": {k: _tree_of(c) for k, c in node.key_to_child_node.items()}}
+
+
+def _node_of(data: dict) -> Node:
+    node = Node()
+    node.cluster_ids = [int(i) for i in data["ids"]]
+    node.key_to_child_node = {str(k): _node_of(c) for k, c in data["children"].items()}
+    return node

@@ -89,6 +89,18 @@ class LogsPredictor(Predictor):
             ))
         return results
 
+    def export_targets(self) -> dict:
+        """One target, the whole stream: the services share one template miner."""
+        return {(): {"detector": self.detector, "latest": self._latest, "folded": self._folded,
+                     "next_due": self._next_due, "first_seen": self._first_seen}}
+
+    def import_target(self, key: tuple, state: dict):
+        if key != () or not isinstance(state.get("detector"), LogPatternDetector):
+            raise ValueError(f"predictor {self.config.name}: not the state of a logs predictor")
+        self.detector = state["detector"]
+        self._latest, self._folded = float(state["latest"]), float(state["folded"])
+        self._next_due, self._first_seen = float(state["next_due"]), dict(state["first_seen"])
+
     def derived_points(self, predictions: list[Prediction]) -> list[Point]:
         """Each service's score as `log_anomaly_score{job}`, a series the other predictors may
         name, e.g. `drivers: {log anomalies: log_anomaly_score}`."""
