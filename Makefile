@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
+# The MLflow server of the registry tests, in a virtualenv of its own: Foresight talks to it
+# over REST, and mlflow's cachetools pin clashes with drain3's.
+MLFLOW_VENV := .venv-mlflow
 SCENARIO ?= memory-leak
 SPEED ?= 400
 # The NAB v1.1 folder (data/, labels/, config/) and its scorer, for `make bench`.
@@ -27,7 +30,10 @@ system-deps:  ## install Prometheus and Alertmanager (Debian packages) if missin
 $(STAMP): predictors/pyproject.toml predictors/dev/pyproject.toml loadgen/pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e './predictors[test]' -e ./predictors/dev -e './loadgen[test]'
+	$(PIP) install -q -e './predictors[test,train,prophet]' -e ./predictors/dev -e './loadgen[test]'
+	python3 -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install -q --upgrade pip
+	$(MLFLOW_VENV)/bin/pip install -q 'mlflow>=3,<4'
 	touch $(STAMP)
 
 setup: system-deps $(STAMP)  ## create .venv and install everything
@@ -52,10 +58,14 @@ test-unit: setup  ## fast tests only
 
 bench: setup  ## benchmarks: exhaustion vs predict_linear, 10k-series cost, NAB (NAB_DIR=...), log mining (results in bench/bench-results)
 	$(PIP) install -q -r bench/requirements.txt
-	$(PY) bench/run.py exhaustion
+	$(PY) bench/run.py exhaustion                      # loadgen, seeds 1-3: the tuning set
+	$(PY) bench/run.py exhaustion --first-seed 4       # loadgen, seeds 4-6: held out
+	$(PY) bench/run.py exhaustion --generator second   # the independent generator: held out
 	$(PY) bench/run.py cost
+	$(PY) bench/forecasters/bench.py                   # forecaster candidates: fit cost, rolling-origin error (Prophet)
 	$(PY) bench/nab/run.py $(NAB_DIR) --scorer $(NAB_SCORER)
 	$(PY) bench/logs/bench.py
+	$(PY) bench/logs/loghub.py $(LOGHUB_DIR)          # Loghub 2k samples (LOGHUB_DIR=...); skipped without
 
 clean:  ## remove the virtual environment and caches
-	rm -rf $(VENV) .pytest_cache predictors/src/*.egg-info loadgen/src/*.egg-info
+	rm -rf $(VENV) $(MLFLOW_VENV) .pytest_cache predictors/src/*.egg-info loadgen/src/*.egg-info

@@ -83,7 +83,8 @@ def test_image_pinned_or_built(service):
         assert (REPO / context).is_dir(), f"{service}: build context {context} missing"
 
 
-@pytest.mark.parametrize("dockerfile", ["predictors/Dockerfile", "otel-collector/Dockerfile"])
+@pytest.mark.parametrize("dockerfile", ["predictors/Dockerfile", "predictors/Dockerfile.trainer",
+                                        "otel-collector/Dockerfile"])
 def test_dockerfile_base_images_pinned(dockerfile):
     text = (REPO / dockerfile).read_text(encoding="utf-8")
     stages: set[str] = set()
@@ -227,6 +228,25 @@ def test_predictors_and_loadgen_wiring():
     cmd = " ".join(SERVICES["loadgen"]["command"])
     assert "--speed ${LOADGEN_SPEED:-60}" in cmd
     assert "--endpoint http://otel-collector:4318" in cmd
+
+
+def test_trainer_retrains_from_prometheus_into_mlflow():
+    trainer = SERVICES["trainer"]
+    assert trainer["build"] == {"context": "./predictors", "dockerfile": "Dockerfile.trainer"}
+    text = (REPO / "predictors/Dockerfile.trainer").read_text(encoding="utf-8")
+    assert 'pip install ".[train]"' in text and re.search(r'^ENTRYPOINT \["foresight"\]$', text, re.M)
+    cmd = trainer["command"]
+    assert cmd[:3] == ["trainer", "-c", "/etc/foresight/predictors.yaml"]
+    flags = dict(zip(cmd[3::2], cmd[4::2]))
+    assert flags["--prometheus"] == "http://prometheus:9090" and flags["--registry"] == "http://mlflow:5000"
+    assert flags["--at"] == "02:00" and "--history" in flags
+    assert "./predictors/config:/etc/foresight:ro" in trainer["volumes"]
+    assert set(trainer["depends_on"]) == {"prometheus", "mlflow"}
+    # The command is one the CLI takes.
+    from foresight.runtime.cli import build_parser
+
+    args = build_parser().parse_args(cmd)
+    assert args.at == (2, 0) and args.history == 7 * 86400 and args.cooldown == 6 * 3600
 
 
 def test_secrets_come_from_environment():

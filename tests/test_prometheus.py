@@ -123,4 +123,5 @@ def test_expected_alerts():
         ("ForesightInferenceSlow", "warning", "10m"),
         ("ForesightPredictorDown", "warning", "5m"),
     ]
+    assert by_group.pop("foresight-lifecycle") == [("ForesightModelDrift", "info", "10m")]
     assert by_group == {}, f"unexpected rule groups: {sorted(by_group)}"

@@ -1,4 +1,4 @@
-"""A PNG of a few scenarios: series, limit, Foresight's forecast, failures and who alerted when."""
+"""A PNG of four cases: series, limit, Foresight's forecast, failures and who alerted when."""
 import csv
 from pathlib import Path
 
@@ -8,9 +8,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .suite import load_series  # noqa: E402
+from .suite import START, load_series  # noqa: E402
 
-PREFERRED = ["accelerating-leak-s1", "oom-restarts-s1", "disk-fill-daily-s1", "batch-fill-free-s1"]
 COLORS = {"Foresight": "tab:green", "classic predict_linear": "tab:red", "node-mixin": "tab:orange"}
 
 
@@ -24,16 +23,17 @@ def _columns(path: Path, names):
     return {n: np.array(v) for n, v in out.items()}
 
 
-def plot(traces: dict, foresight_out: Path, png: Path) -> Path:
-    chosen = [n for n in PREFERRED if n in traces] or list(traces)[:4]
-    chosen = chosen[:4]
+def plot(traces: dict, foresight_out: Path, png: Path, prefer=()) -> Path:
+    """Four cases: those in `prefer` first (what still goes wrong), then failing ones."""
+    failing = [n for n, tr in traces.items() if tr["case"].failures]
+    chosen = list(dict.fromkeys([n for n in prefer if n in traces] + failing + list(traces)))[:4]
     fig, axes = plt.subplots(2 * len(chosen), 1, figsize=(15, 4.6 * len(chosen)),
                              gridspec_kw={"height_ratios": [3, 1.3] * len(chosen)})
     for i, name in enumerate(chosen):
         case = traces[name]["case"]
         ax, ax2 = axes[2 * i], axes[2 * i + 1]
         ts, used, limit = load_series(case)
-        t0 = case.start
+        t0 = START
         hours = (ts - t0) / 3600
         fo = _columns(foresight_out / case.csv.name,
                       ["timestamp", "ttf_p10_seconds", "ttf_p50_seconds", "ttf_p90_seconds",
@@ -76,7 +76,7 @@ def plot(traces: dict, foresight_out: Path, png: Path) -> Path:
         ax2.set_xlim(hours[0], hours[-1])
         ax2.set_ylabel("TTF (h, cap 24)")
         ax2.legend(loc="upper right", fontsize=8, ncol=3)
-        ax2.set_xlabel("hours since start (2026-01-05 00:00 UTC, a Monday)")
+        ax2.set_xlabel("hours since the suite start (2026-01-05 00:00 UTC, a Monday)")
     fig.tight_layout()
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=90)

@@ -11,19 +11,25 @@ Definitions (times in seconds, f = a failure time):
   series-day (sum over series of their span in days).
 - median lead (foreseeable >= 6 h): over failures whose ramp began >= 6 h before them,
   counting a missed failure as lead 0.
-- TTF error (Foresight only): every output row in [f - 6 h, f - 10 min]: |p50 - true| / true,
-  with true = f - row time; an `inf` or missing p50 counts as 1.0 (capped at 1.0 is NOT
-  applied otherwise). Coverage: share of those rows with p10 <= true <= p90 (p90 = inf
-  counts as an open upper end; missing values count as not covered).
+- TTF error (Foresight only): output rows in [f - 6 h, f - 10 min], the last row of each
+  minute (so a 15 s series weighs as much as a 60 s one; minutes without rows, in gaps, are
+  not scored): |p50 - true| / true, with true = f - row time; an `inf` or missing p50 counts
+  as 1.0 (capped at 1.0 is NOT applied otherwise). Coverage: share of those rows with
+  p10 <= true <= p90 (p90 = inf counts as an open upper end; missing values count as not
+  covered).
+Alerting is judged on the rule evaluation grid (every 60 s; see baselines.py and
+foresight_runner.deployed_alerting), whatever the data's step, so `for:` and the merge gap
+are times, never row counts.
 """
-import math
-
 import numpy as np
 
+from foresight.runtime import scoring
+
+# Lead time and TTF error are defined once, in the package: `foresight train` scores with them too.
+MIN_WARNING, LOOK_BACK, TTF_WINDOW = scoring.MIN_WARNING, scoring.LOOK_BACK, scoring.TTF_WINDOW
+lead_time, ttf_rows = scoring.lead_time, scoring.ttf_rows
+
 MERGE_GAP = 15 * 60
-MIN_WARNING = 30 * 60
-LOOK_BACK = 24 * 3600
-TTF_WINDOW = (6 * 3600, 10 * 60)
 
 
 def episodes(times, alerting, merge_gap: float = MERGE_GAP) -> list[tuple[float, float]]:
@@ -46,31 +52,17 @@ def episodes(times, alerting, merge_gap: float = MERGE_GAP) -> list[tuple[float,
     return [(float(s), float(e)) for s, e in merged]
 
 
-def lead_time(eps, failure: float) -> float | None:
-    """Lead of the latest episode warning for `failure`, or None when not warned."""
-    best = None
-    for s, e in eps:
-        if s < failure - MIN_WARNING and e >= failure - LOOK_BACK:
-            best = failure - max(s, failure - LOOK_BACK)
-    return best
+def miss_reason(eps, failure: float) -> str:
+    """What an alerting method did about a failure it did not warn of, in words."""
+    late = [s for s, e in eps if failure - MIN_WARNING <= s <= failure]
+    if late:
+        return f"alert began {(failure - late[0]) / 60:.0f} min before (< 30 min)"
+    return "no alert in the 24 h before"
 
 
 def false_episodes(eps, failures) -> int:
     f = np.asarray(failures, dtype=np.float64)
     return sum(1 for s, _ in eps if not np.any((f >= s) & (f <= s + LOOK_BACK)))
-
-
-def ttf_rows(times, p10, p50, p90, failures):
-    """(relative errors of p50, covered flags) over rows in the 6 h before each failure."""
-    errors, covered = [], []
-    times = np.asarray(times, dtype=np.float64)
-    for f in failures:
-        sel = (times >= f - TTF_WINDOW[0]) & (times <= f - TTF_WINDOW[1])
-        for t, a, b, c in zip(times[sel], p10[sel], p50[sel], p90[sel]):
-            true = f - t
-            errors.append(1.0 if (math.isnan(b) or math.isinf(b)) else abs(b - true) / true)
-            covered.append((not math.isnan(a)) and (not math.isnan(c)) and a <= true <= c)
-    return errors, covered
 
 
 class MethodScore:
@@ -84,10 +76,13 @@ class MethodScore:
         self.errors: list[float] = []
         self.covered: list[bool] = []
         self.per_kind: dict = {}
+        self.missed: list[dict] = []  # one per failure not warned, with what the method did
+        self.false_list: list[dict] = []  # one per false alert episode
 
-    def add_series(self, kind, times, alerting, failures, ramp_starts, span_days, failures_after=()):
+    def add_series(self, kind, times, alerting, failures, ramp_starts, span_days, failures_after=(),
+                   case: str = "", seed: int | None = None):
         eps = episodes(times, alerting)
-        k = self.per_kind.setdefault(kind, {"failures": 0, "warned": 0, "false": 0, "days": 0.0})
+        k = self.per_kind.setdefault(kind, {"failures": 0, "warned": 0, "false": 0, "days": 0.0, "leads_h": []})
         for f, r in zip(failures, ramp_starts):
             lead = lead_time(eps, f)
             self.failures += 1
@@ -95,8 +90,18 @@ class MethodScore:
             if lead is not None:
                 self.leads.append(lead)
                 k["warned"] += 1
+                k["leads_h"].append(lead / 3600)
+            else:
+                self.missed.append({"kind": kind, "case": case, "seed": seed, "failure": float(f),
+                                    "ramp_start": float(r), "what": miss_reason(eps, f)})
             if f - r >= 6 * 3600:
                 self.foreseeable_leads.append(lead or 0.0)
+        every = np.asarray(list(failures) + list(failures_after), dtype=np.float64)
+        for s, e in eps:
+            if not np.any((every >= s) & (every <= s + LOOK_BACK)):
+                later = every[every > s]
+                self.false_list.append({"kind": kind, "case": case, "seed": seed, "start": s, "end": e,
+                                        "next_failure": float(later.min()) if later.size else None})
         fa = false_episodes(eps, list(failures) + list(failures_after))
         self.false += fa
         k["false"] += fa
@@ -119,12 +124,10 @@ class MethodScore:
             "ttf_p50_median_rel_error": med(self.errors),
             "ttf_p10_p90_coverage": float(np.mean(self.covered)) if self.covered else None,
             "ttf_rows": len(self.errors),
-            "per_kind": self.per_kind,
+            "per_kind": {k: {**v, "median_lead_h": med(v["leads_h"])} for k, v in self.per_kind.items()},
+            "missed": self.missed,
+            "false_episodes_list": self.false_list,
         }
-
-
-def _f(x, fmt):
-    return "n/a" if x is None else format(x, fmt)
 
 
 def targets(summaries: dict, foresight: str, baselines: list[str]) -> dict:
@@ -142,43 +145,3 @@ def targets(summaries: dict, foresight: str, baselines: list[str]) -> dict:
         "ttf_p10_p90_coverage": {"target": "70-90%", "met": s["ttf_p10_p90_coverage"] is not None
                                  and 0.7 <= s["ttf_p10_p90_coverage"] <= 0.9},
     }
-
-
-def markdown_table(summaries: dict, tgt: dict, foresight: str) -> str:
-    names = list(summaries)
-    rows = [
-        ("recall (warned >= 30 min ahead)", "recall", lambda v: _f(v, ".0%")),
-        ("median lead time (warned failures)", "median_lead_h", lambda v: "n/a" if v is None else f"{v:.1f} h"),
-        ("median lead where foreseeable >= 6 h (misses = 0)", "median_lead_foreseeable_h",
-         lambda v: "n/a" if v is None else f"{v:.1f} h"),
-        ("false alert episodes per series-day", "false_per_series_day", lambda v: _f(v, ".3f")),
-        ("TTF p50 median relative error (6 h before)", "ttf_p50_median_rel_error", lambda v: _f(v, ".0%")),
-        ("TTF p10-p90 coverage (6 h before)", "ttf_p10_p90_coverage", lambda v: _f(v, ".0%")),
-    ]
-    head = "| figure | " + " | ".join(names) + " | target (Foresight) | met |"
-    lines = [head, "|" + "---|" * (len(names) + 3)]
-    for label, key, fmt in rows:
-        cells = []
-        for n in names:
-            v = summaries[n][key]
-            cells.append("—" if (n != foresight and key.startswith("ttf")) else fmt(v))
-        t = tgt.get(key)
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {t['target'] if t else ''} | "
-                     + ("" if not t else ("yes" if t["met"] else "**no**")) + " |")
-    s0 = summaries[names[0]]
-    lines.append("")
-    lines.append(f"{s0['failures']} failures ({s0['foreseeable_failures']} foreseeable >= 6 h), "
-                 f"{s0['series_days']:.1f} series-days.")
-    return "\n".join(lines)
-
-
-def per_kind_table(summaries: dict) -> str:
-    names = list(summaries)
-    kinds = list(next(iter(summaries.values()))["per_kind"])
-    lines = ["| scenario | failures | " + " | ".join(f"{n}: warned / false eps" for n in names) + " |",
-             "|" + "---|" * (len(names) + 2)]
-    for k in kinds:
-        first = summaries[names[0]]["per_kind"][k]
-        cells = [f"{summaries[n]['per_kind'][k]['warned']} / {summaries[n]['per_kind'][k]['false']}" for n in names]
-        lines.append(f"| {k} | {first['failures']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)

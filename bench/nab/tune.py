@@ -1,9 +1,10 @@
 """Development aid: record each check's tail probability per row once, then try ways of
 combining and quietening them offline and score each with the NAB scorer.
 
-usage: tune.py NAB_DIR CACHE.npz [--set field=value ...]
+usage: tune.py NAB_DIR CACHE.npz [--half A] [--set field=value ...]
 The default combination is the detector's: min over the checks' tails times their number,
-e.g. evaluate(nab_dir, tails[...], scorer, lambda t: t.min(axis=1) * t.shape[1]).
+e.g. evaluate(nab_dir, tails[...], scorer, lambda t: t.min(axis=1) * t.shape[1], half="A").
+Choose defaults on half A only (split.py). Late rows are skipped as in direct.py.
 Not part of the product; the detector's own code path is what direct.py measures.
 """
 import argparse
@@ -13,7 +14,8 @@ import math
 from pathlib import Path
 
 import numpy as np
-from direct import DEFAULT_SCORER, parse_overrides, read_series
+from direct import DEFAULT_SCORER, late_rows, parse_overrides, read_series
+from split import half_of, relative_names
 
 from foresight.predictors.anomaly import DetectorSettings, StreamingDetector
 from foresight.predictors.anomaly.alarms import QuietPeriod
@@ -27,13 +29,23 @@ def load_scorer(path=DEFAULT_SCORER):
     return mod
 
 
-def record(nab_dir: Path, settings: DetectorSettings):
-    tails = {}
+def in_half(nab_dir: Path, half: str) -> set:
+    """NAB paths ('<category>/<file>.csv') of one half of the split, or of all files."""
+    names = relative_names(nab_dir)
+    return set(names) if half == "all" else {rel for rel, h in half_of(names).items() if h == half}
+
+
+def record(nab_dir: Path, settings: DetectorSettings, half: str = "A"):
+    tails, wanted = {}, in_half(nab_dir, half)
     for path in sorted((nab_dir / "data").glob("*/*.csv")):
+        if f"{path.parent.name}/{path.name}" not in wanted:
+            continue
         _, epoch, values = read_series(path)
-        det = StreamingDetector(settings)
+        det, late = StreamingDetector(settings), late_rows(epoch)
         out = np.ones((len(values), len(CHECKS)))
         for i, (t, v) in enumerate(zip(epoch, values)):
+            if i in late:
+                continue
             det.update(t, v)
             if det.rows_seen > settings.warmup_rows:
                 out[i] = [det.last_tails[c] for c in CHECKS]
@@ -41,15 +53,17 @@ def record(nab_dir: Path, settings: DetectorSettings):
     return tails
 
 
-def quieten(score, alarm, rows, factor, share_of_seen=0.0, max_rows=None):
+def quieten(score, alarm, rows, factor, share_of_seen=0.0, max_rows=None, breakthrough=None):
     """The detector's own quiet period applied to a recorded score series."""
-    quiet = QuietPeriod(alarm, rows, factor, share_of_seen, max_rows)
+    quiet = QuietPeriod(alarm, rows, factor, share_of_seen, max_rows, breakthrough)
     return np.array([quiet.apply(s, i + 1) for i, s in enumerate(score)])
 
 
 def evaluate(nab_dir, tails, scorer, combine, alarm=0.45, rows=30, factor=0.0, decades=10.0,
-             share_of_seen=0.03, max_rows=500):
-    wins = json.loads((nab_dir / "labels" / "combined_windows.json").read_text())
+             share_of_seen=0.05, max_rows=500, half="A", breakthrough=0.9):
+    wanted = in_half(nab_dir, half)
+    wins = {rel: w for rel, w in json.loads((nab_dir / "labels" / "combined_windows.json").read_text()).items()
+            if rel in wanted}
     profiles = json.loads((nab_dir / "config" / "profiles.json").read_text())
     files = []
     for rel, wl in sorted(wins.items()):
@@ -60,7 +74,7 @@ def evaluate(nab_dir, tails, scorer, combine, alarm=0.45, rows=30, factor=0.0, d
         p = np.clip(combine(tails[rel]), 1e-300, 1.0)
         score = np.minimum(1.0, -np.log10(p) / decades)
         files.append((rel, len(ts), windows,
-                      quieten(score, alarm, rows, factor, share_of_seen, max_rows)))
+                      quieten(score, alarm, rows, factor, share_of_seen, max_rows, breakthrough)))
     out = {}
     for name, prof in profiles.items():
         cm = prof["CostMatrix"]
@@ -75,12 +89,13 @@ def main():
     ap.add_argument("nab_dir", type=Path)
     ap.add_argument("cache", type=Path)
     ap.add_argument("--set", action="append", default=[])
+    ap.add_argument("--half", choices=("A", "B", "all"), default="A")
     args = ap.parse_args()
     settings = DetectorSettings.from_mapping(parse_overrides(args.set), "--set")
     if args.cache.exists():
         tails = dict(np.load(args.cache))
     else:
-        tails = record(args.nab_dir, settings)
+        tails = record(args.nab_dir, settings, args.half)
         np.savez(args.cache, **tails)
     return args.nab_dir, tails
 
@@ -116,9 +131,11 @@ def rate_penalised(tails, decades=10.0, alarm=0.5, rows=100, factor=0.0,
     return out
 
 
-def evaluate_scores(nab_dir, scored, scorer):
+def evaluate_scores(nab_dir, scored, scorer, half="A"):
     import csv
-    wins = json.loads((nab_dir / "labels" / "combined_windows.json").read_text())
+    wanted = in_half(nab_dir, half)
+    wins = {rel: w for rel, w in json.loads((nab_dir / "labels" / "combined_windows.json").read_text()).items()
+            if rel in wanted}
     profiles = json.loads((nab_dir / "config" / "profiles.json").read_text())
     files = []
     for rel, wl in sorted(wins.items()):

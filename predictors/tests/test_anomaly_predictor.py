@@ -6,6 +6,7 @@ import pytest
 
 from foresight.config import ConfigError, parse_config
 from foresight.contracts.points import GAUGE, Point
+from foresight.predictors.anomaly import DetectorSettings
 from foresight.runtime.engine import Engine
 
 CONFIG = """
@@ -54,10 +55,12 @@ def surge():
     return quiet, loud
 
 
-def test_every_point_is_scored_within_zero_and_one(surge):
+def test_every_point_after_the_warm_up_is_scored_within_zero_and_one(surge):
     quiet, loud = surge
     assert len(quiet) == 9 * 60 and len(loud) == 40
-    assert all(0.0 <= p.anomaly_score <= 1.0 for p in quiet + loud)
+    warmup = DetectorSettings().warmup_rows
+    assert all(p.anomaly_score is None and p.risk_level == 0 for p in quiet[:warmup])
+    assert all(0.0 <= p.anomaly_score <= 1.0 for p in quiet[warmup:] + loud)
     assert all(p.labels == {"service": "checkout"} and p.ttf == {} and p.limit is None for p in quiet)
 
 

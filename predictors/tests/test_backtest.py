@@ -424,7 +424,9 @@ def test_anomaly_kind_fills_the_anomaly_score_column(tmp_path):
     code, out = backtest(tmp_path, "predictors:\n  - name: used\n    kind: anomaly\n    series: used\n", data)
     assert code == 0
     rows = read_rows(out / "spike.csv")
-    scores = [float(r["anomaly_score"]) for r in rows]
+    # No score while the detector warms up (its first 150 points): empty, not 0.
+    assert [r["anomaly_score"] for r in rows[:150]] == [""] * 150
+    scores = [0.0] * 150 + [float(r["anomaly_score"]) for r in rows[150:]]
     assert all(0.0 <= s <= 1.0 for s in scores)
     assert rows[0]["ttf_p50_seconds"] == rows[0]["probability_1h"] == ""  # no limit: does not apply
     assert max(scores[600:605]) > max(scores[200:600])  # the jump scores above the quiet part

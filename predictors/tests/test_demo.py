@@ -47,3 +47,17 @@ def test_notification_text_shows_severity_labels_and_annotations():
         "annotations": {"summary": "checkout: memory will reach its limit", "description": "Action: restart"}}]})
     assert "[WARNING] ForesightExhaustionPredicted predictor=memory service=checkout" in text
     assert "checkout: memory will reach its limit" in text and "Action: restart" in text
+
+
+def test_anomaly_alerts_during_the_healthy_history_are_counted(tmp_path):
+    d = demo(tmp_path)
+    d.scenario_start = 50_000.0
+    errors = {"labels": {"alertname": "ForesightAnomalyDetected", "kind": "anomaly", "predictor": "errors",
+                         "service": "payments"}}
+    memory = {"labels": {"alertname": "ForesightExhaustionPredicted", "kind": "exhaustion", "predictor": "memory"}}
+    d.notifications = [(40_000.0, "slack", {"status": "firing", "alerts": [errors, memory]}),
+                       (41_000.0, "slack", {"status": "resolved", "alerts": [errors]}),
+                       (60_000.0, "slack", {"status": "firing", "alerts": [errors]})]
+    assert d.healthy_anomaly_alerts() == [errors]
+    d.summary()
+    assert "Anomaly alerts during the 2d of healthy history: 1 (errors on payments)" in d.out.getvalue()

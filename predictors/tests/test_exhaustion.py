@@ -254,3 +254,97 @@ def test_a_failing_candidate_fit_is_counted_and_skipped():
     assert predictor._safely(broken) is None and predictor.model_fit_errors == 1
     assert predictor._safely(lambda: float("nan")) is None  # a non-finite rate is no forecast
     assert predictor._safely(lambda: 2.0) == 2.0
+
+
+def young_engine(policy):
+    """Default policy: a target is young for its first 36 h, and then may only page critical."""
+    return Engine(parse_config(f"""
+predictors:
+  - name: mem
+    kind: exhaustion
+    series: used
+    limit: 100
+    policy: {policy}
+"""))
+
+
+def young_run(values, step=15.0, policy="{first_alert_after: 0s}"):
+    """`first_alert_after` off by default here: these tests look at the levelling-off rule."""
+    e = young_engine(policy)
+    t = T0 + np.arange(len(values)) * step
+    out = []
+    for ti, v in zip(t, values):
+        e.add_points("metrics", [Point("used", (("instance", "a"),), float(ti), float(v), GAUGE)])
+        out.extend(e.evaluate())
+    return out
+
+
+def critical_minutes(preds):
+    return [(p.timestamp - T0) / 60 for p in preds if p.risk_level == 3]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_start_up_ramp_that_levels_off_is_not_critical_for_long(seed):
+    rng = np.random.default_rng(seed)
+    minutes = np.arange(4 * 240) / 4  # 4 h at 15 s
+    # A new process: 5% -> 40% of its memory limit, time constant 5 min, then flat.
+    ramp = 5 + 35 * (1 - np.exp(-minutes / 5)) + rng.normal(0, 0.5, minutes.size)
+    critical = critical_minutes(young_run(ramp))
+    assert len(critical) <= 1  # less than the rule's `for: 2m`: no page
+    # One that levels off slowly (to 70%, time constant 20 min): critical only while no sign of it shows.
+    slow = 5 + 65 * (1 - np.exp(-minutes / 20)) + rng.normal(0, 0.5, minutes.size)
+    assert all(m <= 15 for m in critical_minutes(young_run(slow)))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_young_target_whose_rise_does_not_level_off_still_pages(seed):
+    rng = np.random.default_rng(seed)
+    minutes = np.arange(3 * 240) / 4
+    fast = 5 + 95 * minutes / 40 + rng.normal(0, 0.5, minutes.size)  # a fast leak from the start: full at 40 min
+    critical = critical_minutes(young_run(fast))
+    assert critical and critical[0] <= 10
+    accelerating = 5 + 95 * (minutes / 120) ** 2 + rng.normal(0, 0.5, minutes.size)  # full at 2 h
+    critical = critical_minutes(young_run(accelerating))
+    assert critical and critical[0] <= 120 - 30
+
+
+def test_a_young_rise_that_levels_off_only_near_the_limit_still_pages():
+    minutes = np.arange(3 * 240) / 4
+    # Levelling off, but at 120% of the limit: it crosses on the way.
+    ramp = 5 + 115 * (1 - np.exp(-minutes / 30))
+    critical = critical_minutes(young_run(ramp))
+    crosses = minutes[np.argmax(ramp >= 100)]
+    assert critical and critical[0] <= crosses - 15
+
+
+def test_nothing_alerts_in_a_targets_first_half_hour():
+    minutes = np.arange(2 * 240) / 4
+    fast = 5 + 95 * minutes / 40  # full at 40 min: a page, but only after 30 min of watching
+    assert min(critical_minutes(young_run(fast, policy="{}"))) == pytest.approx(30, abs=1)
+    assert min(critical_minutes(young_run(fast))) <= 10
+
+
+def daily_then_leak(leak_per_hour, days=3.0, leak_hours=6.0, seed=0):
+    """`days` of a daily cycle (+-0.1 GiB around 0.8 GiB), then a leak on top of it."""
+    rng = np.random.default_rng(seed)
+    t = T0 + np.arange(0, (days * 24 + leak_hours) * 3600, 60.0)
+    v = 0.8 * GiB + 0.1 * GiB * np.sin(2 * np.pi * (t - T0) / 86400) + rng.normal(0, 5 * 2**20, t.size)
+    began = T0 + days * 86400
+    v += np.where(t > began, leak_per_hour * (t - began) / 3600, 0.0)
+    return t, v, began
+
+
+def default_policy_engine():
+    return Engine(parse_config("""
+predictors:
+  - name: mem
+    kind: exhaustion
+    series: used
+    limit_series: limit
+"""))
+
+
+def test_a_daily_cycle_alone_does_not_alert():
+    t, v, _ = daily_then_leak(0.0)
+    assert max(p.risk_level for p in feed(default_policy_engine(), t, v)) == 0
+

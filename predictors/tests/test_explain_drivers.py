@@ -130,3 +130,37 @@ def test_settings_errors_name_the_field(data, field):
     with pytest.raises(ValueError, match=rf"explain\.drivers\.{field}:"):
         DriverSettings.from_mapping(data, "explain.drivers")
     assert DriverSettings.from_mapping({"window": "1h", "max_lag": "20m"}).max_lag == 1200
+
+
+def test_an_attribution_share_alone_is_not_movement():
+    """A multivariate model may give a steady series a large share of an anomaly: it is not
+    named as a cause ("DB pool usage steady (60% of the anomaly)" must not happen)."""
+    rng = np.random.default_rng(11)
+    target = 5 + rng.normal(0, 0.1, N)
+    target[-10:] += 3.0  # the target jumps
+    pool = 40 + rng.normal(0, 1, N)  # steady
+    rate = 100 + rng.normal(0, 1, N)
+    rate[-40:] += 30  # moved
+    drivers = {d.name: d for d in rank_drivers("checkout latency", (T, target), {"DB pool usage": (T, pool),
+                                                                              "request rate": (T, rate)},
+                                               NOW, attributions={"DB pool usage": 0.6, "request rate": 0.3})}
+    assert not drivers["DB pool usage"].moved and drivers["DB pool usage"].notable
+    assert drivers["DB pool usage"].text == "DB pool usage steady (60% of the anomaly)"
+    assert drivers["request rate"].moved and drivers["request rate"].text.startswith("request rate +30% since")
+
+
+def test_noise_in_a_sparse_series_is_not_movement():
+    """Errors per second from a few errors a minute: the last quarter hour's mean is 10-30%
+    off the earlier mean by chance, which is noise, not a driver that moved."""
+    target = 5 + np.random.default_rng(0).normal(0, 0.1, N)
+    moved = []
+    for seed in range(20):
+        errors = np.random.default_rng(seed).poisson(2.0, N) / 60.0
+        (driver,) = rank_drivers("latency", (T, target), {"error rate": (T, errors)}, NOW)
+        moved.append(driver.moved)
+        assert driver.moved or "steady" in driver.text
+    assert sum(moved) <= 2
+    surge = np.random.default_rng(99).poisson(2.0, N) / 60.0
+    surge[-15:] = np.random.default_rng(98).poisson(12.0, 15) / 60.0
+    (driver,) = rank_drivers("latency", (T, target), {"error rate": (T, surge)}, NOW)
+    assert driver.moved

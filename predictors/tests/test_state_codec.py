@@ -52,7 +52,10 @@ def test_a_streaming_detector_continues_exactly_where_it_stopped():
     for i, v in enumerate(values[700:], start=700):
         scores.append(original.update(60.0 * i, v))
         assert copy.update(60.0 * i, v) == scores[-1]
-    assert max(scores) > 0.5  # the spike was scored, by both
+    # The spike was scored, by both: it reaches the alarm level (one extreme row alone goes
+    # no further: the range check's two-part tail needs more evidence to reach alerting levels).
+    spike = scores.index(max(scores)) + 700
+    assert 900 <= spike <= 903 and max(scores) >= original.settings.alarm_level
 
 
 def test_a_growth_calibration_keeps_its_record():

@@ -1,18 +1,19 @@
 """Every scenario loadgen plays, by name: the named service scenarios and, as res-<kind>,
-the resource shapes of the exhaustion benchmark (resource_scenarios.py)."""
+the resource shapes of the exhaustion benchmark (resource_scenarios.py), bending checkout's
+memory, db's disk or checkout's DB connection pool."""
 import numpy as np
 
-from .conditions import normal_day
+from .conditions import normal_day, pool_wait_seconds
 from .resource_scenarios import IRREGULAR, KINDS
 from .scenarios import DbDegradation, DbPoolSaturation, DiskFill, ErrorSpike, HealthyDay, MemoryLeak, Scenario
 
 
 def resource_scenarios() -> list[Scenario]:
-    """Each kind as a loadgen Scenario bending checkout's memory or db's disk."""
+    """Each kind as a loadgen Scenario bending checkout's memory, db's disk or checkout's DB pool."""
     classes = []
+    bends = {"memory": MemoryLeak, "disk": DiskFill, "pool": DbPoolSaturation}
     for kind in KINDS.values():
-        watched = MemoryLeak.watched if kind.resource == "memory" else DiskFill.watched
-        message = MemoryLeak.failure_message if kind.resource == "memory" else DiskFill.failure_message
+        watched, message = bends[kind.resource].watched, bends[kind.resource].failure_message
 
         def conditions(self, times, start, seed, _kind=kind):
             state = normal_day(times, start, seed)
@@ -22,6 +23,9 @@ def resource_scenarios() -> list[Scenario]:
                 share = np.where(np.isin(times, fails), 1.0, share)
             if _kind.resource == "memory":
                 state.memory_bytes["checkout"] = share * _kind.limit_bytes
+            elif _kind.resource == "pool":
+                state.pool_in_use = np.floor(share * _kind.limit_bytes)
+                state.pool_wait_s = pool_wait_seconds(state.pool_in_use, times, seed)
             else:
                 state.disk_used_bytes = share * _kind.limit_bytes
             return state

@@ -10,83 +10,15 @@ Python API: `generate(kind, start, duration, step, seed, irregular=False)` retur
 `loadgen run`), named `res-<kind>`, bending checkout's memory or db's filesystem.
 """
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from . import noise
 from .conditions import DAY, HOUR, LOG_ROTATION_SECOND_OF_DAY
-from .topology import DB_FILESYSTEM_LIMIT_BYTES, service
+from .resource_families import FAMILY_KINDS, LeakUnderTraffic
+from .resource_kind import (MINUTE, Kind, ResourceSeries, _baseline, _between, _toward_limit, _u,
+                            business_day)
 
-MINUTE = 60
-MEMORY_LIMIT_BYTES = float(service("checkout").memory_limit_bytes)
-DISK_LIMIT_BYTES = float(DB_FILESYSTEM_LIMIT_BYTES)
-
-
-def _u(seed: int, stream: str, index: int = 0) -> float:
-    return float(noise.uniform(seed, stream, np.array([index]))[0])
-
-
-def _between(seed: int, stream: str, low: float, high: float, index: int = 0) -> float:
-    return low + (high - low) * _u(seed, stream, index)
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
-
-
-def business_day(times: np.ndarray) -> np.ndarray:
-    """0 at night, 1 in office hours (ramp 07:00-10:00 UTC, down 18:00-21:00); weekends at 0.45."""
-    second = (times % DAY).astype(np.float64)
-    up = _smoothstep((second - 7 * HOUR) / (3 * HOUR))
-    down = _smoothstep((second - 18 * HOUR) / (3 * HOUR))
-    weekday = ((times // DAY + 3) % 7)  # 0 = Monday (1970-01-01 was a Thursday)
-    return (up - down) * np.where(weekday >= 5, 0.45, 1.0)
-
-
-def _baseline(times: np.ndarray, seed: int, level: float, cycle: float, gc: float = 0.02) -> np.ndarray:
-    """A quiet service: level + business-day cycle + GC sawtooth (~5 min) + noise, as a share of the limit."""
-    period = 240 + int(_u(seed, "gc-period") * 180)
-    saw = gc * ((times % period) / period)
-    wander = 0.01 * noise.smooth(seed, "wander", times, 1800)
-    jitter = 0.004 * noise.normal(seed, "jitter", times)
-    return level + cycle * business_day(times) + saw + wander + jitter
-
-
-def _toward_limit(base: np.ndarray, progress: np.ndarray) -> np.ndarray:
-    """Blend towards the limit (1.0): exactly 1 when progress is 1, below it before."""
-    return base + (1.0 - base) * progress
-
-
-@dataclass
-class ResourceSeries:
-    kind: str
-    times: np.ndarray  # unix seconds
-    used: np.ndarray  # bytes
-    limit: np.ndarray  # bytes
-    failures: list = field(default_factory=list)  # unix seconds at which used reaches limit
-    failures_after: list = field(default_factory=list)  # failures in the day after the series ends
-    ramp_starts: list = field(default_factory=list)  # for each failure, when the leak/fill leading to it began
-    failing: bool = False
-
-
-class Kind:
-    name: str = ""
-    description: str = ""
-    failing: bool = False
-    resource: str = "memory"  # memory (checkout) or disk (db)
-
-    @property
-    def limit_bytes(self) -> float:
-        return MEMORY_LIMIT_BYTES if self.resource == "memory" else DISK_LIMIT_BYTES
-
-    def episodes(self, start: int, end: int, seed: int) -> list[tuple[int, int]]:
-        """(ramp start, failure time) of each failure in [start, end)."""
-        return []
-
-    def share(self, times: np.ndarray, start: int, seed: int) -> np.ndarray:
-        raise NotImplementedError
+__all__ = ["KINDS", "IRREGULAR", "Kind", "ResourceSeries", "business_day", "generate", "irregular_times"]
 
 
 class DailyWeeklyCycle(Kind):
@@ -265,6 +197,10 @@ class Gappy(Kind):
         self.description = f"{inner.name} with missing rows, gaps of 5-90 min and +-20 s timestamp jitter"
         self.failing = inner.failing
         self.resource = inner.resource
+        self.step, self.min_run_up, self.whole_units = inner.step, inner.min_run_up, inner.whole_units
+
+    def first_time(self, start, seed):
+        return self.inner.first_time(start, seed)
 
     def episodes(self, start, end, seed):
         return self.inner.episodes(start, end, seed)
@@ -279,6 +215,7 @@ KINDS: dict[str, Kind] = {
         DailyWeeklyCycle(), CacheSawtooth(), LogRotation(), BatchFillFree(), DeploySteps(),
         AcceleratingLeak(), LeakStops(), OomRestarts(), DiskFillDaily(),
         Gappy(AcceleratingLeak()), Gappy(DailyWeeklyCycle()),
+        *FAMILY_KINDS, Gappy(LeakUnderTraffic()),
     )
 }
 IRREGULAR = {name for name in KINDS if name.startswith("gappy-")}
@@ -299,16 +236,20 @@ def irregular_times(start: int, duration: int, step: int, seed: int) -> np.ndarr
     return np.unique(times)
 
 
-def generate(kind: str, start: int, duration: int, step: int = 60, seed: int = 1,
+def generate(kind: str, start: int, duration: int, step: int | None = None, seed: int = 1,
              irregular: bool | None = None) -> ResourceSeries:
-    """The kind's series over [start, start + duration): used and limit in bytes, and its failures."""
+    """The kind's series over [start, start + duration) (from its `first_time`, for a target that
+    appears mid-run), sampled every `step` seconds (default: the kind's own): used and limit
+    in bytes (connections for the pool), and its failures."""
     k = KINDS[kind]
+    step = step or k.step
     if irregular is None:
         irregular = kind in IRREGULAR
+    first = k.first_time(start, seed)
     if irregular:
-        times = irregular_times(start, duration, step, seed)
+        times = irregular_times(first, start + duration - first, step, seed)
     else:
-        times = np.arange(start, start + duration, step, dtype=np.int64)
+        times = np.arange(first, start + duration, step, dtype=np.int64)
     share = k.share(times, start, seed)
     episodes = k.episodes(start, start + duration, seed)
     fails = np.array([f for _, f in episodes])
@@ -317,8 +258,9 @@ def generate(kind: str, start: int, duration: int, step: int = 60, seed: int = 1
     if fails.size:
         share[np.isin(times, fails)] = 1.0
     limit = k.limit_bytes
+    used = np.floor(share * limit) if k.whole_units else np.round(share * limit)
     return ResourceSeries(
-        kind=kind, times=times, used=np.round(share * limit), limit=np.full(times.shape, limit),
+        kind=kind, times=times, used=used, limit=np.full(times.shape, limit),
         failures=[int(f) for _, f in episodes], ramp_starts=[int(b) for b, _ in episodes], failing=k.failing,
         failures_after=[int(f) for _, f in k.episodes(start, start + duration + DAY, seed) if f >= start + duration],
     )

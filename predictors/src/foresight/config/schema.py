@@ -41,6 +41,9 @@ class PolicyConfig:
     probability: float = 0.5
     hysteresis: float = 0.2
     min_history: float = 36 * 3600.0
+    # No alert at all before a target has been watched this long: its first minutes show a
+    # start-up ramp, a GC tooth or a batch job's first part as well as a leak.
+    first_alert_after: float = 30 * 60.0
     # Kinds that score anomalies (anomaly, logs): the score that enters `score_severity`.
     score_threshold: float = 0.9
     score_severity: str = "warning"
@@ -56,6 +59,7 @@ class PolicyConfig:
             probability=f.number("probability", d.probability, low=0.01, high=1.0),
             hysteresis=f.number("hysteresis", d.hysteresis, low=0.0, high=0.9),
             min_history=f.duration("min_history", d.min_history, minimum=-1),
+            first_alert_after=f.duration("first_alert_after", d.first_alert_after, minimum=-1),
             score_threshold=f.number("score_threshold", d.score_threshold, low=0.01, high=1.0),
             score_severity=f.text("score_severity", d.score_severity, choices=("info", "warning", "critical")),
             score_hold=f.duration("score_hold", d.score_hold, minimum=-1),

@@ -12,6 +12,7 @@ LIMIT_VALUE = "foresight_limit_value"
 TREND_PER_SECOND = "foresight_trend_per_second"
 LAST_EVALUATION = "foresight_last_evaluation_timestamp_seconds"
 ANOMALY_SCORE = "foresight_anomaly_score"
+ANOMALY_PEAK_SCORE = "foresight_anomaly_peak_score"  # while at risk: the highest score since the level rose
 ATTRIBUTION_RATIO = "foresight_attribution_ratio"  # + feature
 DRIVER_INFO = "foresight_driver_info"  # + rank, text
 ACTION_INFO = "foresight_action_info"  # + text
@@ -21,7 +22,11 @@ DAILY_PROFILE_DAYS = "foresight_daily_profile_days"
 LOG_TEMPLATE_RATE = "foresight_log_template_rate"  # + template_id, template, severity
 # Per predictor.
 PREDICTOR_INFO = "foresight_predictor_info"
+PREDICTOR_READY = "foresight_predictor_ready"  # 1 once every target scores and may alert (min_history)
 POLICY_THRESHOLD = "foresight_policy_threshold"
+MODEL_VERSION = "foresight_model_version"  # with --registry: the registry version of the bundle it runs
+MODEL_SCORE = "foresight_model_score"  # + alias, score: the live scorecard of champion and challenger
+MODEL_DRIFT = "foresight_model_drift"  # + target labels, signal: 1 while a drift detection holds
 
 # The sidecar's own health (counters without their _total suffix, as prometheus_client takes them).
 POINTS_INGESTED = "foresight_points_ingested"

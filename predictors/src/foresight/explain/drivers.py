@@ -40,6 +40,9 @@ class DriverSettings(SettingsBlock):
     change_stat: float = 6.0  # t-like statistic a change point needs
     change_effect: float = 2.0  # shift in units of the within-segment spread a change point needs
     min_change: float = 0.1  # relative changes below this are "steady"
+    # Without a change point, a level change is movement only if it is also this many
+    # standard deviations of the earlier level: noise in a sparse series easily moves a mean 10%.
+    min_shift: float = 1.0
     recent: float = 900.0  # "recent" level when no change point is found
     min_attribution: float = 0.05  # attributions below this are not mentioned
 
@@ -53,7 +56,8 @@ class DriverSettings(SettingsBlock):
             mode=f.text("mode", d.mode, choices=CORRELATION_MODES),
             **{name: f.number(name, getattr(d, name), low=0.0, high=1.0)
                for name in ("alpha", "min_correlation", "min_attribution")},
-            **{name: f.number(name, getattr(d, name), low=0.0) for name in ("change_stat", "change_effect", "min_change")},
+            **{name: f.number(name, getattr(d, name), low=0.0)
+               for name in ("change_stat", "change_effect", "min_change", "min_shift")},
             min_points=f.integer("min_points", d.min_points, low=3),
         )
 
@@ -70,7 +74,7 @@ class DriverSettings(SettingsBlock):
         for name in ("alpha", "min_correlation", "min_attribution"):
             if not (0 <= getattr(self, name) <= 1):
                 raise InvalidSetting(name, f"must be in [0, 1], got {getattr(self, name)!r}")
-        for name in ("change_stat", "change_effect", "min_change"):
+        for name in ("change_stat", "change_effect", "min_change", "min_shift"):
             if not (getattr(self, name) >= 0):
                 raise InvalidSetting(name, f"must be >= 0, got {getattr(self, name)!r}")
         if isinstance(self.min_points, bool) or not isinstance(self.min_points, int) or self.min_points < 3:
@@ -89,6 +93,7 @@ class Driver:
     significant: bool = False  # whether the correlation passed the test
     p_value: float = 1.0  # after the correction for the number of lags
     notable: bool = False  # worth mentioning: significant, a clear change, or a real anomaly share
+    moved: bool = False  # its level changed (a change point, or a shift beyond its noise); a share alone is not
 
 
 def rank_drivers(target_name: str, target: tuple, candidates: dict, now: float,
@@ -144,33 +149,37 @@ def _assess(name, target_grid, driver_grid, grid, share, s: DriverSettings) -> D
         effective = effective_points(x, y, points)
         p_value = min(1.0, correlation_p_value(correlation, effective) * len(lags))
     significant = bool(abs(correlation) >= s.min_correlation and p_value <= s.alpha)
-    ratio, since = _level_change(driver_grid, grid, s)
-    text = _sentence(name, correlation, lead, significant, ratio, since, share, s)
+    ratio, since, moved = _level_change(driver_grid, grid, s)
+    text = _sentence(name, correlation, lead, significant, ratio, since, moved, share, s)
     return Driver(name=name, correlation=correlation, lead_seconds=lead,
                   change_ratio=ratio, since=since, attribution=share, text=text,
                   significant=significant, p_value=p_value,
-                  notable=significant or since is not None or (share or 0.0) >= s.min_attribution)
+                  notable=significant or since is not None or (share or 0.0) >= s.min_attribution, moved=moved)
 
 
-def _level_change(values, grid, s: DriverSettings) -> tuple[float, float | None]:
-    """(relative change, since): a clear change point if there is one, else recent vs earlier level."""
+def _level_change(values, grid, s: DriverSettings) -> tuple[float, float | None, bool]:
+    """(relative change, since, moved): a clear change point if there is one, else recent vs
+    earlier level, which counts as movement only when the shift stands out of the noise."""
     found = change_point(values, max(2, int(round(s.min_segment / s.step))))
     if found is not None:
         start, before, after, stat, effect = found
         ratio = relative_change(before, after)
         if stat >= s.change_stat and effect >= s.change_effect and abs(ratio) >= s.min_change:
-            return ratio, float(grid[start])
+            return ratio, float(grid[start]), True
     recent = grid > grid[-1] - s.recent
     earlier, latest = values[~recent], values[recent]
     if not (np.isfinite(earlier).any() and np.isfinite(latest).any()):
-        return 0.0, None
-    return relative_change(float(np.nanmean(earlier)), float(np.nanmean(latest))), None
+        return 0.0, None, False
+    before, after = float(np.nanmean(earlier)), float(np.nanmean(latest))
+    ratio = relative_change(before, after)
+    noise = float(np.nanstd(earlier))
+    return ratio, None, bool(abs(ratio) >= s.min_change and abs(after - before) > s.min_shift * noise)
 
 
-def _sentence(name, correlation, lead, significant, ratio, since, share, s: DriverSettings) -> str:
+def _sentence(name, correlation, lead, significant, ratio, since, moved, share, s: DriverSettings) -> str:
     if since is not None:
         words = f"{name} {_percent(ratio)} since {clock(since)}"
-    elif abs(ratio) >= s.min_change:
+    elif moved:
         words = f"{name} {'rising' if ratio > 0 else 'falling'}"
     else:
         words = f"{name} steady"

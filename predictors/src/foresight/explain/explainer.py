@@ -1,9 +1,11 @@
 """The "why" of one predictor's alert-worthy predictions, in plain words.
 
 The configured drivers are ranked by lagged correlation with the target (and by the
-multivariate model's attribution, where the kind has one). A driver that did not move is
-never given as the cause. Without one that moved, the model's own reason is given, with
-the drivers that held steady (a steady request rate says the growth is not load).
+multivariate model's attribution, where the kind has one). A driver that did not move (no
+change point, no shift beyond its noise) is never given as the cause, whatever its share
+of a multivariate anomaly: the model may weigh a series that held still. Without one that
+moved, the model's own reason is given, with the drivers that held steady (a steady
+request rate says the growth is not load).
 """
 from foresight.contracts.predictions import Prediction
 from foresight.contracts.units import format_quantity
@@ -55,15 +57,11 @@ class Explainer:
                 candidates[name] = window.arrays(since)
         target_name = self.config.resource or self.config.series.metric
         shares = attributions_by_series(prediction.attributions) if prediction.attributions else None
-        ranked = rank_drivers(target_name, target.arrays(since), candidates, prediction.timestamp, attributions=shares)
-        limits = self.settings
-
-        def moved(d) -> bool:  # a driver that did not change cannot explain a change
-            return (d.since is not None or abs(d.change_ratio) >= limits.min_change
-                    or (d.attribution or 0.0) >= limits.min_attribution)
-
-        prediction.drivers = [d.text for d in ranked if d.notable and moved(d)][:MAX_DRIVERS]
-        steady = [d.name for d in ranked if d.significant and not moved(d)]
+        ranked = rank_drivers(target_name, target.arrays(since), candidates, prediction.timestamp, attributions=shares,
+                              settings=self.settings)
+        # A driver that did not change cannot explain a change.
+        prediction.drivers = [d.text for d in ranked if d.notable and d.moved][:MAX_DRIVERS]
+        steady = [d.name for d in ranked if d.significant and not d.moved]
         self._explained[prediction.key] = (prediction.timestamp, prediction.drivers, steady)
         return steady
 
@@ -77,5 +75,7 @@ def trend_reason(config, prediction: Prediction) -> str:
     sign = "+" if per_hour >= 0 else "-"
     text = f"{name} {sign}{format_quantity(abs(per_hour), unit)} per hour, at {format_quantity(prediction.observed, unit)}"
     if prediction.limit is not None:
-        text += f" of {format_quantity(prediction.limit, unit)}"
+        # A drain runs down to a floor ("at 44.2 GiB, floor 0 B"); a fill up to a limit.
+        draining = getattr(config, "direction", "up") == "down"
+        text += f"{', floor' if draining else ' of'} {format_quantity(prediction.limit, unit)}"
     return text

@@ -63,8 +63,12 @@ class Policy:
         A target watched for less than `min_history` can only be critical: until its daily
         pattern is known, a new node's ramp could as well be its morning as a leak, so only
         an imminent crossing alerts. One that has already reached its limit is no new node.
+        One watched for less than `first_alert_after` does not alert at all.
         """
         young = history_seconds < self.config.min_history and failures_seen == 0
+        if history_seconds < self.config.first_alert_after and failures_seen == 0:
+            self.levels[key] = NONE
+            return NONE
         current = self.levels.get(key, NONE)
         enter, stay = self.threshold, self.threshold - self.config.hysteresis
         level = NONE

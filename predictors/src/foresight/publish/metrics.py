@@ -13,6 +13,7 @@ from prometheus_client.core import GaugeMetricFamily
 from foresight.contracts import metric_names as names
 from foresight.contracts.durations import horizon_label
 from foresight.contracts.predictions import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction
+from foresight.predictors.registry import PLUGINS, plugin_class
 
 from .stable_text import HeldTexts
 
@@ -26,7 +27,9 @@ HELP = {
     names.LIMIT_VALUE: "The limit the watched series is compared with.",
     names.TREND_PER_SECOND: "Current trend of the watched series, in its unit per second.",
     names.LAST_EVALUATION: "Event time of the latest evaluation.",
-    names.ANOMALY_SCORE: "Anomaly score in [0, 1] (anomaly and logs kinds).",
+    names.ANOMALY_SCORE: "Anomaly score in [0, 1] (anomaly and logs kinds); absent while the detector warms up.",
+    names.ANOMALY_PEAK_SCORE: "While at risk: the highest anomaly score since the risk level rose (the score that "
+                              "raised the alert).",
     names.ATTRIBUTION_RATIO: "Share of the anomaly attributed to each feature (SHAP); sums to 1 per target.",
     names.DRIVER_INFO: "Why: the top drivers of an alert-worthy prediction, in plain words (changes only in "
                        "substance).",
@@ -47,16 +50,25 @@ class _Published:
     prediction: Prediction
     action: str
     drivers: tuple
+    peak: float | None = None  # anomaly kinds at risk: the highest score since the level rose
 
 
 class PredictionCollector:
     """Yields foresight_* prediction gauges from the latest snapshot."""
 
-    def __init__(self, predictor_configs, thresholds=None):
+    def __init__(self, predictor_configs, thresholds=None, alias: str = ""):
         self._infos = [(c.name, c.kind, c.resource, c.unit, c.action) for c in predictor_configs]
+        # A target is ready once it may raise every alert: watched for min_history, and scored
+        # (anomaly kinds publish no score while their detector warms up).
+        self._readiness = {c.name: (c.policy.min_history, c.kind in PLUGINS and plugin_class(c.kind).scores_anomalies)
+                           for c in predictor_configs}
         self._thresholds = thresholds  # callable -> {predictor: alert threshold in use}
         self._lock = threading.Lock()
         self._snapshot: dict[tuple, _Published] = {}
+        # With a registry the predictions carry alias="champion" (`alias`), and challengers in
+        # shadow mode are published beside them with alias="challenger".
+        self._alias = alias
+        self._challengers: dict[tuple, _Published] = {}
         self._texts = HeldTexts()
 
     def update(self, predictions: list[Prediction], withdrawn=(), now: float | None = None,
@@ -66,7 +78,7 @@ class PredictionCollector:
         with self._lock:
             snapshot = dict(self._snapshot)
             for p in predictions:
-                snapshot[p.key] = self._published(p)
+                snapshot[p.key] = self._published(p, snapshot.get(p.key))
             for key in withdrawn:
                 snapshot.pop(key, None)
             if now is not None:
@@ -74,12 +86,42 @@ class PredictionCollector:
             self._texts.forget({k for k, e in snapshot.items() if e.prediction.risk_level})
             self._snapshot = snapshot
 
-    def _published(self, p: Prediction) -> _Published:
+    def update_challengers(self, predictions: list[Prediction], withdrawn=(), running=(), now: float | None = None,
+                           stale_after: float = 3600.0):
+        """The challengers' latest predictions; the withdrawn ones, and those of predictors
+        not in `running`, go."""
+        with self._lock:
+            shadow = {k: e for k, e in self._challengers.items() if k[0] in running}
+            for p in predictions:
+                shadow[p.key] = _Published(p, "", ())
+            for key in withdrawn:
+                shadow.pop(key, None)
+            if now is not None:
+                shadow = {k: e for k, e in shadow.items() if e.prediction.timestamp >= now - stale_after}
+            self._challengers = shadow
+
+    def _published(self, p: Prediction, previous: _Published | None) -> _Published:
         if not p.risk_level:  # why and what to do are published only while a target is at risk
             return _Published(p, "", ())
         action = self._texts.hold((p.key, "action"), p.action) if p.action else ""
         drivers = tuple(self._texts.hold((p.key, "driver", rank), text) for rank, text in enumerate(p.drivers, 1))
-        return _Published(p, action, drivers)
+        # Detectors go quiet after a detection: the alert should say the score that raised it.
+        peak = p.anomaly_score
+        if previous is not None and previous.prediction.risk_level and previous.peak is not None:
+            peak = previous.peak if peak is None else max(peak, previous.peak)
+        return _Published(p, action, drivers, peak)
+
+    def _ready(self, snapshot: dict) -> dict:
+        """Predictor -> whether it has targets and every one of them is ready."""
+        ready = {name: None for name in self._readiness}
+        for entry in snapshot.values():
+            p = entry.prediction
+            min_history, scores = self._readiness.get(p.predictor, (0.0, False))
+            # As the policy: a target that has reached its limit once is no new target.
+            known = p.history_seconds >= min_history or p.failures_seen > 0
+            target = known and not (scores and p.anomaly_score is None)
+            ready[p.predictor] = target if ready.get(p.predictor) is None else ready[p.predictor] and target
+        return {name: bool(flag) for name, flag in ready.items()}
 
     def collect(self):
         snapshot = self._snapshot  # swapped whole, so reading it needs no lock
@@ -88,9 +130,10 @@ class PredictionCollector:
         def add(name, ident, value, **extra):
             families[name].add_sample(name, {**ident, **extra}, value)
 
-        for entry in snapshot.values():
+        shadow = [(entry, "challenger") for entry in self._challengers.values()]
+        for entry, alias in [(entry, self._alias) for entry in snapshot.values()] + shadow:
             p = entry.prediction
-            ident = {"predictor": p.predictor, **p.labels}
+            ident = {"predictor": p.predictor, **p.labels, **({"alias": alias} if alias else {})}
             for q in TTF_QUANTILES:
                 if q in p.ttf:
                     add(names.TIME_TO_FAILURE, ident, p.ttf[q], quantile=str(q))
@@ -102,7 +145,8 @@ class PredictionCollector:
                         add(names.FORECAST_VALUE, ident, p.forecast[(h, q)], horizon=horizon_label(h), quantile=str(q))
             add(names.RISK_LEVEL, ident, p.risk_level)
             for name, value in ((names.OBSERVED_VALUE, p.observed), (names.LIMIT_VALUE, p.limit),
-                                (names.TREND_PER_SECOND, p.trend_per_second), (names.ANOMALY_SCORE, p.anomaly_score)):
+                                (names.TREND_PER_SECOND, p.trend_per_second), (names.ANOMALY_SCORE, p.anomaly_score),
+                                (names.ANOMALY_PEAK_SCORE, entry.peak)):
                 if value is not None:
                     add(name, ident, value)
             add(names.LAST_EVALUATION, ident, p.timestamp)
@@ -119,18 +163,24 @@ class PredictionCollector:
             if p.risk_level and p.incident:
                 add(names.INCIDENT_INFO, ident, 1, incident=p.incident[0], root_cause=p.incident[1])
             for template_id, template, severity, per_second in p.log_templates:
-                add(names.LOG_TEMPLATE_RATE, {"predictor": p.predictor, "service": p.labels.get("service", "")},
+                add(names.LOG_TEMPLATE_RATE, {"predictor": p.predictor, "service": p.labels.get("service", ""),
+                                              **({"alias": alias} if alias else {})},
                     per_second, template_id=template_id, template=template, severity=severity)
         info = GaugeMetricFamily(names.PREDICTOR_INFO, "Static description of each configured predictor.",
                                  labels=["predictor", "kind", "resource", "unit", "action"])
         for row in self._infos:
             info.add_metric(list(row), 1)
+        ready = GaugeMetricFamily(names.PREDICTOR_READY, "1 once the predictor has targets and each may raise every "
+                                  "alert: watched for its policy's min_history and, for anomaly kinds, scored "
+                                  "(the detector's warm-up done); else 0.", labels=["predictor"])
+        for name, flag in self._ready(snapshot).items():
+            ready.add_metric([name], 1 if flag else 0)
         threshold = GaugeMetricFamily(names.POLICY_THRESHOLD,
                                       "The alert threshold each predictor's policy uses now (tuned by feedback).",
                                       labels=["predictor"])
         for name, value in (self._thresholds() if self._thresholds else {}).items():
             threshold.add_metric([name], value)
-        yield from (*families.values(), info, threshold)
+        yield from (*families.values(), info, ready, threshold)
 
 
 class HealthMetrics:

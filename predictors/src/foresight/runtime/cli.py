@@ -1,5 +1,6 @@
 """The `foresight` command line."""
 import argparse
+import dataclasses
 import logging
 import os
 import signal
@@ -12,6 +13,8 @@ import yaml
 from foresight.config import ConfigError, Fields, load_config
 from foresight.contracts.durations import parse_duration
 from foresight.sources.csv_table import parse_timestamp
+
+from .trainer import add_trainer_command, cmd_trainer
 
 EXIT_CONFIG = 2
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # what a shell reports for a command stopped by a closed pipe
@@ -80,6 +83,10 @@ def build_parser(extra_commands: dict | None = None) -> argparse.ArgumentParser:
     run.add_argument("--state", default=_env("FORESIGHT_STATE", ""), metavar="PATH_OR_URL",
                      help="state store for checkpoints, restored at start: a SQLite file, or a postgresql:// URL; "
                           "empty turns checkpoints off (env FORESIGHT_STATE)")
+    run.add_argument("--registry", default=_env("FORESIGHT_REGISTRY", ""), metavar="URL",
+                     help="MLflow tracking server: start each predictor from its champion model bundle and switch "
+                          "when the champion alias moves (docs/lifecycle.md); empty turns it off "
+                          "(env FORESIGHT_REGISTRY)")
     run.add_argument("--checkpoint-every", type=_duration_arg, default=_env("FORESIGHT_CHECKPOINT_EVERY", "5m"),
                      help="event time between checkpoints; one is also taken at shutdown "
                           "(env FORESIGHT_CHECKPOINT_EVERY; default %(default)s)")
@@ -130,6 +137,8 @@ def build_parser(extra_commands: dict | None = None) -> argparse.ArgumentParser:
     backtest.add_argument("inputs", nargs="*", metavar="DATA.csv",
                           help="a 'timestamp' column (unix seconds, RFC 3339, or 'YYYY-mm-dd HH:MM:SS' in UTC) "
                                "and one column per series, named as the predictors' selectors name them")
+    add_lifecycle_commands(sub)
+    add_trainer_command(sub)  # runtime/trainer.py
     rules = sub.add_parser("rules", help="generate the Prometheus alert rules from a predictor config",
                            description="Write one alert-rule group per predictor (severities, for:, annotations that "
                                        "say what, when, how sure, why and what to do). With --check, exit 1 when "
@@ -206,6 +215,7 @@ def cmd_run(args) -> int:
     settings = Settings(kafka_bootstrap=args.kafka_bootstrap, consumer_group=args.consumer_group,
                         prometheus_url=args.prometheus_url, warmup=args.warmup, listen=args.listen,
                         feedback=feedback, state=args.state, checkpoint_every=args.checkpoint_every,
+                        registry=args.registry,
                         store=StoreSettings(max_skew=args.max_skew, series_ttl=args.series_ttl,
                                             max_series=args.max_series))
     service = Service(config, settings)
@@ -214,6 +224,90 @@ def cmd_run(args) -> int:
         service.run()
     except KeyboardInterrupt:
         service.stop_event.set()
+    return 0
+
+
+def add_lifecycle_commands(sub):
+    """`train` and `promote` (docs/lifecycle.md); `trainer` is in runtime/trainer.py."""
+    train = sub.add_parser("train", help="fit each predictor's models from history and write a model bundle per "
+                                         "predictor (and log it to the MLflow registry)",
+                           description="Replay CSV or Prometheus history through the sidecar's engine, score the "
+                                       "predictions, and write OUTPUT_DIR/bundles/<predictor>/, scores.json and "
+                                       "models.png. With --registry, the training is an MLflow run and each bundle "
+                                       "a new version of foresight-<predictor> with the alias challenger.")
+    train.add_argument("-c", "--config", required=True, help="predictor config YAML")
+    train.add_argument("--output-dir", help="where to write the bundles, scores and plot (created if missing)")
+    train.add_argument("--registry", default=_env("FORESIGHT_REGISTRY", ""), metavar="URL",
+                       help="MLflow tracking server to log the training to (env FORESIGHT_REGISTRY)")
+    train.add_argument("--experiment", default="foresight", help="MLflow experiment (default %(default)s)")
+    train.add_argument("--prometheus", metavar="URL", help="train on this Prometheus' history; needs --start, --end")
+    train.add_argument("--start", type=_time_arg, metavar="T", help="with --prometheus: where the history starts")
+    train.add_argument("--end", type=_time_arg, metavar="T", help="with --prometheus: where it ends")
+    train.add_argument("--step", type=_duration_arg, metavar="DURATION", help="with --prometheus: the query_range "
+                                                                              "step (default 1m)")
+    train.add_argument("--late-rows", choices=("error", "skip"), default=None,
+                       help="CSV only: a row out of time order stops with an error (default) or is skipped")
+    train.add_argument("inputs", nargs="*", metavar="DATA.csv", help="CSV history, one file after the other in time "
+                                                                     "(as for backtest)")
+    promote = sub.add_parser("promote", help="move a predictor's champion alias in the registry",
+                             description="Print the version's scores beside the current champion's, then point the "
+                                         "alias champion of foresight-PREDICTOR at it. Sidecars run with --registry "
+                                         "switch to it without a restart.")
+    promote.add_argument("predictor", help="the predictor's name")
+    promote.add_argument("--registry", default=_env("FORESIGHT_REGISTRY", ""), metavar="URL",
+                         help="MLflow tracking server (env FORESIGHT_REGISTRY)")
+    promote.add_argument("--version", type=_positive_int_arg, metavar="N",
+                         help="the version to promote (default: the challenger)")
+    promote.add_argument("--auto", action="store_true",
+                         help="promote the challenger only when the live scorecard (--scorecard) says it has been "
+                              "better for --days scored days and raised no more alerts")
+    promote.add_argument("--scorecard", default=_env("FORESIGHT_SCORECARD", ""), metavar="URL",
+                         help="with --auto: a sidecar's /metrics, e.g. http://predictors:9464 (env FORESIGHT_SCORECARD)")
+    promote.add_argument("--days", type=_positive_int_arg, default=3, metavar="N",
+                         help="with --auto: scored days in a row the challenger must have been better "
+                              "(default %(default)s)")
+
+
+def cmd_train(args) -> int:
+    from foresight.lifecycle.bundles import BundleError
+    from foresight.lifecycle.registry import RegistryError
+    from foresight.sources.csv_table import BacktestError
+
+    from .backtest_prometheus import prometheus_history
+    from .train import csv_source, prometheus_source, run_training, summary
+
+    logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
+    try:
+        history = prometheus_history(args.inputs, args.prometheus, args.start, args.end, args.step, args.late_rows)
+        config = load_config(args.config)
+        metric_kinds = dataclasses.replace(config, predictors=[p for p in config.predictors if p.series is not None])
+        source = (prometheus_source(metric_kinds, history) if history is not None
+                  else csv_source(metric_kinds, args.inputs, args.late_rows or "error"))
+        result = run_training(config, source, args.output_dir, args.registry, args.experiment)
+    except (ConfigError, BacktestError, BundleError, RegistryError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(summary(result))
+    return 0
+
+
+def cmd_promote(args) -> int:
+    from foresight.lifecycle.registry import RegistryError
+
+    from .promote import promote, promote_auto
+
+    if args.auto and (args.version or not args.scorecard):
+        print("error: --auto promotes the challenger from the live scorecard: give --scorecard URL, not --version",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        if args.auto:
+            promote_auto(args.predictor, args.registry, args.scorecard, args.days)
+        else:
+            promote(args.predictor, args.registry, args.version)
+    except RegistryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     return 0
 
 
@@ -261,7 +355,8 @@ def _main(argv=None) -> int:
               file=sys.stderr)
         return EXIT_CONFIG
     args = build_parser(extra).parse_args(argv)
-    handlers = {"run": cmd_run, "check": cmd_check, "backtest": cmd_backtest, "rules": cmd_rules}
+    handlers = {"run": cmd_run, "check": cmd_check, "backtest": cmd_backtest, "rules": cmd_rules, "train": cmd_train,
+                "promote": cmd_promote, "trainer": cmd_trainer}
     handler = handlers.get(args.command) or args.handler
     return handler(args)
 

@@ -47,15 +47,26 @@ class Engine:
         self.accepted = {"metrics": 0, "logs": 0, "traces": 0}
         self.withdrawn: list[tuple] = []  # prediction keys withdrawn by the last evaluate()
         self.decode_bad = {}
+        self.drift: dict = {}  # predictor -> its champion's lifecycle.drift.DriftWatch (fed by runtime.shadow)
 
     def _wanted(self, metric: str, labels: dict) -> bool:
         return any(s.matches(metric, labels) for s in self.selectors)
 
     def ingest(self, signal: str, payload: bytes) -> int:
         """Decode one OTLP message and add its points. Bad input is counted, never raised."""
+        return self.take(signal, self.decode(signal, payload))
+
+    def decode(self, signal: str, payload: bytes, count_bad: bool = True):
+        """One OTLP message decoded, not yet added (`take` adds it); bad input is counted
+        (once: a message decoded again passes count_bad=False)."""
         result = decode_metrics(payload, self.metric_names) if signal == "metrics" else DECODERS[signal](payload)
-        for reason, n in result.bad.items():
+        for reason, n in result.bad.items() if count_bad else ():
             self.decode_bad[reason] = self.decode_bad.get(reason, 0) + n
+        return result
+
+    def take(self, signal: str, result) -> int:
+        """Add a decoded message: its points to the store, its log lines and spans to the
+        predictors and the incident tracker."""
         if result.log_lines:
             for predictor in self.log_readers:
                 try:  # lines this predictor cannot take must not stop the others' input
@@ -67,7 +78,7 @@ class Engine:
         return self.add_points(signal, result.points)
 
     def add_points(self, signal: str, points: list[Point]) -> int:
-        accepted = self.store.add_points(points)
+        accepted = self.store.add_points(points, stream=signal)
         self.accepted[signal] += accepted
         return accepted
 
@@ -148,9 +159,13 @@ class Engine:
         return {p.config.name: p.targets.dropped for p in self.predictors}
 
     def export_state(self) -> list:
-        """Everything a restart should keep, as rows per series and per target (engine_state)."""
-        return engine_state.export_rows(self)
+        """Everything a restart should keep, as rows per series and per target (engine_state),
+        and each champion's drift watch (section `drift`)."""
+        return engine_state.export_rows(self) + [("drift", name, (), watch) for name, watch in self.drift.items()]
 
     def import_state(self, rows) -> "engine_state.ImportReport":
         """Take exported rows back, before any data arrives; rows that do not fit are counted."""
-        return engine_state.import_rows(self, rows)
+        rows = list(rows)
+        names = {p.config.name for p in self.predictors}
+        self.drift.update({name: value for section, name, _, value in rows if section == "drift" and name in names})
+        return engine_state.import_rows(self, [row for row in rows if row[0] != "drift"])

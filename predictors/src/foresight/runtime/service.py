@@ -1,5 +1,6 @@
 """`foresight run`: the sidecar. Kafka in, predictions out on /metrics."""
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -13,7 +14,9 @@ from foresight.store import StoreSettings
 
 from .background import BackgroundFeedback
 from .engine import Engine
+from .pacing import TopicPacer, begins_at
 from .restarts import StateKeeper, seek_on_assignment
+from .shadow import ModelWatch
 from .warmup import history_needed, replay_history
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,27 @@ class Settings:
     checkpoint_every: float = 300.0  # event time between checkpoints
     shutdown_timeout: float = 20.0  # seconds the last writes may take at shutdown
     store: StoreSettings = field(default_factory=StoreSettings)  # the windows: clock skew, series TTL, max_series
+    catch_up_step: float = 60.0  # a backlog is evaluated every this much event time, as evaluate_every does
+    poll_budget: float = 1.0  # seconds one poll's messages should take; the poll size adapts to it
+    registry: str = ""  # MLflow URL: start from each predictor's champion bundle and follow it; empty = off
+    registry_poll: float = 30.0  # seconds between asks for a moved champion alias
+
+
+class PollSize:
+    """Messages taken per Kafka poll. A consumer that does not poll again within the group's
+    max_poll_interval (5 s) is dropped from the group and its uncommitted messages are read
+    again, so a backlog of big messages (a history burst) is taken a few at a time: the size
+    halves after a poll whose handling took longer than `budget` seconds and doubles, up to
+    `largest`, after a full poll handled in under a quarter of it."""
+
+    def __init__(self, budget: float, largest: int = 200, start: int = 8):
+        self.budget, self.largest, self.size = budget, largest, min(start, largest)
+
+    def after(self, taken: int, seconds: float):
+        if seconds > self.budget:
+            self.size = max(1, min(self.size, taken) // 2)
+        elif seconds < self.budget / 4 and taken >= self.size:
+            self.size = min(self.largest, 2 * self.size)
 
 
 class Service:
@@ -41,8 +65,10 @@ class Service:
         self.registry = CollectorRegistry()
         self.health = HealthMetrics(self.registry)
         self.predictions = PredictionCollector(
-            config.predictors, thresholds=lambda: {name: p.threshold for name, p in self.engine.policies.items()})
+            config.predictors, thresholds=lambda: {name: p.threshold for name, p in self.engine.policies.items()},
+            alias="champion" if settings.registry else "")  # with a registry, challengers run beside
         self.registry.register(self.predictions)
+        self.models = ModelWatch(self.engine, self.registry)  # the live scorecard, drift, shadow mode
         self.source = None
         self.warmed = False
         self.heartbeat = time.monotonic()
@@ -52,6 +78,9 @@ class Service:
         self._published_resets = 0
         self._published_evicted: dict = {}
         self._published_per_predictor: dict = {}  # (what, predictor) -> total published
+        self._step_from = -math.inf  # the newest point evaluated so far: catch-up steps count from it
+        self.poll_size = PollSize(settings.poll_budget)
+        self.pacer = TopicPacer()  # keeps the topics in step through a backlog (pacing.py)
         # The feedback loop writes the structured event log; with Grafana settings it also
         # annotates predictions and tunes thresholds from engineers' verdicts.
         from foresight.feedback import FeedbackLoop
@@ -66,6 +95,11 @@ class Service:
         self.feedback = BackgroundFeedback(loop)
         self.state = (StateKeeper(self.engine, settings.state, settings.checkpoint_every, settings.consumer_group)
                       if settings.state else None)
+        self.champions = None  # with a registry: each predictor from its champion bundle (runtime.champions)
+        if settings.registry:
+            from .champions import Champions
+            self.champions = Champions(self.engine, settings.registry, settings.registry_poll, self.registry,
+                                       watch=self.models)
 
     def _apply_thresholds(self, thresholds: dict):
         for name, value in thresholds.items():
@@ -111,26 +145,65 @@ class Service:
         if span is None:
             span = history_needed(self.engine, self.engine.store.max_age)
         started = time.monotonic()
-        loaded = replay_history(self.engine, url, now - span, now, self.settings.warmup_step, self.publish)
+        start = now - span
+        if self.champions is not None and self.champions.trained_until is not None:
+            start = max(start, self.champions.trained_until)  # the champion's windows hold what came before
+        loaded = replay_history(self.engine, url, start, now, self.settings.warmup_step, self.publish)
         self.health.warmup_points.inc(loaded)
         log.info("warm-up loaded %d points (%.1f h) from %s in %.0fs", loaded, span / 3600, url,
                  time.monotonic() - started)
 
-    def handle(self, messages: list[tuple[str, bytes]]):
+    def handle(self, messages: list[tuple[str, bytes]], budget: float | None = None):
+        """Ingest one poll's messages and evaluate.
+
+        Messages go in across topics in order of event time (pacing.py: a topic running ahead
+        of another that is still delivering waits). A backlog (the stream after a pause, a
+        history burst) is evaluated as it goes in, before each message that begins more than
+        `catch_up_step` after the data of the last evaluation, so one evaluation covers
+        minutes of data, not hours: foresight_inference_duration_seconds times each
+        evaluation, and how far behind the stream the sidecar is shows as the consumer lag.
+        With a `budget` (seconds), what is left when it is spent stays held for the next call.
+        """
+        fresh = not messages and not self.pacer.holding  # input the last evaluation has not seen
+        wall = time.monotonic()
         for signal, payload in messages:
-            self.engine.ingest(signal, payload)
+            self.pacer.add(signal, payload, self.engine.decode(signal, payload), wall)
+        while budget is None or time.monotonic() - wall < budget:
+            item = self.pacer.next(self.engine.store.stream_time, wall)
+            if item is None:
+                break
+            signal, payload, decoded = item
+            if decoded is None:  # held long: only its payload was kept
+                decoded = self.engine.decode(signal, payload, count_bad=False)
+            begins = begins_at(decoded)
+            if self._step_from == -math.inf:
+                self._step_from = begins  # the first data: steps count from it
+            if fresh and begins > self._step_from + self.settings.catch_up_step:
+                self._evaluate()  # what came before this message: a step or more of event time
+            self.engine.take(signal, decoded)
+            fresh = True
+        self.pacer.shed()
+        if fresh:
+            self._evaluate()
+        now = self.engine.store.watermark
+        # Only with every message polled in: the checkpoint covers the consumer's position.
+        if now > float("-inf") and self.state is not None and not self.pacer.holding and self.state.due(now):
+            self.state.checkpoint(self.source)
+
+    def _evaluate(self):
         started = time.perf_counter()
         predictions = self.engine.evaluate()
         if predictions:
             self.health.inference.observe(time.perf_counter() - started)
         self.publish(predictions)
-        # Warm-up evaluations are not observed: history should not write annotations.
         if self.engine.store.watermark > float("-inf"):
-            now = self.engine.store.watermark
+            self.models.observe(predictions, self.engine.withdrawn, self.engine.store.watermark, self.predictions)
+        self._step_from = max(self.engine.store.stream_time.values(), default=-math.inf)
+        now = self.engine.store.watermark
+        # Warm-up evaluations are not observed: history should not write annotations.
+        if now > float("-inf"):
             self.feedback.observe(predictions, now, self.engine.withdrawn)
             self._apply_thresholds(self.feedback.take_thresholds())
-            if self.state is not None and self.state.due(now):
-                self.state.checkpoint(self.source)
 
     def publish(self, predictions):
         watermark = self.engine.store.watermark
@@ -162,19 +235,28 @@ class Service:
         server = serve(self.settings.listen, self.registry, self.health_status, self.ready_status)
         log.info("serving /metrics, /healthz and /readyz on %s", self.settings.listen)
         try:
-            if not self.restore():
+            restored = self.restore()
+            if self.champions is not None:
+                self.champions.start(restored)
+            if not restored:
                 self.warm_up(time.time())
             self.warmed = True
             self.source = self._connect(KafkaSource)
             if self.state is not None and self.state.offsets:
                 seek_on_assignment(self.source, self.state.offsets)
+            self.pacer.expect(self.source.topics, time.monotonic())
             last_lag = 0.0
             while not self.stop_event.is_set():
                 self.heartbeat = time.monotonic()
-                messages = self.source.poll(timeout_ms=500)
-                if messages:
-                    self.handle(messages)
-                    self.source.commit()
+                if self.champions is not None:
+                    self.champions.apply_pending()  # a moved champion alias: swap that predictor's models
+                messages = self.source.poll(timeout_ms=500, max_records=self.poll_size.size)
+                if messages or self.pacer.holding:
+                    started = time.monotonic()
+                    self.handle(messages, budget=self.settings.poll_budget)
+                    if not self.pacer.holding:  # a commit covers every message polled so far
+                        self.source.commit()
+                    self.poll_size.after(len(messages), time.monotonic() - started)
                 if time.monotonic() - last_lag > 5:
                     last_lag = time.monotonic()
                     for topic, lag in self.source.lag().items():
@@ -187,6 +269,9 @@ class Service:
 
     def close(self):
         """At shutdown (SIGTERM): a last checkpoint, and every queued write done."""
+        if self.champions is not None:
+            self.champions.close()
+        self.models.close()
         if self.state is not None:
             self.state.checkpoint(self.source)
             self.state.close(self.settings.shutdown_timeout)

@@ -27,8 +27,9 @@ class KafkaSource:
             max_poll_records=200,
         )
 
-    def poll(self, timeout_ms: int = 500) -> list[tuple[str, bytes]]:
-        batches = self.consumer.poll(timeout_ms=timeout_ms)
+    def poll(self, timeout_ms: int = 500, max_records: int | None = None) -> list[tuple[str, bytes]]:
+        """Up to `max_records` messages (default max_poll_records); the rest stay buffered for the next poll."""
+        batches = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
         out = []
         for tp, records in batches.items():
             signal = self._signal_of.get(tp.topic)

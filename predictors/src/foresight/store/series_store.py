@@ -58,6 +58,7 @@ class SeriesStore:
         self.bad = Counter()
         self.counter_resets = 0
         self.evicted = Counter()  # by reason: idle, max_series
+        self.stream_time: dict = {}  # stream (the engine's signal) -> newest timestamp it brought, accepted
         self._evicted_keys: list[tuple] = []
 
     @property
@@ -77,14 +78,23 @@ class SeriesStore:
             hit = self._wanted_cache[key] = bool(self.wanted(key[0], dict(key[1])))
         return hit
 
-    def add_points(self, points: list[Point]) -> int:
+    def add_points(self, points: list[Point], stream: str | None = None) -> int:
         """Add a batch of points; returns how many were accepted (the rest are counted by reason).
 
         Every producer's clock is read first, so a batch that moves the whole stream on
-        (after an outage) is judged against where the stream is now."""
+        (after an outage) is judged against where the stream is now. `stream` names where
+        the points came from (a Kafka topic's signal), for `stream_time`."""
         for p in points:
             self.clock.observe(producer_of(p.labels), p.timestamp)
-        return sum(1 for p in points if self._add(p))
+        accepted, newest = 0, self.stream_time.get(stream, float("-inf"))
+        for p in points:
+            if self._add(p):
+                accepted += 1
+                if p.timestamp > newest:
+                    newest = p.timestamp
+        if stream is not None and newest > float("-inf"):
+            self.stream_time[stream] = newest
+        return accepted
 
     def add(self, p: Point) -> bool:
         """Add one point. Returns False when it was dropped (and counted why)."""

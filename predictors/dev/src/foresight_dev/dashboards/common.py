@@ -29,8 +29,9 @@ INCIDENT_TAGS = [TAG_FORESIGHT, TAG_INCIDENT]
 
 
 def target_selector(service: str = "$service", predictor: str = "$predictor") -> str:
-    """Label matchers for one prediction target."""
-    return f'service="{service}",predictor="{predictor}"'
+    """Label matchers for one prediction target (its champion: a challenger in shadow mode is
+    shown on the scorecard panel only)."""
+    return f'service="{service}",predictor="{predictor}",alias!="challenger"'
 
 
 def query(ref_id: str, expr: str, legend: str = "", instant: bool = False, table: bool = False) -> prom.Dataquery:

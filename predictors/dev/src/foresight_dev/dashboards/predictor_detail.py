@@ -205,6 +205,23 @@ def feedback_counts() -> stat.Panel:
             .override_by_name("missed_failure", [prop("color", {"mode": "fixed", "fixedColor": "red"})]))
 
 
+def model_scorecard() -> table.Panel:
+    return (table.Panel().title("Model scorecard").span(24).height(8).datasource(PROMETHEUS)
+            .description("The live scorecard of this predictor's champion and, while one runs in shadow, its "
+                         "challenger, scored as the truth arrives: 1 h forecast error scaled by the no-change "
+                         "forecast's (below 1 is better), p10-p90 coverage (80% nominal), alert episodes, verdicts, "
+                         "and the days the challenger was better. Docs: docs/lifecycle.md.")
+            .with_target(query("A", f"max by (score, alias) (foresight_model_score{{{PREDICTOR}}})", instant=True,
+                               table=True))
+            .with_target(query("B", f"max by (signal) (foresight_model_drift{{{PREDICTOR}}})", instant=True,
+                               table=True))
+            .with_transformation(DataTransformerConfig(id_val="organize", options={
+                "excludeByName": {"Time": True},
+                "indexByName": {"score": 0, "alias": 1, "Value #A": 2, "signal": 3, "Value #B": 4},
+                "renameByName": {"Value #A": "value", "signal": "drift signal", "Value #B": "drifting"}}))
+            .sort_by([_sort("score")]))
+
+
 def feedback_help() -> text.Panel:
     return text.Panel().title("Confirm or dismiss a prediction").span(18).height(9).mode("markdown").content(FEEDBACK_HELP)
 
@@ -247,6 +264,8 @@ def build() -> db.Dashboard:
             .with_panel(action())
             .with_panel(anomaly_score())
             .with_panel(log_templates())
+            .with_row(db.Row("Model"))
+            .with_panel(model_scorecard())
             .with_row(db.Row("Feedback"))
             .with_panel(feedback_counts())
             .with_panel(feedback_help()))

@@ -11,6 +11,7 @@ def add_parser(sub):
     parser.add_argument("--scenario", default="memory-leak", help="loadgen scenario (default %(default)s)")
     parser.add_argument("--speed", type=float, default=400.0,
                         help="simulated seconds per wall second (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=1, help="loadgen's noise and failure-time seed (default %(default)s)")
     parser.add_argument("--workdir", default=None, help="where to keep the stack's files (default: a temp dir)")
     return parser
 
@@ -18,4 +19,4 @@ def add_parser(sub):
 def run(args) -> int:
     from .demo import run_demo
 
-    return run_demo(scenario=args.scenario, speed=args.speed, workdir=args.workdir)
+    return run_demo(scenario=args.scenario, speed=args.speed, workdir=args.workdir, seed=args.seed)

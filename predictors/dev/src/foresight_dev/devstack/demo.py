@@ -69,14 +69,15 @@ class Demo:
     """Runs the stack and one loadgen scenario; collects notifications and failures."""
 
     def __init__(self, scenario: str, speed: float, workdir: Path, repo_dir: Path, config_path: Path | None = None,
-                 out=sys.stdout):
-        self.scenario, self.speed, self.out = scenario, speed, out
+                 out=sys.stdout, seed: int = 1):
+        self.scenario, self.speed, self.out, self.seed = scenario, speed, out, seed
         self.history = "2d"
         # The compose stack's predictor config is the demo's default too.
         self.config_path = config_path or repo_dir / "predictors" / "config" / "predictors.yaml"
         self.stack = LocalStack(workdir, repo_dir)
         self.notifications: list[tuple[float | None, str, dict]] = []  # (sim time, receiver, payload)
         self.failures: list[dict] = []
+        self.scenario_start: float | None = None  # sim time the scenario starts; the healthy history is before
         self.loadgen: subprocess.Popen | None = None
 
     def say(self, text: str):
@@ -106,8 +107,9 @@ class Demo:
         # Two healthy days first, sent as fast as possible: a predictor that has watched a
         # service for days (in production, warmed from Prometheus) knows its normal cycle.
         argv = [python_script("loadgen"), "run", self.scenario, "--endpoint", self.stack.urls["otlp_http"],
-                "--history", self.history, "--speed", str(self.speed), "--duration", duration, "--json"]
-        self.say(f"Playing loadgen scenario '{self.scenario}' at {self.speed:g}x real time...")
+                "--history", self.history, "--speed", str(self.speed), "--duration", duration, "--seed", str(self.seed),
+                "--json"]
+        self.say(f"Playing loadgen scenario '{self.scenario}' (seed {self.seed}) at {self.speed:g}x real time...")
         self.loadgen = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                         start_new_session=True)
         threading.Thread(target=self._watch_notifications, daemon=True).start()
@@ -115,7 +117,9 @@ class Demo:
         stop_at = None
         for line in self.loadgen.stdout:
             event = self._parse(line)
-            if event.get("event") == "failure":
+            if event.get("event") == "start":
+                self.scenario_start = event.get("sim_time")
+            elif event.get("event") == "failure":
                 self.failures.append(event)
                 self.say(f"*** simulated failure at {_sim(event['sim_time'])}: {event.get('service')} "
                          f"{event.get('resource')} reached its limit")
@@ -172,6 +176,15 @@ class Demo:
             return None
         return failure["sim_time"] - min(firing)
 
+    def healthy_anomaly_alerts(self) -> list[dict]:
+        """Anomaly alerts delivered firing while the sidecar was still in the healthy history:
+        every one of them is false."""
+        if self.scenario_start is None:
+            return []
+        return [a for t, _, p in self.notifications
+                if t is not None and t < self.scenario_start and p.get("status") == "firing"
+                for a in p.get("alerts", []) if a.get("labels", {}).get("kind") in ("anomaly", "logs")]
+
     def watched(self, failure: dict) -> bool:
         """Whether some configured predictor reads the metric that failed."""
         config = load_config(self.config_path)
@@ -187,6 +200,11 @@ class Demo:
     def summary(self) -> int:
         firing = [n for n in self.notifications if n[2].get("status") == "firing"]
         self.say(f"Summary: {len(firing)} firing notification(s), {len(self.failures)} simulated failure(s).")
+        if self.scenario_start is not None:
+            false = self.healthy_anomaly_alerts()
+            self.say(f"Anomaly alerts during the {self.history} of healthy history: {len(false)}"
+                     + (" (" + "; ".join(f"{a['labels'].get('predictor')} on {a['labels'].get('service')}"
+                                         for a in false) + ")" if false else ""))
         profiles = daily_profiles(self.stack.urls.get("predictor", ""))
         if profiles:
             self.say("Daily profiles: " + "; ".join(
@@ -217,7 +235,7 @@ class Demo:
         self.stack.stop()
 
 
-def run_demo(scenario: str, speed: float, workdir: str | None = None, repo_dir: str = ".") -> int:
+def run_demo(scenario: str, speed: float, workdir: str | None = None, repo_dir: str = ".", seed: int = 1) -> int:
     repo = Path(repo_dir).resolve()
     if not (repo / "prometheus" / "rules").is_dir():
         print(f"error: {repo} is not the Foresight repository root (no prometheus/rules); run from there",
@@ -226,7 +244,7 @@ def run_demo(scenario: str, speed: float, workdir: str | None = None, repo_dir: 
     tmp = None
     if workdir is None:
         tmp = workdir = tempfile.mkdtemp(prefix="foresight-demo-")
-    demo = Demo(scenario, speed, Path(workdir), repo)
+    demo = Demo(scenario, speed, Path(workdir), repo, seed=seed)
     started = time.monotonic()
     try:
         demo.start()

@@ -2,10 +2,13 @@
 
 A streaming Isolation Forest: feature vectors (see features.py) are buffered over a
 bounded history; the forest is refitted on that history every `refit_every` seconds
-of event time once `min_history` exists. New vectors are scored against the training
-scores (score = 1 - empirical tail probability, so 0.99 means "stranger than 99% of
-recent history"). SHAP attributions (shap.TreeExplainer) are computed only for high
-scores or on request, because they cost more than scoring.
+of event time once `min_history` exists. New vectors are scored against held-out
+history: the empirical tail probability p of the vector's strangeness, mapped to a score
+on the univariate detector's log scale, -log10(p) / score_decades (1 at p = 1e-10 by
+default), so that one policy threshold means the same for both. (A linear 1 - p would
+put one normal point in ten above a threshold of 0.9.) SHAP attributions
+(shap.TreeExplainer) are computed only for high scores or on request, because they cost
+more than scoring.
 
 An Isolation Forest dilutes a strong anomaly in one feature among many normal ones
 (a tree rarely splits on that feature before its depth limit). With `robust_tail` on,
@@ -21,9 +24,9 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.ensemble import IsolationForest
 
 from .features import WindowFeatures
+from .forest_arrays import FlatForest, load_in_background
 from .settings import MultivariateSettings
 
 log = logging.getLogger(__name__)
@@ -54,12 +57,12 @@ def _tail_probability(sorted_scores: np.ndarray, value: float) -> float:
 @dataclass
 class MultivariateResult:
     timestamp: float
-    score: float  # [0, 1]: 1 - tail probability against held-out history (forest and robust z combined)
+    score: float  # [0, 1]: -log10(tail probability) / score_decades (forest and robust z combined)
     attributions: dict = field(default_factory=dict)  # feature -> ratio (sums to 1); empty when not explained
     series_attributions: dict = field(default_factory=dict)  # source series -> summed ratio
     raw_score: float = float("nan")  # the forest's own anomaly score (negated score_samples)
-    forest_score: float = float("nan")  # 1 - the forest's tail probability alone
-    tail_score: float = float("nan")  # 1 - the largest robust z's tail probability (nan when off)
+    forest_score: float = float("nan")  # the same score from the forest's tail probability alone
+    tail_score: float = float("nan")  # the same score from the largest robust z's tail (nan when off)
 
 
 class StepTimer:
@@ -97,7 +100,8 @@ class MultivariateDetector:
         self.feature_sources = self.features.sources
         # Bounded even if samples arrive faster than `step`.
         self._buffer: deque = deque(maxlen=max(s.min_vectors, int(2 * s.history / s.step) + 1))
-        self._model: IsolationForest | None = None
+        self._model = None  # the fitted sklearn.ensemble.IsolationForest
+        self._forest: FlatForest | None = None  # the same forest as arrays: cheap scores and explainer
         self._explainer = None
         self._train_scores: np.ndarray | None = None
         self._centre = self._scale = self._train_tails = None
@@ -109,6 +113,7 @@ class MultivariateDetector:
         self.last_timestamp: float | None = None
         self.timings = {"features": StepTimer(), "fit": StepTimer(), "score": StepTimer(),
                         "explainer": StepTimer(), "shap": StepTimer()}
+        load_in_background("sklearn.ensemble", "shap")  # the first fit is hours of event time away
 
     @property
     def counts(self) -> Counter:
@@ -152,15 +157,20 @@ class MultivariateDetector:
         if self._model is None:
             raise RuntimeError("the detector has not been fitted yet")
         started = time.perf_counter()
-        raw = float(-self._model.score_samples(vector.reshape(1, -1))[0])
+        raw = self._forest.score(vector)  # equal to -score_samples, without its per-call overhead
         forest_tail = _tail_probability(self._train_scores, raw)
         tail, robust_tail = forest_tail, math.nan
         if self._train_tails is not None:
             robust_tail = _tail_probability(self._train_tails, self._largest_z(vector.reshape(1, -1))[0])
             tail = min(1.0, 2.0 * min(forest_tail, robust_tail))
         self.timings["score"].add(time.perf_counter() - started)
-        return MultivariateResult(timestamp=float(timestamp), score=float(1.0 - tail), raw_score=raw,
-                                  forest_score=float(1.0 - forest_tail), tail_score=float(1.0 - robust_tail))
+        return MultivariateResult(timestamp=float(timestamp), score=self._to_score(tail), raw_score=raw,
+                                  forest_score=self._to_score(forest_tail), tail_score=self._to_score(robust_tail))
+
+    def _to_score(self, tail: float) -> float:
+        if math.isnan(tail):
+            return math.nan
+        return float(min(1.0, -math.log10(min(max(tail, 1e-300), 1.0)) / self.settings.score_decades))
 
     def explain_latest(self) -> MultivariateResult | None:
         """Score and attribute the newest vector regardless of `explain_above`."""
@@ -175,9 +185,8 @@ class MultivariateDetector:
         if self._model is None:
             raise RuntimeError("the detector has not been fitted yet")
         if self._explainer is None:
-            import shap  # late import: shap is slow to import and only needed here
             started = time.perf_counter()
-            self._explainer = shap.TreeExplainer(self._model)
+            self._explainer = self._forest.explainer()  # shap.TreeExplainer(forest), built from arrays
             self.timings["explainer"].add(time.perf_counter() - started)
         started = time.perf_counter()
         phi = np.asarray(self._explainer.shap_values(vector.reshape(1, -1)), dtype=float).reshape(-1)
@@ -202,7 +211,7 @@ class MultivariateDetector:
 
     # -- checkpoints: the forest is refitted, never stored (scikit-learn models have no
     # safe serialised form but pickle) -----------------------------------------------
-    _FITTED = ("_model", "_explainer", "_train_scores", "_centre", "_scale", "_train_tails")
+    _FITTED = ("_model", "_forest", "_explainer", "_train_scores", "_centre", "_scale", "_train_tails")
 
     def to_state(self) -> dict:
         """Everything but the fitted forest and what was computed with it."""
@@ -262,6 +271,8 @@ class MultivariateDetector:
         times = np.fromiter((t for t, _ in self._buffer), dtype=float)
         held_out = self._calibration_rows(times)
         training = matrix[~held_out]
+        from sklearn.ensemble import IsolationForest  # waits for load_in_background if still importing
+
         model = IsolationForest(n_estimators=s.trees, max_samples=min(s.max_samples, len(training)),
                                 random_state=s.random_state)
         model.fit(training)
@@ -273,7 +284,7 @@ class MultivariateDetector:
             self._scale = np.maximum(spread, np.maximum(1e-9, 1e-3 * np.abs(self._centre)))
             self._train_tails = np.sort(self._largest_z(matrix[held_out]))
         first = self.fitted_at is None
-        self._model, self._explainer, self.fitted_at = model, None, float(timestamp)
+        self._model, self._forest, self._explainer, self.fitted_at = model, FlatForest(model), None, float(timestamp)
         delay = s.refit_every * (self._stagger if first else 1.0)
         self._next_fit = float(timestamp) + max(delay, s.step)
         self.timings["fit"].add(time.perf_counter() - started)

@@ -44,7 +44,7 @@ class _Target:
     detector: StreamingDetector
     multivariate: object = None
     fed_until: float = -math.inf
-    score: float = 0.0
+    score: float | None = None  # None until the univariate detector is ready
     attributions: dict = field(default_factory=dict)
     explained_at: float = -math.inf  # event time of the latest attributions
 
@@ -86,13 +86,13 @@ class AnomalyPredictor(Predictor):
         best = None
         new_times, new_values = times[start:].tolist(), values[start:].tolist()
         for i, (t, v) in enumerate(zip(new_times, new_values)):
-            score = target.detector.update(t, v)
+            score = target.detector.update(t, v)  # None while the detector warms up
             if target.multivariate is not None:
                 # Every point updates the multivariate features; only the newest is scored (costly).
                 newest = i == len(new_times) - 1
                 result = target.multivariate.update(t, {self._target_name(): v, **_values_at(drivers, t)},
                                                     score=newest)
-                if result is not None:
+                if result is not None and score is not None:
                     score = max(score, result.score)
                     if not result.attributions and newest and t - target.explained_at >= ATTRIBUTE_EVERY:
                         # Below `explain_above` attributions are not needed at once; refresh them
@@ -100,7 +100,8 @@ class AnomalyPredictor(Predictor):
                         result = target.multivariate.explain_latest() or result
                     if result.attributions:
                         target.attributions, target.explained_at = result.attributions, t
-            best = score if best is None else max(best, score)  # several new points: the worst counts
+            if score is not None:  # several new points: the worst counts
+                best = score if best is None else max(best, score)
         target.fed_until = float(times[-1])
         if best is not None:
             target.score = best

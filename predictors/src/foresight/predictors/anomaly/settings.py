@@ -17,7 +17,7 @@ class DetectorSettings(SettingsBlock):
     the sampling interval of the series.
     """
     block = "detector"
-    warmup_rows: int = 150              # rows scored 0 while the statistics settle
+    warmup_rows: int = 150              # rows without a score (None) while the statistics settle
     history_rows: int = 1000            # values kept for the range and shape checks
     level_memory_rows: int = 1000       # smoothing of the level and spread of the values
     subsequence_rows: int = 8           # length of the recent stretch the shape check compares
@@ -32,9 +32,10 @@ class DetectorSettings(SettingsBlock):
     lone_row_power: float = 3.0         # a score above the previous one is cut to max(previous, score ** this)
     alarm_level: float = 0.45           # a score at or above this opens a quiet period
     quiet_rows: int = 30                # shortest quiet period after an alarm, in rows
-    quiet_share_of_seen: float = 0.03   # the quiet period grows to this share of the rows seen
+    quiet_share_of_seen: float = 0.05   # the quiet period grows to this share of the rows seen
     quiet_max_rows: int = 500           # longest quiet period, in rows
     quiet_factor: float = 0.0           # damping applied inside the quiet period
+    quiet_breakthrough: float = 0.9     # a score this high ends a quiet period opened by a lower one after quiet_rows
     novelty_bins: int = 4               # value bins across the range of the first novelty_width_rows
     novelty_width_rows: int = 150       # rows whose range sets the (then fixed) bin width
     novelty_short_rows: int = 5         # novelty flags averaged before the tail test
@@ -83,6 +84,7 @@ _LIMITS = {
     "quiet_share_of_seen": (0.0, 1.0),
     "quiet_max_rows": (0, 10_000_000),
     "quiet_factor": (0.0, 1.0),
+    "quiet_breakthrough": (0.0, 1.0),
     "novelty_bins": (1, 1024),
     "novelty_width_rows": (2, 1_000_000),
     "novelty_short_rows": (1, 64),
@@ -99,7 +101,8 @@ class MultivariateSettings(SettingsBlock):
     refit_every: float = 3600.0  # event-time seconds between refits
     min_history: float = 6 * 3600.0  # no scores before this much history
     trees: int = 100
-    explain_above: float = 0.95  # attributions (SHAP, costly) are computed for scores at or above this
+    explain_above: float = 0.5  # attributions (SHAP, costly) are computed for scores at or above this
+    score_decades: float = 10.0  # a tail probability of 10**-score_decades maps to 1, as in the univariate detector
     step: float = 60.0  # expected spacing of samples (seasonal slots, buffer bound)
     season: float = 86400.0
     season_days: int = 7
@@ -131,6 +134,7 @@ class MultivariateSettings(SettingsBlock):
             min_history=f.duration("min_history", d.min_history, minimum=-1),
             trees=f.integer("trees", d.trees, low=1),
             explain_above=f.number("explain_above", d.explain_above, low=0.0, high=1.0),
+            score_decades=f.number("score_decades", d.score_decades, low=0.5, high=300.0),
             step=f.duration("step", d.step),
             season=f.duration("season", d.season),
             season_days=f.integer("season_days", d.season_days, low=1),
@@ -161,6 +165,8 @@ class MultivariateSettings(SettingsBlock):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InvalidSetting(name, f"must be a whole number >= {low}, got {value!r}")
+        if not (0.5 <= self.score_decades <= 300.0):
+            raise InvalidSetting("score_decades", f"must be in [0.5, 300], got {self.score_decades!r}")
         if not (0.0 <= self.explain_above <= 1.0):
             raise InvalidSetting("explain_above", f"must be in [0, 1], got {self.explain_above!r}")
         if self.attribution not in ATTRIBUTION_MODES:

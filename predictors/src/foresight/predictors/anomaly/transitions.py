@@ -14,6 +14,7 @@ learned steps keep their meaning. At most `max_transitions` steps are remembered
 full, new steps are no longer stored (and keep counting as new).
 """
 import math
+from collections import deque
 
 
 class TransitionNovelty:
@@ -27,28 +28,42 @@ class TransitionNovelty:
         self._seen = 0
         self._previous_bin = None
         self._steps: set[tuple[int, int]] = set()
+        self._first: deque = deque(maxlen=width_rows)  # the values that set the width
 
     @property
     def transitions_known(self) -> int:
         return len(self._steps)
 
-    def update(self, value: float) -> float:
+    def update(self, value: float) -> float | None:
         """1.0 if the step from the previous value's bin to this one's was never seen
-        before, else 0.0 (also 0.0 until the bin width is known)."""
+        before, else 0.0; None until the bin width is known (nothing to compare yet)."""
         self._seen += 1
         if not self._width:
             self._low, self._high = min(self._low, value), max(self._high, value)
+            self._first.append(value)
             # A series that is still flat has no scale yet: keep waiting.
             if self._seen >= self._width_rows and self._high > self._low:
                 self._width = (self._high - self._low) / self._bins
-            return 0.0
-        current = math.floor((value - self._low) / self._width)
+                self._learn_first()
+            return None
+        current = self._bin(value)
         previous, self._previous_bin = self._previous_bin, current
-        if previous is None:
-            return 0.0
         step = (previous, current)
         if step in self._steps:
             return 0.0
         if len(self._steps) < self._max_transitions:
             self._steps.add(step)
         return 1.0
+
+    def _bin(self, value: float) -> int:
+        return math.floor((value - self._low) / self._width)
+
+    def _learn_first(self):
+        """The steps among the values that set the width are known, not new: otherwise
+        every step just after the width is set would be flagged."""
+        bins = [self._bin(v) for v in self._first]
+        for step in zip(bins, bins[1:]):
+            if len(self._steps) < self._max_transitions:
+                self._steps.add(step)
+        self._previous_bin = bins[-1]
+        self._first.clear()

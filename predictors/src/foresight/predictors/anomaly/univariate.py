@@ -7,12 +7,17 @@ Five cheap checks each give a raw score for the newest point:
   daily   distance of the value from what this time of day (UTC) usually looks like;
   novelty whether the step from the previous value's bin to this one is new (`transitions`).
 Each raw score becomes a tail probability against that check's own past
-(`TailLikelihood`). The smallest probability, corrected for trying several checks, is
-mapped to [0, 1] on a log scale. A score above the previous row's is damped (a lone
-unusual row in a spiky series is weaker evidence than two in a row); the damping is a
-power, so a score of 1 (an extreme row) is kept and a clear lone spike still alarms. After a high score a quiet period (growing with the rows seen, see
-`alarms`) damps the scores that follow, because one anomaly should raise one alarm, not a
-run of them.
+(`TailLikelihood`; for the range and novelty checks, 0 on most rows, a two-part tail that
+lets a first-of-its-kind value reach the alarm level but only goes beyond it on evidence).
+The novelty check says nothing (None, not learned) until its bins are set. The smallest
+probability, corrected for trying several checks, is mapped to [0, 1] on a log scale.
+No score is given (None) until `warmup_rows` points have been seen. A score above the
+previous row's is damped (a lone unusual row in a spiky series is weaker evidence than two
+in a row); the damping is a power, so a score of 1 (an extreme row) is kept and a clear
+lone spike still alarms. After a high score a quiet period (growing with the rows seen,
+see `alarms`) damps the scores that follow, because one anomaly should raise one alarm,
+not a run of them; a score at `quiet_breakthrough` still ends a quiet period opened by a
+lower one once `quiet_rows` have passed.
 
 Only the current and earlier points are used, and memory is bounded (about
 2 * history_rows + 3 * daily_slots numbers plus at most novelty_max_transitions remembered
@@ -33,6 +38,7 @@ from .transitions import TransitionNovelty
 __all__ = ["CHECKS", "DetectorSettings", "StreamingDetector"]
 
 CHECKS = ("level", "range", "shape", "daily", "novelty")
+ZERO_HEAVY = ("range", "novelty")  # checks whose raw score is 0 on most rows (likelihood)
 SECONDS_PER_DAY = 86400.0
 
 
@@ -44,7 +50,7 @@ class StreamingDetector:
         s = self.settings
         self.rows_seen = 0
         self.bad_values = 0  # non-finite or non-numeric values, skipped
-        self.last_score = 0.0
+        self.last_score: float | None = None  # None until ready
         self._previous_score = 0.0  # before damping by the quiet period
         self.last_tails: dict[str, float] = {}  # per check: which check drove the last score
         self._values = RecentValues(s.history_rows)
@@ -55,13 +61,22 @@ class StreamingDetector:
         # Novelty flags are 0/1, so they are averaged over more rows than the graded checks.
         short_rows = {name: s.likelihood_short_rows for name in CHECKS}
         short_rows["novelty"] = s.novelty_short_rows
-        self._tails = {name: TailLikelihood(short_rows[name], s.likelihood_memory_rows,
-                                            s.likelihood_std_floor) for name in CHECKS}
+        alarm_tail = _tail_at(s.alarm_level, s.score_decades, len(CHECKS))
+        self._tails = {name: TailLikelihood(short_rows[name], s.likelihood_memory_rows, s.likelihood_std_floor,
+                                            zero_heavy=name in ZERO_HEAVY, alarm_tail=alarm_tail)
+                       for name in CHECKS}
         self._quiet = QuietPeriod(s.alarm_level, s.quiet_rows, s.quiet_factor,
-                                  s.quiet_share_of_seen, s.quiet_max_rows)
+                                  s.quiet_share_of_seen, s.quiet_max_rows, s.quiet_breakthrough)
 
-    def update(self, timestamp: float, value: float) -> float:
-        """Anomaly score in [0, 1] for this point, from this and earlier points only."""
+    @property
+    def ready(self) -> bool:
+        """Whether the statistics have settled: more than `warmup_rows` values seen. Before
+        that no score is given (None), because a score of 0 would read as "normal"."""
+        return self.rows_seen > self.settings.warmup_rows
+
+    def update(self, timestamp: float, value: float) -> float | None:
+        """Anomaly score in [0, 1] for this point, from this and earlier points only; None
+        until the detector is `ready` (a bad value gets the last score)."""
         try:
             value = float(value)
         except (TypeError, ValueError):
@@ -81,8 +96,8 @@ class StreamingDetector:
         tails = {name: self._tails[name].update(raw[name]) for name in CHECKS}
         self.last_tails = tails
         score = self._to_score(min(tails.values()) * len(tails))
-        if self.rows_seen <= self.settings.warmup_rows:
-            score = 0.0
+        if not self.ready:
+            return None
         score, self._previous_score = self._damp_lone_row(score), score
         self.last_score = self._quiet.apply(score, self.rows_seen)
         return self.last_score
@@ -133,6 +148,12 @@ class StreamingDetector:
     def _to_score(self, tail: float) -> float:
         tail = min(max(tail, 1e-300), 1.0)
         return min(1.0, max(0.0, -math.log10(tail) / self.settings.score_decades))
+
+
+def _tail_at(score: float, decades: float, checks: int) -> float:
+    """The one check's tail probability that gives this score (the inverse of `_to_score`),
+    a hair smaller so that rounding cannot leave the score below it."""
+    return 0.99 * 10.0 ** (-score * decades) / checks
 
 
 def _slot(timestamp, period: float, slots: int):

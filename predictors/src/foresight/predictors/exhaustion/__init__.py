@@ -1,7 +1,7 @@
 """The `exhaustion` kind: forecast a resource towards its limit and give time to failure.
 
-config (the typed config) -> trends (robust lines), seasonality (daily profile), resets
-(restarts and past cycles), forecasters and model_selection (which forecaster per target),
+config (the typed config) -> trends (robust lines; a young rise that levels off),
+seasonality (daily profile), resets (restarts and past cycles), forecasters and model_selection (which forecaster per target),
 calibration (each target's track record), crossing (when the path crosses the limit),
 state (what is kept per target) -> predictor (the plugin).
 """

@@ -1,10 +1,11 @@
 """The `exhaustion` kind's typed config: which series, its limit, and how the model fits it."""
+import importlib.util
 from dataclasses import dataclass
 
 from foresight.config import Fields, PredictorConfig
 from foresight.contracts.selectors import Selector
 
-from .forecasters import CANDIDATES, ROBUST
+from .forecasters import CANDIDATES, KNOWN, PROPHET, ROBUST
 
 
 @dataclass
@@ -44,10 +45,12 @@ class ExhaustionConfig(PredictorConfig):
             selection_horizon=f.duration("selection_horizon", cls.selection_horizon),
         )
         f.reject_unknown()
-        unknown = [c for c in cfg.candidates if c not in CANDIDATES]
+        unknown = [c for c in cfg.candidates if c not in KNOWN]
         if unknown or ROBUST not in cfg.candidates:
-            raise f.error("candidates", f"{cfg.candidates!r}: each must be one of {', '.join(CANDIDATES)}, "
+            raise f.error("candidates", f"{cfg.candidates!r}: each must be one of {', '.join(KNOWN)}, "
                                         f"and {ROBUST!r} must be among them (it is the default)")
+        if PROPHET in cfg.candidates and importlib.util.find_spec("prophet") is None:
+            raise f.error("candidates", f"{PROPHET!r} needs the prophet package: pip install 'foresight[prophet]'")
         if (cfg.limit is None) == (cfg.limit_series is None):
             raise f.error("limit", "give exactly one of 'limit' (a number) or 'limit_series' (a selector)")
         return cfg

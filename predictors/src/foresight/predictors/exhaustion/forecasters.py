@@ -11,16 +11,25 @@ uses is decided by its own rolling-origin error (model_selection.py), not by han
 - `stl-trend`: statsmodels STL (daily period) or MSTL (daily and weekly, given two weeks)
   on 30-minute means; its rate is a line through the last hours of the trend component.
 
+- `prophet` (opt-in: listed in `candidates`, with the prophet package installed): Prophet on
+  15-minute means since the last reset over `season_history`, with its own daily (from two
+  days) and weekly (from two weeks) seasonality; its rate is the mean growth of its trend
+  over the forecast horizon. The fitted model is kept as Prophet's JSON (its own
+  serialiser) in the target's state, and the next fit starts from its parameters.
+
 The statsmodels fits cost milliseconds, so they run rarely (`model_refit_every`), on
-downsampled data, staggered across targets.
+downsampled data, staggered across targets. A Prophet fit costs about a tenth of a second.
 """
+import logging
 import warnings
 
 import numpy as np
 
-ROBUST, ETS, STL_TREND = "robust-trend", "ets-damped", "stl-trend"
-CANDIDATES = (ROBUST, ETS, STL_TREND)
+ROBUST, ETS, STL_TREND, PROPHET = "robust-trend", "ets-damped", "stl-trend", "prophet"
+CANDIDATES = (ROBUST, ETS, STL_TREND)  # the default
+KNOWN = CANDIDATES + (PROPHET,)  # what `candidates` may list
 CYCLE_HISTORY = "cycle-history"  # a young cycle's rate taken from the cycles before it
+SATURATING = "saturating"  # a ramp levelling off (saturation.py), in place of the robust line
 
 WEEK = 7 * 86400.0
 _ETS_STEP = 900.0
@@ -31,6 +40,8 @@ _ETS_PARAMS = dict(smoothing_level=0.3, smoothing_trend=0.05, damping_trend=0.98
 _STL_STEP = 1800.0
 _STL_DAY = int(86400 / _STL_STEP)
 _STL_TREND_TAIL = 6 * 3600.0  # the trend component's recent slope
+_PROPHET_STEP = 900.0
+_PROPHET_MIN_SPAN = 86400.0
 
 
 def load_statsmodels():
@@ -96,3 +107,50 @@ def stl_trend_rate(t: np.ndarray, v: np.ndarray) -> float | None:
             trend = STL(bv, period=_STL_DAY).fit().trend
     tail = bt >= bt[-1] - _STL_TREND_TAIL
     return float(np.polyfit(bt[tail] - bt[-1], np.asarray(trend)[tail], 1)[0])
+
+
+def load_prophet():
+    """Import Prophet (a second or two): done when a predictor that lists it is built."""
+    logging.getLogger("cmdstanpy").setLevel(logging.WARNING)  # a line per fit otherwise
+    logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)  # plotting is not used
+    from prophet import Prophet
+    from prophet.serialize import model_from_json, model_to_json
+    from prophet.utilities import warm_start_params
+    return Prophet, model_to_json, model_from_json, warm_start_params
+
+
+def prophet_rate(t: np.ndarray, v: np.ndarray, horizon: float, models: dict) -> float | None:
+    """Mean growth per second over `horizon` of Prophet's trend; None under a day. Keeps the
+    fitted model in `models["prophet"]` (Prophet's JSON) and starts the next fit from it."""
+    if t.size == 0 or t[-1] - t[0] < _PROPHET_MIN_SPAN:
+        return None
+    bt, bv = bin_means(t, v, _PROPHET_STEP)
+    if np.ptp(bv) == 0:
+        return 0.0
+    Prophet, model_to_json, model_from_json, warm_start_params = load_prophet()
+    import pandas as pd  # Prophet's own dependency
+
+    days = float(bt[-1] - bt[0]) / 86400.0
+    frame = pd.DataFrame({"ds": pd.to_datetime(bt, unit="s"), "y": bv})
+
+    def fit(**init):
+        model = Prophet(daily_seasonality=days >= 2, weekly_seasonality=days >= 14, yearly_seasonality=False,
+                        uncertainty_samples=0)
+        return model.fit(frame, **init)
+
+    fitted = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas deprecations inside Prophet
+        if models.get(PROPHET):
+            try:
+                fitted = fit(init=warm_start_params(model_from_json(models[PROPHET])))
+            except (ValueError, RuntimeError, KeyError, IndexError):  # its seasonalities changed: fit afresh
+                fitted = None
+        if fitted is None:
+            try:
+                fitted = fit()
+            except RuntimeError as exc:  # the optimiser failed on odd data
+                raise ValueError(f"prophet: {exc}") from None
+        models[PROPHET] = model_to_json(fitted)
+        trend = fitted.predict(pd.DataFrame({"ds": pd.to_datetime([bt[-1], bt[-1] + horizon], unit="s")}))["trend"]
+    return float((trend.iloc[1] - trend.iloc[0]) / horizon)

@@ -28,13 +28,17 @@ from foresight.store import SeriesStore, Window, means_per_bin
 from .calibration import GrowthCalibration
 from .config import ExhaustionConfig
 from .crossing import CrossingPath
-from .forecasters import CYCLE_HISTORY, ETS, ROBUST, STL_TREND, ets_damped_rate, load_statsmodels, stl_trend_rate
+from .forecasters import (CYCLE_HISTORY, ETS, PROPHET, ROBUST, STL_TREND, ets_damped_rate, load_prophet, load_statsmodels,
+                          prophet_rate, stl_trend_rate)
 from .limits import LimitIndex
 from .model_selection import ModelSelector
 from .resets import RESET_WITHIN, falls_ahead, last_reset, reset_threshold
 from .seasonality import BIN_SECONDS, DAY, DailyProfile, fit_daily_profile
-from .state import TargetState
-from .trends import Z80, TrendFit, fit_multiscale
+from .state import TargetState, next_due
+from .trends import Z80, TrendFit, fit_multiscale, levelling
+
+
+DEPARTURE = 4.0
 
 
 class ExhaustionPredictor(Predictor):
@@ -47,6 +51,8 @@ class ExhaustionPredictor(Predictor):
         self.model_fit_errors = 0  # statsmodels fits that raised: counted, and the candidate skipped
         if set(config.candidates) - {ROBUST}:
             load_statsmodels()
+        if PROPHET in config.candidates:
+            load_prophet()
 
 
     def raw_history(self) -> float:
@@ -74,6 +80,17 @@ class ExhaustionPredictor(Predictor):
             state.selector = ModelSelector(horizons=(cfg.selection_horizon / 2, cfg.selection_horizon), default=ROBUST)
         return state
 
+    def _young(self, state: TargetState, now: float) -> bool:
+        """Watched for less than the policy's `min_history`, and never seen reach its limit."""
+        return now - state.born < self.config.policy.min_history and not state.failures_seen()
+
+    def _slow_phase(self, state: TargetState, mix: int) -> float:
+        """The target's place, in [0, 1), in a slower refit cycle (the daily profile's, the
+        candidates'). Not its place in the trend's cycle: a slow refit waits for a trend
+        refit, so targets sharing a trend minute would all do their slow refits in the same
+        one minute of every five. `mix` (prime to 1000) shuffles the phases evenly."""
+        return (state.refit_phase / self.config.refit_every * mix) % 1.0
+
     def _refit(self, state: TargetState, window: Window, sign: float, limit: float, now: float) -> bool:
         """Refit the trend on the mirrored series since its last reset; the daily profile hourly."""
         cfg = self.config
@@ -82,8 +99,9 @@ class ExhaustionPredictor(Predictor):
             state.profile = self._fit_profile(t, sign * v, now)  # resets are part of a daily pattern
             # Staggered like the trend refits, so targets do not all refit in the same hour's minute.
             first = state.profile_due == -math.inf
-            share = state.refit_phase / cfg.refit_every if first else 1.0
-            state.profile_due = now + max(share, 0.01) * cfg.season_refit_every
+            share = self._slow_phase(state, 53) if first else 1.0
+            state.profile_due = (now + max(share, 0.01) * cfg.season_refit_every if first
+                                 else next_due(state.profile_due, now, cfg.season_refit_every, state.unseen))
         t, v = window.arrays(since=now - cfg.lookback)
         v = sign * v
         falls = falls_ahead(t, v)
@@ -112,9 +130,16 @@ class ExhaustionPredictor(Predictor):
             long = self._deseasonalised_day(state, window, sign, limit, now) if state.profile is not None else None
             fit = fit_multiscale(t, v, now, cfg.min_points, long)
             fit = self._select_model(state, window, sign, limit, now, fit, first)
+            if self._young(state, now):
+                # A young target's rise that levels off is a start-up ramp or a warm-up, not a
+                # leak: its recent trend speaks for it (and it pages only if that still crosses).
+                ramp = levelling(t, v, now, cfg.min_points)
+                if ramp is not None and ramp.recent.level + ramp.remaining_rise + 2 * fit.residual_sd < limit * sign:
+                    fit, state.model = ramp.fit(), ROBUST
         state.fit, state.fit_time, state.reset_since = fit, now, float(t[0])
         # The first refit comes after a per-target phase; later ones keep that stagger.
-        state.next_refit = now + (state.refit_phase if first else cfg.refit_every)
+        state.next_refit = (now + state.refit_phase if first
+                            else next_due(state.next_refit, now, cfg.refit_every, state.unseen))
         return True
 
     def _deseasonalised_day(self, state: TargetState, window: Window, sign: float, limit: float, now: float):
@@ -140,11 +165,11 @@ class ExhaustionPredictor(Predictor):
         cfg = self.config
         if now >= state.models_due:
             if first:  # stagger the first statsmodels fits across targets, like the trend refits
-                state.models_due = now + state.refit_phase / cfg.refit_every * cfg.model_refit_every
+                state.models_due = now + self._slow_phase(state, 37) * cfg.model_refit_every
             else:
                 state.rates = self._candidate_rates(state, window, sign, limit, now, robust)
                 state.selector.remember(now, robust.level, state.rates)
-                state.models_due = now + cfg.model_refit_every
+                state.models_due = next_due(state.models_due, now, cfg.model_refit_every, state.unseen)
         state.robust_fit = robust
         choice = state.selector.choose()
         rate = state.rates.get(choice) if choice != ROBUST else None
@@ -168,6 +193,9 @@ class ExhaustionPredictor(Predictor):
         if STL_TREND in cfg.candidates and state.profile is not None:
             t, v = self._since_reset(state, window, sign, now - cfg.season_history)
             rates[STL_TREND] = self._safely(stl_trend_rate, t, v)
+        if PROPHET in cfg.candidates:  # opt-in; it fits its own daily cycle, like STL
+            t, v = self._since_reset(state, window, sign, now - cfg.season_history)
+            rates[PROPHET] = self._safely(prophet_rate, t, v, cfg.selection_horizon, state.models)
         return rates
 
     def _safely(self, fit, *args) -> float | None:
@@ -197,10 +225,20 @@ class ExhaustionPredictor(Predictor):
             return None
         sign = 1.0 if cfg.direction == "up" else -1.0  # a draining resource is mirrored
         state = self._state(labels)
+        state.unseen, state.seen_at = now - state.seen_at, now
         drop = state.reset_drop
         last = sign * window.last_value
-        # Refit on schedule (amortised), or at once when the series drops (a reset).
-        due = state.fit is None or now >= state.next_refit or last < state.level_at(now) + state.season_at(now) - drop
+        if state.born == math.inf:
+            state.born = float(window.times[0])
+        # Refit on schedule (amortised), or at once when the series drops (a reset). A young
+        # target also refits (at most once a minute) when the newest point leaves the fitted
+        # line by more than DEPARTURE residual spreads: a start-up ramp that has just flattened
+        # must not keep its page until the next scheduled refit.
+        due = state.fit is None or now >= state.next_refit
+        if not due:
+            off = last - state.level_at(now) - state.season_at(now)
+            due = off < -drop or (now - state.fit_time >= 60.0 and self._young(state, now)
+                                  and abs(off) > DEPARTURE * max(state.fit.residual_sd, 1e-9 * abs(limit)))
         if due and not self._refit(state, window, sign, limit, now):
             return None
         fit = state.fit
@@ -263,7 +301,7 @@ class ExhaustionPredictor(Predictor):
         if sign < 0:  # mirror the quantiles back: the low forecast of -v is the high of v
             forecast = {(h, q): forecast[(h, round(1 - q, 1))] for h, q in forecast}
         prediction = Prediction(
-            failures_seen=sum(reached for _, reached in state.resets.peaks),
+            failures_seen=state.failures_seen(),
             predictor=cfg.name, labels=output_labels(labels), timestamp=now,
             observed=window.last_value, limit=limit, trend_per_second=sign * fit.slope,
             ttf=ttf, probability=probability, forecast=forecast,

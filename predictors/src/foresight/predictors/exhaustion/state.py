@@ -10,6 +10,16 @@ from .seasonality import DailyProfile
 from .trends import TrendFit
 
 
+def next_due(due: float, now: float, period: float, unseen: float) -> float:
+    """When a refit done at `now` (due at `due`) is due next: `period` from now. But after the
+    target went unseen (no evaluation) for a whole period or more, because its data stopped
+    for a while or a backlog was read in big steps, the refit keeps its place in the period,
+    so targets stay staggered rather than all refitting in the same loop from then on."""
+    if unseen < period or not -math.inf < due <= now:
+        return now + period
+    return due + period * (math.floor((now - due) / period) + 1)
+
+
 @dataclass
 class TargetState:
     """What the predictor remembers about one target between evaluations."""
@@ -17,6 +27,9 @@ class TargetState:
     refit_phase: float  # staggers refits so targets do not all refit in the same loop
     fit: TrendFit | None = None
     fit_time: float = -math.inf
+    born: float = math.inf  # the target's first point
+    seen_at: float = -math.inf  # the target's previous evaluation
+    unseen: float = 0.0  # event time between its previous evaluation and this one
     next_refit: float = -math.inf
     reset_since: float = -math.inf
     reset_drop: float = math.inf  # a fall within 15 minutes larger than this is a reset (set at each refit)
@@ -31,6 +44,11 @@ class TargetState:
     # Each other candidate's own track record: multipliers learnt on one forecaster's rates
     # would mis-scale another's (a damped trend under-forecasts a leak more than a line does).
     calibrations: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)  # candidate -> its last fitted model, as its library's JSON (prophet)
+
+    def failures_seen(self) -> int:
+        """Cycles that reached the limit."""
+        return sum(reached for _, reached in self.resets.peaks)
 
     def calibration_for(self, model: str) -> GrowthCalibration:
         if model in (ROBUST, CYCLE_HISTORY):

@@ -102,3 +102,54 @@ def fit_multiscale(t: np.ndarray, v: np.ndarray, now: float, min_points: int,
     return TrendFit(level=central.level, slope=central.slope,
                     slope_low=min(f.slope_low for f in fits), slope_high=max(f.slope_high for f in fits),
                     residual_sd=max(f.residual_sd for f in fits))
+
+
+@dataclass
+class Levelling:
+    """A rise that slows down as an exponential approach to a ceiling would."""
+    recent: TrendFit  # the trend of the window's second half, at now
+    time_constant: float  # seconds in which the rate falls by a factor e
+    rate_now: float  # the rate at now, on that curve
+
+    @property
+    def remaining_rise(self) -> float:
+        """How much higher it gets if it goes on levelling off: rate_now x time_constant."""
+        return self.rate_now * self.time_constant
+
+    def fit(self) -> TrendFit:
+        """A trend for the crossing path: no growth at the centre (it levels off), and at the
+        high end the rate it rises at now, in case it does not."""
+        r = self.recent
+        return TrendFit(r.level, 0.0, min(0.0, r.slope_low), max(self.rate_now, 0.0), r.residual_sd)
+
+
+def levelling(t: np.ndarray, v: np.ndarray, now: float, min_points: int) -> Levelling | None:
+    """How a rise levels off, or None when it shows no sign of it.
+
+    A new process's memory, a cache warming up or a pool filling at start-up ramps up and
+    then flattens; a leak does not. The window's recent part (its second half, or its last
+    quarter for a rise that has just stopped) rises clearly slower than the part before:
+    its 80% range lies wholly below the earlier part's slope, and its central slope is
+    under LEVELLING of it. The ratio of the two rates gives the time constant of an
+    exponential approach, and from it the rise still to come.
+    """
+    span = now - t[0]
+    least = max(5, min_points // 2)
+    for share in (0.5, 0.25):
+        recent_part = t >= now - share * span
+        if recent_part.sum() < least or (~recent_part).sum() < least:
+            continue
+        early = fit_trend(t[~recent_part], v[~recent_part], now)
+        recent = fit_trend(t[recent_part], v[recent_part], now)
+        if early.slope <= 0 or not (recent.slope_high < early.slope and recent.slope < LEVELLING * early.slope):
+            continue
+        gap = span / 2  # between the two parts' midpoints, whatever the share
+        rate = max(recent.slope, 0.0)
+        if rate == 0.0:
+            return Levelling(recent, gap, 0.0)
+        tau = gap / math.log(early.slope / rate)
+        return Levelling(recent, tau, rate * math.exp(-(share * span / 2) / tau))
+    return None
+
+
+LEVELLING = 0.8

@@ -1,6 +1,6 @@
 """The `logs` predictor's core: log template mining and log anomaly signals.
 
-Lines are masked (ids, IPs, numbers), grouped into templates by Drain3, counted per
+Lines are masked (ids, IPs, paths, numbers), grouped into templates by Drain3, counted per
 service and template in event time, and turned into signals: templates never seen before,
 warn/error templates surging over their baseline, and the top template rates.
 """

@@ -1,9 +1,9 @@
 """Template mining with Drain3, made fast enough for a live log stream.
 
 Plain Drain searches its prefix tree for every line. Here each line is masked first
-(ids, IPs and numbers become <ID>, <IP>, <NUM>), and a dictionary from masked text to
-template id answers the common case: in a real stream the masked text repeats, so the
-Drain tree search runs only for masked text not seen before.
+(ids, IPs, paths and numbers become <ID>, <IP>, <PATH>, <NUM>), and a dictionary from
+masked text to template id answers the common case: in a real stream the masked text
+repeats, so the Drain tree search runs only for masked text not seen before.
 
 Memory stays bounded: Drain keeps at most `max_templates` templates (least recently used
 ones are evicted) and the masked-text cache is emptied when it grows past `cache_size`.
@@ -13,42 +13,61 @@ from functools import lru_cache
 
 from drain3.drain import Drain, LogCluster, Node
 
-from .masking import ID, IP, NUM, mask
+from .masking import PLACEHOLDERS, mask
 
 DEFAULT_MAX_TEMPLATES = 2000
 DEFAULT_CACHE_SIZE = 100_000
+# Chosen on half of Loghub's labelled samples (bench/bench-results/logs-loghub.md).
+DEFAULT_SIMILARITY = 0.7
+DEFAULT_DEPTH = 4
+FIRST_WORD_SIMILARITY = 0.9
 
 
 class MaskAwareDrain(Drain):
-    """Drain whose similarity ignores masked tokens, as it ignores its own <*> wildcards.
+    """Drain whose similarity is the share of a template's constant words that a line repeats.
 
-    Plain Drain counts two "<IP>:<NUM>" tokens as equal words, so lines that share only
-    their variables look alike: "<IP>:<NUM> GET /a <NUM>" and "<IP>:<NUM> POST /b <NUM>"
-    would score 0.5. Counting only words with constant text keeps such lines apart.
+    Plain Drain divides the words two lines share by all their words and counts two
+    "<IP>:<NUM>" tokens as equal words, so lines that share only their variables look
+    alike, and lines with many variables look unlike their own template. Here masked
+    tokens and Drain's <*> wildcards are left out of both counts: "<IP>:<NUM> GET /a <NUM>"
+    and "<IP>:<NUM> POST /b <NUM>" share no constant word, while "iar <ID> dear <NUM>" and
+    "iar <NUM> dear <NUM>" share all. Masked tokens also take Drain's wildcard branch of
+    the prefix tree, as tokens with digits do, so "<ID> ..." and "<NUM> ..." meet.
+    A line whose first word leads to no template that fits looks among all templates of
+    its length, but joins one only at `FIRST_WORD_SIMILARITY`: a first word is often the
+    component ("com.apple.xpc.launchd[1]:") and not part of the message, but it often names
+    the event too, so only a near-identical rest of the line outweighs it.
     This runs only on cache misses, so its cost does not matter.
     """
 
+    def tree_search(self, root_node, tokens, sim_th, include_params):
+        found = super().tree_search(root_node, tokens, sim_th, include_params)
+        if found is None and self.log_cluster_depth > 3:
+            same_length = self.get_clusters_ids_for_seq_len(len(tokens))
+            found = self.fast_match(same_length, tokens, max(sim_th, FIRST_WORD_SIMILARITY), include_params)
+        return found
+
     def get_seq_distance(self, seq1, seq2, include_params: bool):
-        if not seq1:
-            return 1.0, 0
-        same, params = 0, 0
+        constant, same, params = 0, 0, 0
         for template_token, token in zip(seq1, seq2):
             if template_token == self.param_str or _only_variables(template_token):
                 params += 1
-            elif template_token == token:
-                same += 1
-        if include_params:
-            same += params
-        return same / len(seq1), params
+            else:
+                constant += 1
+                same += template_token == token
+        return (same / constant if constant else 1.0), params
+
+    def has_numbers(self, s):
+        return _only_variables(s) or any(char.isdigit() for char in s)
 
 
-_MASKS = re.compile("|".join(re.escape(m) for m in (ID, IP, NUM)))
+_MASKS = re.compile("|".join(re.escape(m) for m in PLACEHOLDERS + ("<*>",)))
 _CONSTANT_TEXT = re.compile("[A-Za-z0-9]")
 
 
 @lru_cache(maxsize=4096)
 def _only_variables(token: str) -> bool:
-    """True for tokens like "<NUM>", "<IP>:<NUM>" or "(<NUM>%)": masks and punctuation only."""
+    """True for tokens like "<NUM>", "<IP>:<NUM>", "(<NUM>)" or "<*>,": masks and punctuation only."""
     stripped = _MASKS.sub("", token)
     return stripped != token and not _CONSTANT_TEXT.search(stripped)
 
@@ -56,7 +75,7 @@ def _only_variables(token: str) -> bool:
 class TemplateMiner:
     """Maps log bodies to template ids. Ids are small positive ints, stable while the template lives."""
 
-    def __init__(self, similarity: float = 0.4, depth: int = 4,
+    def __init__(self, similarity: float = DEFAULT_SIMILARITY, depth: int = DEFAULT_DEPTH,
                  max_templates: int = DEFAULT_MAX_TEMPLATES, cache_size: int = DEFAULT_CACHE_SIZE):
         self.drain = MaskAwareDrain(depth=depth, sim_th=similarity, max_clusters=max_templates)
         self.cache: dict[str, int] = {}

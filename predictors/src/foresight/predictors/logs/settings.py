@@ -4,6 +4,8 @@ from dataclasses import dataclass, fields
 
 from foresight.config.reader import Fields, InvalidSetting, SettingsBlock
 
+from .miner import DEFAULT_DEPTH, DEFAULT_SIMILARITY
+
 _DURATIONS = ("bucket", "window", "baseline", "warmup", "new_template_grace")
 _COUNTS = ("top_templates", "max_templates", "max_services", "cache_size", "min_surge_count", "new_template_min_count",
            "depth")
@@ -24,8 +26,8 @@ class LogSettings(SettingsBlock):
     max_templates: int = 2000  # Drain templates kept in total; least recently used are evicted
     max_services: int = 200  # services tracked; records of further services are counted and skipped
     cache_size: int = 100_000  # masked-line cache entries before the cache is emptied
-    similarity: float = 0.4  # Drain's similarity threshold for joining a template
-    depth: int = 4  # Drain's prefix tree depth
+    similarity: float = DEFAULT_SIMILARITY  # share of a template's constant words a line must repeat to join it
+    depth: int = DEFAULT_DEPTH  # Drain's prefix tree depth: lines are routed by their first depth - 3 words
 
     @classmethod
     def read(cls, f: Fields) -> "LogSettings":
