@@ -41,7 +41,7 @@ class PolicyConfig:
     probability: float = 0.5
     hysteresis: float = 0.2
     min_history: float = 36 * 3600.0
-    # No alert at all before a target has been watched this long: its first minutes show a
+    # A young target does not alert at all before it has been watched this long: its first minutes show a
     # start-up ramp, a GC tooth or a batch job's first part as well as a leak.
     first_alert_after: float = 30 * 60.0
     # Kinds that score anomalies (anomaly, logs): the score that enters `score_severity`.

@@ -66,7 +66,7 @@ class Policy:
         One watched for less than `first_alert_after` does not alert at all.
         """
         young = history_seconds < self.config.min_history and failures_seen == 0
-        if history_seconds < self.config.first_alert_after and failures_seen == 0:
+        if young and history_seconds < self.config.first_alert_after:
             self.levels[key] = NONE
             return NONE
         current = self.levels.get(key, NONE)
