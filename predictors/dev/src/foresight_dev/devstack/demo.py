@@ -162,14 +162,15 @@ class Demo:
 
     def first_alert_lead(self) -> float | None:
         """Seconds of simulated time between the first failure and the first firing prediction
-        for its service in the 24 h before it (pipeline alerts and other services do not count)."""
+        for its service in the 24 h before it (pipeline and lifecycle alerts, which have no
+        `foresight_target`, and other services do not count)."""
         if not self.failures:
             return None
         failure = self.failures[0]
         firing = [t for t, _, p in self.notifications
                   if t is not None and p.get("status") == "firing"
                   and failure["sim_time"] - 86400 <= t <= failure["sim_time"]
-                  and any(a.get("labels", {}).get("predictor")
+                  and any(a.get("labels", {}).get("foresight_target")
                           and a["labels"].get("service") in (None, failure.get("service"))
                           for a in p.get("alerts", []))]
         if not firing:
