@@ -179,3 +179,24 @@ def test_verdicts_reach_the_scorecard_from_the_feedback_events():
         assert scores[(CHAMPION, "alert_episodes")] == 2 and scores[(CHALLENGER, "alert_episodes")] == 1
     finally:
         watch.close()
+
+
+def test_without_a_registry_no_drift_is_published():
+    """Drift asks for a retraining of the champion; a sidecar without a registry has none, so
+    its drift watch runs but foresight_model_drift stays absent (no ForesightModelDrift)."""
+    from foresight.config import parse_config
+    from foresight.publish.metrics import PredictionCollector
+    from foresight.runtime.engine import Engine
+    from foresight.runtime.shadow import ModelWatch
+    from prometheus_client import CollectorRegistry
+
+    config = parse_config("predictors:\n  - name: memory\n    kind: exhaustion\n    series: used\n    limit: 100\n", "p")
+    for publish, expected in ((True, 1.0), (False, None)):
+        registry = CollectorRegistry()
+        watch = ModelWatch(Engine(config), registry, publish_drift=publish)
+        for t in range(100):
+            watch.scorecard.watch("memory").add(LABELS, "coverage", 1.0, t * 60.0)
+        assert watch.scorecard.drift_flags(6000.0)  # the watch saw the drift either way
+        watch.observe([], [], 6000.0, PredictionCollector(config.predictors))
+        labels = {"predictor": "memory", **dict(LABELS), "signal": "coverage"}
+        assert registry.get_sample_value("foresight_model_drift", labels) == expected

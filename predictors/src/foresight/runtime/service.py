@@ -68,7 +68,8 @@ class Service:
             config.predictors, thresholds=lambda: {name: p.threshold for name, p in self.engine.policies.items()},
             alias="champion" if settings.registry else "")  # with a registry, challengers run beside
         self.registry.register(self.predictions)
-        self.models = ModelWatch(self.engine, self.registry)  # the live scorecard, drift, shadow mode
+        # The live scorecard, drift (published with a registry only) and shadow mode.
+        self.models = ModelWatch(self.engine, self.registry, publish_drift=bool(settings.registry))
         self.source = None
         self.warmed = False
         self.heartbeat = time.monotonic()
