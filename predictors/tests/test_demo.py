@@ -28,14 +28,20 @@ def test_a_watched_failure_without_notification_fails_the_demo(tmp_path):
 def test_lead_time_is_measured_in_simulated_time(tmp_path):
     d = demo(tmp_path)
     d.failures = [{"sim_time": 100_000.0, "metric": "process_memory_usage_bytes", "service": "checkout"}]
-    memory = {"status": "firing", "alerts": [{"labels": {"predictor": "memory", "service": "checkout"}}]}
+    target = 'service="checkout",service_instance="checkout-0"'
+    memory = {"status": "firing", "alerts": [{"labels": {"predictor": "memory", "service": "checkout",
+                                                        "foresight_target": target}}]}
     d.notifications = [
         (1_000.0, "slack", {"status": "firing", "alerts": [{"labels": {"alertname": "ForesightInferenceSlow"}}]}),
-        (2_000.0, "slack", {"status": "firing", "alerts": [{"labels": {"predictor": "memory", "service": "db"}}]}),
+        (1_500.0, "email", {"status": "firing", "alerts": [{"labels": {"alertname": "ForesightModelDrift",
+                                                                       "predictor": "memory"}}]}),
+        (2_000.0, "slack", {"status": "firing", "alerts": [{"labels": {"predictor": "memory", "service": "db",
+                                                                       "foresight_target": 'service="db"'}}]}),
         (99_000.0, "slack", {"status": "resolved", "alerts": memory["alerts"]}),
         (94_000.0, "slack", memory),
     ]
-    # Only the prediction for the failing service counts, not pipeline alerts or other services.
+    # Only the prediction for the failing service counts, not pipeline or lifecycle alerts
+    # (no foresight_target) or other services.
     assert d.first_alert_lead() == 6_000.0
     assert d.summary() == 0
 

@@ -183,7 +183,7 @@ def test_verdicts_reach_the_scorecard_from_the_feedback_events():
 
 def test_without_a_registry_no_drift_is_published():
     """Drift asks for a retraining of the champion; a sidecar without a registry has none, so
-    its drift watch runs but foresight_model_drift stays absent (no ForesightModelDrift)."""
+    its drift watch runs but foresight_model_drift stays 0 (no ForesightModelDrift)."""
     from foresight.config import parse_config
     from foresight.publish.metrics import PredictionCollector
     from foresight.runtime.engine import Engine
@@ -191,7 +191,7 @@ def test_without_a_registry_no_drift_is_published():
     from prometheus_client import CollectorRegistry
 
     config = parse_config("predictors:\n  - name: memory\n    kind: exhaustion\n    series: used\n    limit: 100\n", "p")
-    for publish, expected in ((True, 1.0), (False, None)):
+    for publish, expected in ((True, 1.0), (False, 0.0)):
         registry = CollectorRegistry()
         watch = ModelWatch(Engine(config), registry, publish_drift=publish)
         for t in range(100):

@@ -127,7 +127,7 @@ class ModelWatch:
     def __init__(self, engine, metrics_registry, drift: DriftSettings | None = None, publish_drift: bool = True):
         self.engine = engine
         # Drift says "retrain this champion": without a registry there is none, and nothing
-        # retrains it, so a sidecar without one does not publish foresight_model_drift.
+        # retrains it, so a sidecar without one publishes foresight_model_drift held at 0.
         self.publish_drift = publish_drift
         self.shadow = Shadow(engine)
         self.scorecard = Scorecard(drift, {p.config.name: expected_alarms(p.config) for p in engine.predictors},
@@ -180,8 +180,10 @@ class ModelWatch:
         self.scorecard.withdraw(self.shadow.withdrawn, CHALLENGER)
         publisher.update_challengers(challengers, self.shadow.withdrawn, running=set(self.shadow.running), now=now)
         versions = [(name, CHALLENGER, "version", float(number)) for name, (number, _, _) in self.shadow.running.items()]
-        self.collector.update(self.scorecard.scores(now) + versions,
-                              self.scorecard.drift_flags(now) if self.publish_drift else [])
+        flags = self.scorecard.drift_flags(now)
+        if not self.publish_drift:
+            flags = [(name, labels, signal, 0) for name, labels, signal, _ in flags]
+        self.collector.update(self.scorecard.scores(now) + versions, flags)
         return challengers
 
 
