@@ -80,9 +80,11 @@ class ExhaustionPredictor(Predictor):
             state.selector = ModelSelector(horizons=(cfg.selection_horizon / 2, cfg.selection_horizon), default=ROBUST)
         return state
 
-    def _young(self, state: TargetState, now: float) -> bool:
+    def _young(self, state: TargetState, window: Window, now: float) -> bool:
         """Watched for less than the policy's `min_history`, and never seen reach its limit."""
-        return now - state.born < self.config.policy.min_history and not state.failures_seen()
+        # The store keeps days of a series (5-minute means past the raw hours), so its first
+        # point is the target's first for any min_history shorter than that.
+        return now - float(window.times[0]) < self.config.policy.min_history and not state.failures_seen()
 
     def _slow_phase(self, state: TargetState, mix: int) -> float:
         """The target's place, in [0, 1), in a slower refit cycle (the daily profile's, the
@@ -130,7 +132,7 @@ class ExhaustionPredictor(Predictor):
             long = self._deseasonalised_day(state, window, sign, limit, now) if state.profile is not None else None
             fit = fit_multiscale(t, v, now, cfg.min_points, long)
             fit = self._select_model(state, window, sign, limit, now, fit, first)
-            if self._young(state, now):
+            if self._young(state, window, now):
                 # A young target's rise that levels off is a start-up ramp or a warm-up, not a
                 # leak: its recent trend speaks for it (and it pages only if that still crosses).
                 ramp = levelling(t, v, now, cfg.min_points)
@@ -228,8 +230,6 @@ class ExhaustionPredictor(Predictor):
         state.unseen, state.seen_at = now - state.seen_at, now
         drop = state.reset_drop
         last = sign * window.last_value
-        if state.born == math.inf:
-            state.born = float(window.times[0])
         # Refit on schedule (amortised), or at once when the series drops (a reset). A young
         # target also refits (at most once a minute) when the newest point leaves the fitted
         # line by more than DEPARTURE residual spreads: a start-up ramp that has just flattened
@@ -237,7 +237,7 @@ class ExhaustionPredictor(Predictor):
         due = state.fit is None or now >= state.next_refit
         if not due:
             off = last - state.level_at(now) - state.season_at(now)
-            due = off < -drop or (now - state.fit_time >= 60.0 and self._young(state, now)
+            due = off < -drop or (now - state.fit_time >= 60.0 and self._young(state, window, now)
                                   and abs(off) > DEPARTURE * max(state.fit.residual_sd, 1e-9 * abs(limit)))
         if due and not self._refit(state, window, sign, limit, now):
             return None

@@ -27,7 +27,6 @@ class TargetState:
     refit_phase: float  # staggers refits so targets do not all refit in the same loop
     fit: TrendFit | None = None
     fit_time: float = -math.inf
-    born: float = math.inf  # the target's first point
     seen_at: float = -math.inf  # the target's previous evaluation
     unseen: float = 0.0  # event time between its previous evaluation and this one
     next_refit: float = -math.inf
