@@ -13,10 +13,10 @@ SPEED ?= 400
 NAB_DIR ?= ../shared/datasets/nab
 NAB_SCORER ?= ../shared/tools/nab_score.py
 
-.PHONY: help setup system-deps demo lint generate test test-unit bench clean
+.PHONY: help setup system-deps demo lint generate test test-unit bench scale-e2e fuzz overload clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 # Prometheus, promtool, Alertmanager and amtool come from Debian's packages.
 system-deps:  ## install Prometheus and Alertmanager (Debian packages) if missing
@@ -66,6 +66,16 @@ bench: setup  ## benchmarks: exhaustion vs predict_linear, 10k-series cost, NAB 
 	$(PY) bench/nab/run.py $(NAB_DIR) --scorer $(NAB_SCORER)
 	$(PY) bench/logs/bench.py
 	$(PY) bench/logs/loghub.py $(LOGHUB_DIR)          # Loghub 2k samples (LOGHUB_DIR=...); skipped without
+	$(PY) bench/scale/ingest.py                        # ingest: decode -> store vs the raw protobuf parse
+
+scale-e2e: setup  ## end to end: events/hour held by 1, 2 and 4 replicas through rotel and tansu (~8 min; bench/bench-results/scale-e2e.md)
+	$(PY) bench/scale/e2e.py
+
+fuzz: setup  ## a million hostile OTLP messages through tansu into `foresight run` (~15 min; bench/bench-results/fuzz.md)
+	$(PY) bench/fuzz/fuzz.py -n 1000000
+
+overload: setup  ## 10x the normal load for 10 min through tansu, then normal: sidecar RSS and lag (~18 min; bench/bench-results/overload.md)
+	$(PY) bench/scale/overload.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) $(MLFLOW_VENV) .pytest_cache predictors/src/*.egg-info loadgen/src/*.egg-info

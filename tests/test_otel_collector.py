@@ -27,7 +27,8 @@ def test_pipelines_reference_defined_components():
 
 def test_pipeline_wiring():
     assert PIPELINES["metrics"]["exporters"] == ["kafka", "prometheusremotewrite"]
-    assert PIPELINES["logs"]["exporters"] == ["kafka", "otlphttp/loki"]
+    assert PIPELINES["logs/kafka"]["exporters"] == ["kafka"]
+    assert PIPELINES["logs/loki"]["exporters"] == ["otlphttp/loki"]
     assert PIPELINES["traces"]["exporters"] == ["kafka"]
     for pipeline in PIPELINES.values():
         assert pipeline["receivers"] == ["otlp"]

@@ -40,10 +40,13 @@ def test_check_config(promtool, tmp_path):
 def test_scrape_targets_and_alerting():
     cfg = load_yaml("prometheus/prometheus.yml")
     targets = {
-        job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]]
+        job["job_name"]: [t for sc in job.get("static_configs", []) for t in sc["targets"]]
         for job in cfg["scrape_configs"]
     }
-    assert targets["foresight"] == ["predictors:9464"]
+    # Every replica of the predictors service, found by Docker's DNS.
+    foresight = next(job for job in cfg["scrape_configs"] if job["job_name"] == "foresight")
+    assert foresight["dns_sd_configs"] == [{"names": ["predictors"], "type": "A", "port": 9464,
+                                            "refresh_interval": "15s"}]
     assert "otel-collector:8888" in sum(targets.values(), [])
     assert "alertmanager:9093" in sum(targets.values(), [])
     assert any(t.endswith(":9090") for t in sum(targets.values(), []))

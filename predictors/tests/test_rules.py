@@ -80,9 +80,9 @@ def test_risk_rules_per_severity_with_cap_and_hold():
     rules = generated(predictor("pool", resource="DB pool", alerting=alerting))["groups"][0]["rules"]
     assert [(r["alert"], r["labels"]["severity"], r["for"]) for r in rules] == [
         ("ForesightExhaustionPredicted", "info", "30m"), ("ForesightExhaustionPredicted", "warning", "5m")]
-    assert 'foresight_risk_level{predictor="pool",alias!="challenger"} == 1' in rules[0]["expr"]
+    assert 'max without(instance) (foresight_risk_level{predictor="pool",alias!="challenger"}) == 1' in rules[0]["expr"]
     # critical is not enabled: level 3 alerts as warning rather than not at all
-    assert 'foresight_risk_level{predictor="pool",alias!="challenger"} >= 2' in rules[1]["expr"]
+    assert 'max without(instance) (foresight_risk_level{predictor="pool",alias!="challenger"}) >= 2' in rules[1]["expr"]
     assert {k: v for k, v in rules[0]["labels"].items() if k != "foresight_target"} == {
         "severity": "info", "kind": "exhaustion", "resource": "DB pool"}
 

@@ -6,8 +6,11 @@ import math
 import sys
 from pathlib import Path
 
+from kafka.errors import KafkaError
+
 from . import csv_output
 from .exporters import DEFAULT_ENDPOINTS, ENDPOINT_ENV, OtlpSender, Protocol, parse_protocol, resolve_endpoint
+from .kafka_export import TRACE_KEYS, KafkaSender
 from .player import Player, RunPlan
 from .registry import SCENARIOS, get_scenario
 from .report import Reporter
@@ -92,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"OTLP base URL; default ${ENDPOINT_ENV}, else "
                      f"{DEFAULT_ENDPOINTS[Protocol.HTTP]} (http/protobuf) or "
                      f"{DEFAULT_ENDPOINTS[Protocol.GRPC]} (grpc)")
+    run.add_argument("--kafka-bootstrap", metavar="HOST:PORT[,...]",
+                     help="send OTLP protobuf straight to the Kafka topics otlp_metrics, otlp_logs and otlp_traces "
+                          "instead of an OTLP endpoint, keyed as the collector keys them: metrics by resource, "
+                          "logs by service, traces by --kafka-trace-key")
+    run.add_argument("--kafka-trace-key", choices=TRACE_KEYS, default="trace-id",
+                     help="key of trace messages on the Kafka path: trace-id (both sides of a call on one "
+                          "partition, as the collector does) or service (default trace-id)")
     run.add_argument("--protocol", type=_typed(parse_protocol), default=Protocol.HTTP,
                      metavar="{http/protobuf,grpc}", help="OTLP transport (default http/protobuf)")
     run.add_argument("--history", type=_typed(parse_duration), default=0,
@@ -134,7 +144,17 @@ def _run(args, parser: argparse.ArgumentParser) -> int:
     except ValueError as error:
         parser.error(str(error))
     plan = RunPlan(args.scenario, args.start, args.duration, args.step, args.seed, args.speed, args.history)
-    sender = OtlpSender(args.protocol, endpoint, args.timeout)
+    if args.kafka_bootstrap:
+        if args.endpoint:
+            parser.error("--endpoint and --kafka-bootstrap exclude each other: one path at a time")
+        try:
+            sender = KafkaSender(args.kafka_bootstrap, args.timeout, args.kafka_trace_key)
+        except KafkaError as error:
+            print(f"loadgen: cannot reach Kafka at {args.kafka_bootstrap}: {error}", file=sys.stderr)
+            return 1
+        endpoint = sender.endpoint
+    else:
+        sender = OtlpSender(args.protocol, endpoint, args.timeout)
     try:
         Player(plan, sender, Reporter(args.json)).play()
     finally:

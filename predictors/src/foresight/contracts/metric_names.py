@@ -33,6 +33,7 @@ POINTS_INGESTED = "foresight_points_ingested"
 BAD_INPUT = "foresight_bad_input"
 COUNTER_RESETS = "foresight_counter_resets"
 CONSUMER_LAG = "foresight_consumer_lag_messages"
+PARTITIONS_ASSIGNED = "foresight_kafka_partitions_assigned"  # this replica's share of the consumer group
 INFERENCE_DURATION = "foresight_inference_duration_seconds"
 EVENT_TIME = "foresight_event_time_seconds"
 SERIES_TRACKED = "foresight_series_tracked"

@@ -29,6 +29,7 @@ from .lifecycle_rules import drift_group
 RUNBOOKS = "https://github.com/foresight-sre/foresight/blob/main/docs/runbooks.md"
 DEFAULT_GRAFANA_URL = "http://localhost:3000"
 DASHBOARD_UID = "foresight-predictor-detail"
+KEEP_FIRING_FOR = 120.0  # seconds; a handover takes about 10 s (test_replicas.py), a kill the session timeout more
 ANOMALY_KINDS = {"anomaly": "ForesightAnomalyDetected", "logs": "ForesightLogAnomalyDetected"}
 JOINED = "incident, root_cause"  # the labels foresight_incident_info adds to a target's
 # Labels of an alert that are not the target's: the metric name (kept by the comparison in
@@ -111,8 +112,11 @@ class AlertCondition:
         return level == self.level if self.op == "==" else level >= self.level
 
     def promql(self, predictor_name: str) -> str:
-        # A challenger in shadow mode (alias="challenger") never alerts.
-        return f'foresight_risk_level{{predictor="{predictor_name}",alias!="challenger"}} {self.op} {self.level}'
+        # A challenger in shadow mode (alias="challenger") never alerts. Without `instance`
+        # (the replica scraped), an alert keeps its identity when its target moves to another
+        # replica of the consumer group.
+        return (f'max without(instance) (foresight_risk_level{{predictor="{predictor_name}",alias!="challenger"}})'
+                f' {self.op} {self.level}')
 
 
 def alert_conditions(predictor) -> list[AlertCondition]:
@@ -168,7 +172,7 @@ def _rule(predictor, alerting, alert: AlertCondition, grafana_url, annotations) 
     # against a target briefly listed in two incidents, which would make group_left fail.
     expr = (f"(\n  {condition}\n)\n"
             f"* ignoring({JOINED}) group_left({JOINED})\n"
-            f'  topk without({JOINED}) (1, foresight_incident_info{{predictor="{predictor.name}"}})\n'
+            f'  topk without({JOINED}) (1, max without(instance) (foresight_incident_info{{predictor="{predictor.name}"}}))\n'
             f"or ignoring({JOINED})\n"
             f"  {condition}\n")
     labels = {"severity": severity, "kind": predictor.kind, "resource": predictor.resource or predictor.name,
@@ -181,6 +185,8 @@ def _rule(predictor, alerting, alert: AlertCondition, grafana_url, annotations) 
         "alert": name,
         "expr": expr,
         "for": format_duration(alert.hold),
+        # A target handed to another replica may miss a scrape or two: a firing alert holds.
+        "keep_firing_for": format_duration(KEEP_FIRING_FOR),
         "labels": labels,
         "annotations": {
             **annotations,

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from .codec import VERSION, StateError, decode, dumps, encode, loads
-from .stores import Checkpoint, redact
+from .stores import Checkpoint, PartitionCheckpoint, redact
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,34 @@ def write(store, snap: Snapshot) -> int:
     return sum(len(r[2]) + len(r[3]) for r in rows)
 
 
+def write_partitions(store, group: str, snaps: dict) -> int:
+    """Write partition -> (snapshot, next offset) as each partition's latest state, in one
+    transaction; returns the bytes of their documents."""
+    items, size = [], 0
+    for partition, (snap, next_offset) in snaps.items():
+        rows = [(section, name, json.dumps(key, separators=(",", ":")), dumps(value, section))
+                for section, name, key, value in snap.rows]
+        size += sum(len(r[2]) + len(r[3]) for r in rows)
+        items.append((partition, PartitionCheckpoint(VERSION, snap.event_time, time.time(), int(next_offset), rows)))
+    store.write_partitions(group, items)
+    return size
+
+
+def restore_partitions(store, group: str, partitions) -> dict:
+    """partition -> Restored (its meta holds `next_offset`), for the partitions the store holds
+    state of; a partition written by another state version is left out (and logged)."""
+    out = {}
+    for partition, checkpoint in store.read_partitions(group, partitions).items():
+        if checkpoint.state_version != VERSION:
+            log.warning("state store %s: partition %s has state version %d, this Foresight reads %d; it starts "
+                        "without state", redact(store.location), partition, checkpoint.state_version, VERSION)
+            continue
+        restored = Restored(checkpoint.event_time, checkpoint.written_at, {"next_offset": checkpoint.next_offset})
+        _decode_rows(store, checkpoint.rows, restored)
+        out[partition] = restored
+    return out
+
+
 def restore(store) -> Restored | None:
     """The latest checkpoint's rows, decoded; None when the store holds none. StateError
     when the checkpoint as a whole is of another version; StoreError when it cannot be read."""
@@ -57,7 +85,12 @@ def restore(store) -> Restored | None:
         raise StateError(f"state store {redact(store.location)}: its checkpoint has state version "
                          f"{checkpoint.state_version}, this Foresight reads version {VERSION}")
     restored = Restored(checkpoint.event_time, checkpoint.written_at, checkpoint.meta)
-    for section, name, target, document in checkpoint.rows:
+    _decode_rows(store, checkpoint.rows, restored)
+    return restored
+
+
+def _decode_rows(store, rows, restored: Restored):
+    for section, name, target, document in rows:
         try:
             key = decode(json.loads(target))
             if not isinstance(key, tuple):
@@ -67,7 +100,6 @@ def restore(store) -> Restored | None:
             restored.unreadable += 1
             log.warning("state store %s: row %s/%s/%s skipped: %s", redact(store.location), section, name or "-",
                         target[:200], exc)
-    return restored
 
 
-__all__ = ["Restored", "Snapshot", "restore", "snapshot", "write"]
+__all__ = ["Restored", "Snapshot", "restore", "restore_partitions", "snapshot", "write", "write_partitions"]

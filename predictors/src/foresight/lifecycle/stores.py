@@ -6,6 +6,15 @@ reader sees the previous checkpoint or the new one, never a mix:
 
   foresight_checkpoint  one row: format version, event time, wall time written, meta (JSON)
   foresight_state       one row per (section, name, target): a state document (JSON text)
+
+Replicas of one consumer group (PostgreSQL) keep their state per Kafka partition instead, so
+a partition's state can move to another replica with the partition:
+
+  foresight_partition        one row per (consumer group, partition): version, event time,
+                             wall time written, and the Kafka offset the state holds up to
+  foresight_partition_state  one row per (consumer group, partition, section, name, target)
+  foresight_member           one row per (consumer group, replica): what it shares with the
+                             others (its targets at risk and the calls it saw, JSON)
 """
 import json
 import logging
@@ -31,6 +40,28 @@ _TABLES = (
         target TEXT NOT NULL,
         document TEXT NOT NULL,
         PRIMARY KEY (section, name, target))""",
+    """CREATE TABLE IF NOT EXISTS foresight_partition (
+        consumer_group TEXT NOT NULL,
+        partition TEXT NOT NULL,
+        state_version INTEGER NOT NULL,
+        event_time DOUBLE PRECISION NOT NULL,
+        written_at DOUBLE PRECISION NOT NULL,
+        next_offset BIGINT NOT NULL,
+        PRIMARY KEY (consumer_group, partition))""",
+    """CREATE TABLE IF NOT EXISTS foresight_partition_state (
+        consumer_group TEXT NOT NULL,
+        partition TEXT NOT NULL,
+        section TEXT NOT NULL,
+        name TEXT NOT NULL,
+        target TEXT NOT NULL,
+        document TEXT NOT NULL,
+        PRIMARY KEY (consumer_group, partition, section, name, target))""",
+    """CREATE TABLE IF NOT EXISTS foresight_member (
+        consumer_group TEXT NOT NULL,
+        member TEXT NOT NULL,
+        written_at DOUBLE PRECISION NOT NULL,
+        document TEXT NOT NULL,
+        PRIMARY KEY (consumer_group, member))""",
 )
 
 
@@ -44,6 +75,15 @@ class Checkpoint:
     event_time: float
     written_at: float
     meta: dict
+    rows: list = field(default_factory=list)  # (section, name, target text, document text)
+
+
+@dataclass
+class PartitionCheckpoint:
+    state_version: int
+    event_time: float
+    written_at: float
+    next_offset: int  # the Kafka offset of the partition's first message the state does not hold
     rows: list = field(default_factory=list)  # (section, name, target text, document text)
 
 
@@ -109,12 +149,81 @@ class _Store:
             raise StoreError(f"state store {redact(self.location)}: the checkpoint's meta is not a JSON object")
         return Checkpoint(int(head[0]), float(head[1]), float(head[2]), meta, rows)
 
+    def write_partitions(self, group: str, partitions: list):
+        """Replace the state of each partition in one transaction: `partitions` holds
+        (partition, PartitionCheckpoint)."""
+        with self._lock:
+            try:
+                conn = self._connection()
+                p = self._placeholder
+                with self._transaction(conn) as cur:
+                    for partition, checkpoint in partitions:
+                        cur.execute(f"DELETE FROM foresight_partition_state WHERE consumer_group = {p} "
+                                    f"AND partition = {p}", (group, partition))
+                        cur.executemany(
+                            "INSERT INTO foresight_partition_state (consumer_group, partition, section, name, "
+                            f"target, document) VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
+                            [(group, partition, *row) for row in checkpoint.rows])
+                        cur.execute(f"DELETE FROM foresight_partition WHERE consumer_group = {p} AND partition = {p}",
+                                    (group, partition))
+                        cur.execute("INSERT INTO foresight_partition (consumer_group, partition, state_version, "
+                                    f"event_time, written_at, next_offset) VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
+                                    (group, partition, checkpoint.state_version, checkpoint.event_time,
+                                     checkpoint.written_at, checkpoint.next_offset))
+            except self._errors() as exc:
+                self._reset()
+                raise StoreError(f"state store {redact(self.location)}: cannot write partition state: {exc}") from None
+
+    def read_partitions(self, group: str, partitions) -> dict:
+        """partition -> PartitionCheckpoint, for those of `partitions` the store holds."""
+        out = {}
+        with self._lock:
+            try:
+                conn = self._connection()
+                p = self._placeholder
+                with self._transaction(conn) as cur:
+                    for partition in partitions:
+                        cur.execute("SELECT state_version, event_time, written_at, next_offset FROM foresight_partition "
+                                    f"WHERE consumer_group = {p} AND partition = {p}", (group, partition))
+                        head = cur.fetchone()
+                        if head is None:
+                            continue
+                        cur.execute("SELECT section, name, target, document FROM foresight_partition_state "
+                                    f"WHERE consumer_group = {p} AND partition = {p}", (group, partition))
+                        out[partition] = PartitionCheckpoint(int(head[0]), float(head[1]), float(head[2]),
+                                                             int(head[3]), [tuple(r) for r in cur.fetchall()])
+            except self._errors() as exc:
+                self._reset()
+                raise StoreError(f"state store {redact(self.location)}: cannot read partition state: {exc}") from None
+        return out
+
+    def exchange(self, group: str, member: str, document: str, since: float) -> list:
+        """Write this replica's row and read the other replicas' rows written since `since`
+        (wall time): [(member, document)]. An empty document deletes the row."""
+        p = self._placeholder
+        with self._lock:
+            try:
+                with self._transaction(self._connection()) as cur:
+                    cur.execute(f"DELETE FROM foresight_member WHERE consumer_group = {p} AND member = {p}",
+                                (group, member))
+                    if document:
+                        cur.execute("INSERT INTO foresight_member (consumer_group, member, written_at, document) "
+                                    f"VALUES ({p}, {p}, {p}, {p})", (group, member, time.time(), document))
+                    cur.execute("SELECT member, document FROM foresight_member WHERE consumer_group = "
+                                f"{p} AND member <> {p} AND written_at >= {p}", (group, member, since))
+                    return [tuple(row) for row in cur.fetchall()]
+            except self._errors() as exc:
+                self._reset()
+                raise StoreError(f"state store {redact(self.location)}: cannot exchange with the other replicas: "
+                                 f"{exc}") from None
+
     def close(self):
         with self._lock:
             self._reset()
 
 
 class SQLiteStore(_Store):
+    _placeholder = "?"
     _insert = "INSERT INTO foresight_state (section, name, target, document) VALUES (?, ?, ?, ?)"
     _upsert = ("INSERT INTO foresight_checkpoint (id, state_version, event_time, written_at, meta) "
                "VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET state_version = excluded.state_version, "
@@ -165,6 +274,7 @@ class _SQLiteTransaction:
 
 
 class PostgresStore(_Store):
+    _placeholder = "%s"
     _insert = "INSERT INTO foresight_state (section, name, target, document) VALUES (%s, %s, %s, %s)"
     _upsert = ("INSERT INTO foresight_checkpoint (id, state_version, event_time, written_at, meta) "
                "VALUES (1, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET state_version = EXCLUDED.state_version, "
@@ -223,4 +333,4 @@ def open_store(location: str) -> _Store:
     return SQLiteStore(location)
 
 
-__all__ = ["Checkpoint", "PostgresStore", "SQLiteStore", "StoreError", "open_store", "redact"]
+__all__ = ["Checkpoint", "PartitionCheckpoint", "PostgresStore", "SQLiteStore", "StoreError", "open_store", "redact"]

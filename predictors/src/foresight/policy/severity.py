@@ -18,6 +18,11 @@ class Policy:
         self.threshold = config.score_threshold if scores else config.probability
         self._detected_at: dict[tuple, float] = {}  # key -> event time the score last reached the threshold
 
+    def forget(self, key: tuple):
+        """Drop what is kept for a prediction (its target went to another replica)."""
+        self.levels.pop(key, None)
+        self._detected_at.pop(key, None)
+
     def set_threshold(self, value: float):
         """Change the entry threshold; the hysteresis band keeps its width, within (0, 1]."""
         self.threshold = min(1.0, max(self.config.hysteresis + 0.01, float(value)))

@@ -70,6 +70,10 @@ class Predictor:
         """The store key of the series a prediction was made from (its target's own window)."""
         return self._owner.get(prediction_key)
 
+    def predictions_of(self, series_keys: set) -> list[tuple]:
+        """The prediction keys these series published last (for a handover's withdrawal)."""
+        return [identity for identity, owner in self._owner.items() if owner in series_keys]
+
     def raw_history(self) -> float:
         """How much recent history this kind reads point by point (the store keeps it raw);
         older points may come as means (store.Window). Kinds that fit raw points say more."""
@@ -84,7 +88,7 @@ class Predictor:
         forecast is worse than none.
         """
         results, self.withdrawn = [], []
-        for key, window in store.matching(self.config.series):
+        for key, window in store.targets_matching(self.config.series):
             now = window.last_time
             if now is None or now < self._next_due.get(key, -math.inf):
                 continue
@@ -92,7 +96,9 @@ class Predictor:
             if identity is None:
                 continue
             self._next_due[key] = now + self.config.evaluate_every
-            first_seen = self._first_seen.setdefault(key, float(window.times[0]))
+            first_seen = self._first_seen.get(key)
+            if first_seen is None:
+                first_seen = self._first_seen[key] = float(window.times[0])
             source = dict(key[1])
             try:
                 prediction = self._predict(source, window, store, now)

@@ -194,6 +194,8 @@ class HealthMetrics:
                                       registry=registry)
         self.lag = Gauge(names.CONSUMER_LAG, "Messages behind the end of each Kafka topic.",
                          ["topic"], registry=registry)
+        self.partitions = Gauge(names.PARTITIONS_ASSIGNED, "Kafka partitions the consumer group gave this "
+                                "replica; it predicts the series of these only.", registry=registry)
         self.inference = Histogram(names.INFERENCE_DURATION, "Duration of one inference loop.",
                                    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
                                    registry=registry)

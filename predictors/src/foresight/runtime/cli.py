@@ -8,12 +8,12 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
-import yaml
-
-from foresight.config import ConfigError, Fields, load_config
+from foresight.config import ConfigError, load_config
 from foresight.contracts.durations import parse_duration
 from foresight.sources.csv_table import parse_timestamp
 
+from .cli_security import (add_kafka_security_arguments, add_trusted_network_argument, kafka_security_from_args,
+                           plaintext_warnings, read_feedback)
 from .trainer import add_trainer_command, cmd_trainer
 
 EXIT_CONFIG = 2
@@ -100,17 +100,27 @@ def build_parser(extra_commands: dict | None = None) -> argparse.ArgumentParser:
     run.add_argument("--max-series", type=_positive_int_arg, default=_env("FORESIGHT_MAX_SERIES", "100000"),
                      help="series held at most; a new one replaces the least recently updated "
                           "(env FORESIGHT_MAX_SERIES; default %(default)s)")
-    run.add_argument("--listen", default=_env("FORESIGHT_LISTEN", "0.0.0.0:9464"),
-                     help="HOST:PORT for /metrics, /healthz, /readyz (env FORESIGHT_LISTEN; default %(default)s)")
+    run.add_argument("--listen", default=_env("FORESIGHT_LISTEN", "127.0.0.1:9464"),
+                     help="HOST:PORT for /metrics, /healthz, /readyz; 0.0.0.0:9464 to be scraped from other hosts "
+                          "(env FORESIGHT_LISTEN; default 127.0.0.1:9464, this host only)")
     run.add_argument("--feedback", default=_env("FORESIGHT_FEEDBACK", ""), metavar="FILE",
                      help="YAML settings of the Grafana feedback loop (grafana_url, state_path, token_file, ...; "
                           "docs/feedback.md); empty turns it off (env FORESIGHT_FEEDBACK)")
     run.add_argument("--log-level", default=_env("FORESIGHT_LOG_LEVEL", "INFO"),
                      choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                      help="log level (env FORESIGHT_LOG_LEVEL; default %(default)s)")
+    add_kafka_security_arguments(run)
+    add_trusted_network_argument(run)
 
-    check = sub.add_parser("check", help="validate a predictor config and exit (2 when invalid)")
+    check = sub.add_parser("check", help="validate a predictor config (and the Kafka and feedback settings) and exit "
+                                         "(2 when invalid); warn about plaintext connections to other hosts")
     check.add_argument("-c", "--config", required=True, help="predictor config YAML")
+    check.add_argument("--kafka-bootstrap", default=_env("FORESIGHT_KAFKA_BOOTSTRAP", "localhost:9092"),
+                       help="as for run (env FORESIGHT_KAFKA_BOOTSTRAP)")
+    check.add_argument("--feedback", default=_env("FORESIGHT_FEEDBACK", ""), metavar="FILE",
+                       help="as for run (env FORESIGHT_FEEDBACK)")
+    add_kafka_security_arguments(check)
+    add_trusted_network_argument(check)
 
     backtest = sub.add_parser("backtest", help="replay CSV or Prometheus history through the predictors and write "
                                                "what they predicted",
@@ -180,6 +190,15 @@ def cmd_check(args) -> int:
     print(f"{args.config}: ok, {len(config.predictors)} predictor(s)")
     for p in config.predictors:
         print(f"  {p.name}: {p.kind} on {p.series if p.series is not None else 'the OTLP log stream'}")
+    try:
+        security, feedback = kafka_security_from_args(args), read_feedback(args.feedback)
+    except ValueError as exc:  # ConfigError and KafkaSecurityError: each names the setting
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"Kafka: {args.kafka_bootstrap} ({security.describe()})")
+    for line in plaintext_warnings(args.kafka_bootstrap, security, feedback.grafana_url if feedback else "",
+                                   args.trusted_network):
+        print(f"warning: {line}", file=sys.stderr)
     return 0
 
 
@@ -194,19 +213,16 @@ def cmd_run(args) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    from foresight.feedback import FeedbackSettings, log_events_as_json
+    from foresight.feedback import log_events_as_json
 
-    feedback = None
-    if args.feedback:
-        try:
-            feedback = FeedbackSettings.read(Fields(yaml.safe_load(Path(args.feedback).read_text()), args.feedback,
-                                                    FeedbackSettings.block))
-        except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_CONFIG
-        except (OSError, yaml.YAMLError) as exc:
-            print(f"error: {args.feedback}: {exc}", file=sys.stderr)
-            return EXIT_CONFIG
+    try:
+        feedback, security = read_feedback(args.feedback), kafka_security_from_args(args)
+    except ValueError as exc:  # ConfigError and KafkaSecurityError: each names the setting
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    for line in plaintext_warnings(args.kafka_bootstrap, security, feedback.grafana_url if feedback else "",
+                                   args.trusted_network):
+        logging.getLogger("foresight").warning("%s", line)
     if args.state and not args.state.startswith(("postgresql://", "postgres://")) \
             and not Path(args.state).parent.is_dir():
         print(f"error: --state {args.state}: the folder {Path(args.state).parent} does not exist", file=sys.stderr)
@@ -215,7 +231,7 @@ def cmd_run(args) -> int:
     settings = Settings(kafka_bootstrap=args.kafka_bootstrap, consumer_group=args.consumer_group,
                         prometheus_url=args.prometheus_url, warmup=args.warmup, listen=args.listen,
                         feedback=feedback, state=args.state, checkpoint_every=args.checkpoint_every,
-                        registry=args.registry,
+                        registry=args.registry, kafka_security=security,
                         store=StoreSettings(max_skew=args.max_skew, series_ttl=args.series_ttl,
                                             max_series=args.max_series))
     service = Service(config, settings)

@@ -38,6 +38,9 @@ class Engine:
         self.explainers = {p.config.name: Explainer(p) for p in self.predictors}
         self.selectors = [s for p in self.predictors for s in p.selectors()]
         self.metric_names = frozenset(s.metric for s in self.selectors)  # the only metrics decoded
+        self._selectors_of: dict[str, list] = {}  # metric -> its selectors: a new series asks only those
+        for selector in self.selectors:
+            self._selectors_of.setdefault(selector.metric, []).append(selector)
         self.log_readers = [p for p in self.predictors if p.reads_logs]
         self.incidents = IncidentTracker()  # the service graph from traces, and incidents
         store = store or StoreSettings()
@@ -48,9 +51,11 @@ class Engine:
         self.withdrawn: list[tuple] = []  # prediction keys withdrawn by the last evaluate()
         self.decode_bad = {}
         self.drift: dict = {}  # predictor -> its champion's lifecycle.drift.DriftWatch (fed by runtime.shadow)
+        self.log_origin: dict[str, str] = {}  # service -> Kafka partition its log lines came from
+        self.peers_at_risk: list = []  # other replicas' targets at risk, for incidents (runtime.peers)
 
     def _wanted(self, metric: str, labels: dict) -> bool:
-        return any(s.matches(metric, labels) for s in self.selectors)
+        return any(s.matches(metric, labels) for s in self._selectors_of.get(metric, ()))
 
     def ingest(self, signal: str, payload: bytes) -> int:
         """Decode one OTLP message and add its points. Bad input is counted, never raised."""
@@ -64,21 +69,28 @@ class Engine:
             self.decode_bad[reason] = self.decode_bad.get(reason, 0) + n
         return result
 
-    def take(self, signal: str, result) -> int:
+    def take(self, signal: str, result, origin: str | None = None) -> int:
         """Add a decoded message: its points to the store, its log lines and spans to the
-        predictors and the incident tracker."""
+        predictors and the incident tracker. `origin`: the Kafka partition it came from."""
         if result.log_lines:
+            if origin is not None:  # which partition each service's logs come from (handover)
+                for service in {line.service for line in result.log_lines}:
+                    self.log_origin[service] = origin
             for predictor in self.log_readers:
                 try:  # lines this predictor cannot take must not stop the others' input
                     predictor.add_log_lines(result.log_lines)
                 except Exception as exc:
                     predictor.record_error(exc, "add_log_lines")
         if result.trace_request is not None:
-            self.incidents.add_traces(result.trace_request)
-        return self.add_points(signal, result.points)
+            try:  # spans the service graph cannot read must not stop the message's points
+                self.incidents.add_traces(result.trace_request)
+            except Exception as exc:
+                log.warning("spans skipped for the service graph: %s: %s", type(exc).__name__, exc)
+                self.decode_bad["unreadable_spans"] = self.decode_bad.get("unreadable_spans", 0) + 1
+        return self.add_points(signal, result.points, origin)
 
-    def add_points(self, signal: str, points: list[Point]) -> int:
-        accepted = self.store.add_points(points, stream=signal)
+    def add_points(self, signal: str, points: list[Point], origin: str | None = None) -> int:
+        accepted = self.store.add_points(points, stream=signal, origin=origin)
         self.accepted[signal] += accepted
         return accepted
 
@@ -121,8 +133,12 @@ class Engine:
                 self.withdrawn.append(key)
         for point in derived:  # after every predictor ran: the config's order does not matter
             self.store.add_derived(point)
-        self.incidents.assign(results, self.withdrawn)
+        self.incidents.assign(results, self.withdrawn, peers=self.peers_at_risk)
         return results
+
+    def forget_series(self, series_keys: list):
+        """Series gone from the store (evicted, or handed to another replica)."""
+        self._forget(series_keys)
 
     def _forget(self, series_keys: list):
         """Series the store evicted (idle past the TTL, or to make room): each predictor

@@ -27,7 +27,7 @@ class TopicPacer:
                  keep_decoded_bytes: int = 8 << 20):
         self.ahead, self.idle_after, self.max_held_bytes = ahead, idle_after, max_held_bytes
         self.keep_decoded_bytes = keep_decoded_bytes
-        self.queues: dict[str, deque] = {}  # signal -> [payload, begins, decoded], oldest first
+        self.queues: dict[str, deque] = {}  # signal -> [payload, begins, decoded, where], oldest first
         self.delivered: dict[str, float] = {}  # signal -> wall time (monotonic) of its last message
         self.held_bytes = 0
 
@@ -41,15 +41,16 @@ class TopicPacer:
     def holding(self) -> bool:
         return any(self.queues.values())
 
-    def add(self, signal: str, payload: bytes, decoded, now: float):
+    def add(self, signal: str, payload: bytes, decoded, now: float, where: tuple = ()):
+        """`where`: (partition, offset) of a Kafka message, () otherwise."""
         begins = begins_at(decoded)
         if begins > -math.inf:  # a topic sending nothing usable holds no other back
             self.delivered[signal] = now
-        self.queues.setdefault(signal, deque()).append([payload, begins, decoded])
+        self.queues.setdefault(signal, deque()).append([payload, begins, decoded, tuple(where)])
         self.held_bytes += len(payload)
 
     def next(self, stream_time: dict, now: float):
-        """(signal, payload, decoded or None) of the message to hand on now, or None to wait."""
+        """(signal, payload, decoded or None, where) of the message to hand on now, or None to wait."""
         heads = [(queue[0][1], signal) for signal, queue in self.queues.items() if queue]
         if not heads:
             return None
@@ -59,9 +60,21 @@ class TopicPacer:
                   and stream_time.get(s, -math.inf) + self.ahead < begins]
         if behind and self.held_bytes <= self.max_held_bytes:
             return None
-        payload, _, decoded = self.queues[signal].popleft()
+        payload, _, decoded, where = self.queues[signal].popleft()
         self.held_bytes -= len(payload)
-        return signal, payload, decoded
+        return signal, payload, decoded, where
+
+    def discard(self, partitions: set) -> int:
+        """Drop held messages of these partitions (handed to another replica, which reads
+        them again); returns how many."""
+        dropped = 0
+        for queue in self.queues.values():
+            kept = [entry for entry in queue if not (entry[3] and entry[3][0] in partitions)]
+            dropped += len(queue) - len(kept)
+            self.held_bytes -= sum(len(entry[0]) for entry in queue if entry[3] and entry[3][0] in partitions)
+            queue.clear()
+            queue.extend(kept)
+        return dropped
 
     def shed(self):
         """Of what stays held, keep the first `keep_decoded_bytes` of messages decoded and only

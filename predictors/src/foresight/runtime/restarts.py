@@ -1,7 +1,7 @@
 """Restarts that remember: the engine's state checkpointed to a state store, and restored.
 
 - Restore runs before the first Kafka poll. The checkpoint also names the Kafka offsets
-  it covers; once the partitions are assigned, the consumer seeks to them, so messages
+  it covers; once the partitions are assigned, the consumer seeks to them (service.py), so messages
   that arrived after the checkpoint are read again into the restored state (after a
   crash they were committed but not checkpointed) and none twice.
 - A checkpoint is taken every `every` of event time and at shutdown. The state is copied
@@ -111,29 +111,8 @@ def kafka_offsets(source) -> dict:
     return {f"{tp.topic}/{tp.partition}": int(consumer.position(tp)) for tp in consumer.assignment()}
 
 
-def seek_on_assignment(source, offsets: dict):
-    """Once the group assigns partitions, seek them to the offsets the checkpoint covers."""
-    from kafka import ConsumerRebalanceListener  # the sidecar's Kafka client; `check` runs without it
-
-    consumer, pending = source.consumer, dict(offsets)
-
-    class SeekToCheckpoint(ConsumerRebalanceListener):
-        def on_partitions_revoked(self, revoked):
-            pass
-
-        def on_partitions_assigned(self, assigned):
-            for tp in assigned:
-                offset = pending.pop(f"{tp.topic}/{tp.partition}", None)
-                if offset is not None:
-                    consumer.seek(tp, offset)
-                    log.info("Kafka %s/%d: reading from offset %d, where the restored checkpoint ends",
-                             tp.topic, tp.partition, offset)
-
-    consumer.subscribe(topics=list(source.topics.values()), listener=SeekToCheckpoint())
-
-
 def _utc(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-__all__ = ["StateKeeper", "kafka_offsets", "seek_on_assignment"]
+__all__ = ["StateKeeper", "kafka_offsets"]

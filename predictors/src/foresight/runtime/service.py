@@ -15,7 +15,9 @@ from foresight.store import StoreSettings
 from .background import BackgroundFeedback
 from .engine import Engine
 from .pacing import TopicPacer, begins_at
-from .restarts import StateKeeper, seek_on_assignment
+from .handover import PartitionKeeper
+from .peers import PeerIncidents
+from .restarts import StateKeeper
 from .shadow import ModelWatch
 from .warmup import history_needed, replay_history
 
@@ -29,7 +31,7 @@ class Settings:
     prometheus_url: str = ""
     warmup: float | None = None  # None: as much as the predictors need (warmup.history_needed)
     warmup_step: float = 60.0
-    listen: str = "0.0.0.0:9464"
+    listen: str = "127.0.0.1:9464"  # loopback unless asked: compose sets FORESIGHT_LISTEN=0.0.0.0:9464
     feedback: object = None  # FeedbackSettings: Grafana annotations and threshold tuning; None = off
     state: str = ""  # state store: a SQLite file or a postgresql:// URL; empty = no checkpoints
     checkpoint_every: float = 300.0  # event time between checkpoints
@@ -39,6 +41,7 @@ class Settings:
     poll_budget: float = 1.0  # seconds one poll's messages should take; the poll size adapts to it
     registry: str = ""  # MLflow URL: start from each predictor's champion bundle and follow it; empty = off
     registry_poll: float = 30.0  # seconds between asks for a moved champion alias
+    kafka_security: object = None  # sources.kafka_security.KafkaSecurity (TLS, SASL); None = plaintext
 
 
 class PollSize:
@@ -94,8 +97,15 @@ class Service:
             self._apply_thresholds(loop.thresholds())  # learnt before a restart
         # Grafana calls and the feedback state file run on a worker thread, off the consumer's.
         self.feedback = BackgroundFeedback(loop)
-        self.state = (StateKeeper(self.engine, settings.state, settings.checkpoint_every, settings.consumer_group)
-                      if settings.state else None)
+        # A SQLite file keeps one replica's state; PostgreSQL keeps it per partition, for a
+        # group of replicas that hand partitions over (handover.py).
+        self.state = self.handover = self.peers = None
+        if settings.state.startswith(("postgresql://", "postgres://")):
+            self.handover = PartitionKeeper(self.engine, settings.state, settings.checkpoint_every,
+                                            settings.consumer_group)
+            self.peers = PeerIncidents(self.engine, settings.state, settings.consumer_group)
+        elif settings.state:
+            self.state = StateKeeper(self.engine, settings.state, settings.checkpoint_every, settings.consumer_group)
         self.champions = None  # with a registry: each predictor from its champion bundle (runtime.champions)
         if settings.registry:
             from .champions import Champions
@@ -167,13 +177,13 @@ class Service:
         """
         fresh = not messages and not self.pacer.holding  # input the last evaluation has not seen
         wall = time.monotonic()
-        for signal, payload in messages:
-            self.pacer.add(signal, payload, self.engine.decode(signal, payload), wall)
+        for signal, payload, *where in messages:  # where: (partition, offset) of a Kafka message
+            self.pacer.add(signal, payload, self.engine.decode(signal, payload), wall, where)
         while budget is None or time.monotonic() - wall < budget:
             item = self.pacer.next(self.engine.store.stream_time, wall)
             if item is None:
                 break
-            signal, payload, decoded = item
+            signal, payload, decoded, where = item
             if decoded is None:  # held long: only its payload was kept
                 decoded = self.engine.decode(signal, payload, count_bad=False)
             begins = begins_at(decoded)
@@ -181,15 +191,20 @@ class Service:
                 self._step_from = begins  # the first data: steps count from it
             if fresh and begins > self._step_from + self.settings.catch_up_step:
                 self._evaluate()  # what came before this message: a step or more of event time
-            self.engine.take(signal, decoded)
+            self.engine.take(signal, decoded, where[0] if where else None)
+            if where and self.handover is not None:
+                self.handover.took(*where)
             fresh = True
         self.pacer.shed()
         if fresh:
             self._evaluate()
         now = self.engine.store.watermark
         # Only with every message polled in: the checkpoint covers the consumer's position.
-        if now > float("-inf") and self.state is not None and not self.pacer.holding and self.state.due(now):
-            self.state.checkpoint(self.source)
+        if now > float("-inf") and not self.pacer.holding:
+            if self.state is not None and self.state.due(now):
+                self.state.checkpoint(self.source)
+            if self.handover is not None and self.handover.due(now):
+                self.handover.checkpoint()
 
     def _evaluate(self):
         started = time.perf_counter()
@@ -202,6 +217,8 @@ class Service:
         self._step_from = max(self.engine.store.stream_time.values(), default=-math.inf)
         now = self.engine.store.watermark
         # Warm-up evaluations are not observed: history should not write annotations.
+        if self.peers is not None and self.source is not None:
+            self.peers.tick()  # incidents across replicas: share and take targets at risk
         if now > float("-inf"):
             self.feedback.observe(predictions, now, self.engine.withdrawn)
             self._apply_thresholds(self.feedback.take_thresholds())
@@ -236,6 +253,8 @@ class Service:
         server = serve(self.settings.listen, self.registry, self.health_status, self.ready_status)
         log.info("serving /metrics, /healthz and /readyz on %s", self.settings.listen)
         try:
+            if self.handover is not None:
+                self.handover.expect_assignment()
             restored = self.restore()
             if self.champions is not None:
                 self.champions.start(restored)
@@ -243,8 +262,7 @@ class Service:
                 self.warm_up(time.time())
             self.warmed = True
             self.source = self._connect(KafkaSource)
-            if self.state is not None and self.state.offsets:
-                seek_on_assignment(self.source, self.state.offsets)
+            self.source.listen(self._revoked, self._assigned)
             self.pacer.expect(self.source.topics, time.monotonic())
             last_lag = 0.0
             while not self.stop_event.is_set():
@@ -268,6 +286,29 @@ class Service:
                 self.source.close()
             server.shutdown()
 
+    # -- rebalances (inside the consumer's poll) ---------------------------------------
+    def _revoked(self, partitions: set):
+        if self.handover is not None:
+            self.pacer.discard(partitions)  # read again by whoever gets them, from their checkpoint
+            self.handover.revoked(partitions)
+
+    def _assigned(self, partitions: set) -> dict:
+        """Partition -> offset to read from: where the restored state ends."""
+        self.health.partitions.set(len(partitions))
+        if self.handover is not None:
+            seek, withdrawn = self.handover.assigned(partitions)
+            if withdrawn:
+                watermark = self.engine.store.watermark
+                self.predictions.update([], withdrawn, now=watermark if watermark > float("-inf") else None)
+            return seek
+        total = self.source.partition_count() if self.source is not None else 0
+        if self.state is not None and 0 < len(partitions) < total:
+            log.warning("this replica was given %d of the group's %d partitions, so other replicas share the group, "
+                        "but the state store %s serves one replica only: use a postgresql:// state store for "
+                        "replicas", len(partitions), total, self.state.location)
+        offsets = self.state.offsets if self.state is not None else {}
+        return {p: offsets.pop(p) for p in list(offsets) if p in partitions}
+
     def close(self):
         """At shutdown (SIGTERM): a last checkpoint, and every queued write done."""
         if self.champions is not None:
@@ -276,6 +317,10 @@ class Service:
         if self.state is not None:
             self.state.checkpoint(self.source)
             self.state.close(self.settings.shutdown_timeout)
+        if self.handover is not None:
+            self.handover.close(self.settings.shutdown_timeout)
+        if self.peers is not None:
+            self.peers.close(self.settings.shutdown_timeout)
         if not self.feedback.close(self.settings.shutdown_timeout):
             log.error("feedback writes still under way after %ss at shutdown", self.settings.shutdown_timeout)
 
@@ -284,7 +329,8 @@ class Service:
         delay = 1.0
         while not self.stop_event.is_set():
             try:
-                source = source_class(self.settings.kafka_bootstrap, self.settings.consumer_group)
+                source = source_class(self.settings.kafka_bootstrap, self.settings.consumer_group,
+                                      security=self.settings.kafka_security)
                 log.info("consuming from Kafka at %s as group %s", self.settings.kafka_bootstrap,
                          self.settings.consumer_group)
                 return source

@@ -1,10 +1,12 @@
 """Decode OTLP protobuf (as the collector's Kafka exporter writes it) into points.
 
 Names and labels follow the OpenTelemetry-to-Prometheus translation (docs/metrics.md), so
-a selector matches the same series here and in Prometheus.
+a selector matches the same series here and in Prometheus. Nothing raises: malformed or
+hostile input is counted by reason (`DecodeResult.bad`) and dropped, within the caps of
+labels.py. Unwanted metrics are skipped before any of their points is read, and names and
+label sets are cached, since each scrape repeats the last one's series.
 """
-import math
-import re
+import logging
 from collections import Counter
 
 from google.protobuf.message import DecodeError
@@ -14,76 +16,16 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
 from foresight.contracts.points import COUNTER, DELTA, GAUGE, LogLine, Point
-from foresight.contracts.selectors import sanitize_name as sanitize  # config errors suggest the same names
 
+from .labels import (LABEL_TOO_LONG, MAX_LABEL_VALUE_LENGTH, MAX_LABELS, MAX_NANOS, TIMESTAMP_OUT_OF_RANGE,
+                     TOO_MANY_LABELS, LabelMaker, any_value, bucket_labels,
+                     checked, metric_name, prometheus_name, resource_labels, sanitize)
+
+log = logging.getLogger(__name__)
 _NO_RECORDED_VALUE = 1  # DataPointFlags.FLAG_NO_RECORDED_VALUE: a staleness marker, not data
-_UNIT_SUFFIX = {
-    "By": "bytes", "KiBy": "kibibytes", "MiBy": "mebibytes", "GiBy": "gibibytes",
-    "KBy": "kilobytes", "MBy": "megabytes", "GBy": "gigabytes",
-    "s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds",
-    "min": "minutes", "h": "hours", "d": "days", "1": "ratio", "%": "percent",
-    "Hz": "hertz", "Cel": "celsius", "V": "volts", "W": "watts", "A": "amperes",
-}
-
-
-def prometheus_name(name: str, unit: str = "", counter: bool = False) -> str:
-    """`process.memory.usage` + `By` -> `process_memory_usage_bytes`."""
-    base = sanitize(name)
-    unit = re.sub(r"\{[^}]*\}", "", unit or "").strip()
-    suffix = _UNIT_SUFFIX.get(unit, sanitize(unit) if unit else "")
-    if "/" in unit:
-        num, _, den = unit.partition("/")
-        suffix = "_per_".join(filter(None, (_UNIT_SUFFIX.get(num, sanitize(num)) if num else "",
-                                            _UNIT_SUFFIX.get(den, sanitize(den)))))
-    if suffix == "ratio" and counter:
-        suffix = ""
-    if suffix and not base.endswith("_" + suffix):
-        base = f"{base}_{suffix}"
-    if counter and not base.endswith("_total"):
-        base += "_total"
-    return base
-
-
-def _any_value(v) -> str:
-    kind = v.WhichOneof("value")
-    return "" if kind is None else str(getattr(v, kind))
-
-
-def resource_labels(resource) -> dict:
-    attrs = {kv.key: _any_value(kv.value) for kv in resource.attributes}
-    labels = {}
-    service = attrs.get("service.name", "")
-    if service:
-        ns = attrs.get("service.namespace")
-        labels["job"] = f"{ns}/{service}" if ns else service
-    if attrs.get("service.instance.id"):
-        labels["instance"] = attrs["service.instance.id"]
-    return labels
-
-
-def _labels(base: dict, attributes, extra=None) -> tuple:
-    labels = dict(base)
-    for kv in attributes:
-        labels[sanitize(kv.key)] = _any_value(kv.value)
-    if extra:
-        labels.update(extra)
-    return tuple(sorted(labels.items()))
-
-
-def _seconds(nanos: int) -> float:
-    return nanos / 1e9
-
-
-def _number(dp) -> float:
-    return float(dp.as_double) if dp.WhichOneof("value") == "as_double" else float(dp.as_int)
-
-
-def _le(bound: float) -> str:
-    """Bucket bounds as the collector's translation writes them: 0.25, 1, +Inf."""
-    if bound == math.inf:
-        return "+Inf"
-    text = repr(float(bound))
-    return text[:-2] if text.endswith(".0") else text
+_DELTA_TEMPORALITY = AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
+_new = tuple.__new__  # Point(...) without NamedTuple's Python-level __new__: one per data point
+MAX_LOG_BODY = 16384  # characters of a log body kept for template mining
 
 
 class DecodeResult:
@@ -94,10 +36,16 @@ class DecodeResult:
         self.bad = Counter()  # reason -> count
 
     def add(self, metric, labels, nanos, value, kind):
-        if not math.isfinite(value):
+        if not 0 < nanos < MAX_NANOS:
+            self.bad[TIMESTAMP_OUT_OF_RANGE] += 1
+        elif value - value != 0.0:  # NaN or infinite
             self.bad["non_finite_value"] += 1
-            return
-        self.points.append(Point(metric, labels, _seconds(nanos), value, kind))
+        elif labels.__class__ is str:  # a label cap refused the point
+            self.bad[labels] += 1
+        elif len(metric) > MAX_LABEL_VALUE_LENGTH:  # the name is the __name__ label
+            self.bad[LABEL_TOO_LONG] += 1
+        else:
+            self.points.append(_new(Point, (metric, labels, nanos / 1e9, value, kind)))
 
 
 def _parse(message_class, payload: bytes, out: DecodeResult):
@@ -105,10 +53,25 @@ def _parse(message_class, payload: bytes, out: DecodeResult):
     req = message_class()
     try:
         req.ParseFromString(payload)
-    except DecodeError:
+    except (DecodeError, RuntimeError, ValueError, TypeError):  # upb: nesting past its limit, not bytes
         out.bad["malformed_protobuf"] += 1
         return None
     return req
+
+
+def _guarded(decode):
+    """Whatever a payload does, the decoder returns: an unexpected failure drops the message and
+    counts it as `undecodable`, so no input can stop the sidecar."""
+    def run(payload, *args):
+        try:
+            return decode(payload, *args)
+        except Exception as exc:  # noqa: BLE001 - hostile input must never stop the consumer
+            log.debug("undecodable message (%s: %s)", type(exc).__name__, exc)
+            out = DecodeResult()
+            out.bad["undecodable"] += 1
+            return out
+    run.__name__, run.__doc__ = decode.__name__, decode.__doc__
+    return run
 
 
 class _Everything:
@@ -119,6 +82,7 @@ class _Everything:
 EVERYTHING = _Everything()
 
 
+@_guarded
 def decode_metrics(payload: bytes, wanted=EVERYTHING) -> DecodeResult:
     """Points of the series whose Prometheus names are in `wanted` (by default all): a
     sidecar decodes only what its predictors read, the rest of the payload is skipped."""
@@ -126,83 +90,131 @@ def decode_metrics(payload: bytes, wanted=EVERYTHING) -> DecodeResult:
     if (req := _parse(ExportMetricsServiceRequest, payload, out)) is None:
         return out
     for rm in req.resource_metrics:
-        base = None  # made on the first wanted metric of the resource
+        maker = None  # made on the first wanted metric of the resource
         for sm in rm.scope_metrics:
             for metric in sm.metrics:
-                if base is None:
-                    base = resource_labels(rm.resource)
-                _decode_metric(metric, base, out, wanted)
+                data = metric.WhichOneof("data")
+                if data == "gauge" or data == "sum":
+                    maker = _decode_number(metric, data, rm, maker, out, wanted)
+                elif data is None:
+                    out.bad["unknown_metric_type"] += 1
+                else:
+                    if maker is None:
+                        maker = LabelMaker(resource_labels(rm.resource))
+                    _OTHER_KINDS[data](metric, maker, out, wanted)
     return out
 
 
-def _decode_metric(metric, base, out: DecodeResult, wanted=EVERYTHING):
-    data = metric.WhichOneof("data")
+def _decode_number(metric, data, rm, maker, out: DecodeResult, wanted) -> LabelMaker | None:
+    """A gauge's or a sum's points; returns the resource's label maker once one is made."""
     if data == "gauge":
-        name = prometheus_name(metric.name, metric.unit)
-        if name not in wanted:
-            return
-        for dp in metric.gauge.data_points:
-            if not dp.flags & _NO_RECORDED_VALUE:
-                out.add(name, _labels(base, dp.attributes), dp.time_unix_nano, _number(dp), GAUGE)
-    elif data == "sum":
-        s = metric.sum
-        delta = s.aggregation_temporality == AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
-        name = prometheus_name(metric.name, metric.unit, counter=s.is_monotonic)
-        if name not in wanted:
-            return
-        # A cumulative up-down sum is a gauge; deltas are added to a running total.
-        kind = DELTA if delta else (COUNTER if s.is_monotonic else GAUGE)
-        for dp in s.data_points:
-            if not dp.flags & _NO_RECORDED_VALUE:
-                out.add(name, _labels(base, dp.attributes), dp.time_unix_nano, _number(dp), kind)
-    elif data == "histogram":
-        h = metric.histogram
-        delta = h.aggregation_temporality == AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
-        kind = DELTA if delta else COUNTER
-        name = prometheus_name(metric.name, metric.unit)
-        count, total, buckets = (f"{name}_count" in wanted, f"{name}_sum" in wanted, f"{name}_bucket" in wanted)
-        if not (count or total or buckets):
-            return
-        for dp in h.data_points:
-            if dp.flags & _NO_RECORDED_VALUE:
-                continue
-            labels_base = _labels(base, dp.attributes)
-            if count:
-                out.add(name + "_count", labels_base, dp.time_unix_nano, float(dp.count), kind)
-            if total and dp.HasField("sum"):
-                out.add(name + "_sum", labels_base, dp.time_unix_nano, float(dp.sum), kind)
-            if not buckets:
-                continue
-            running = 0
-            bounds = list(dp.explicit_bounds) + [math.inf]
-            for bound, count in zip(bounds, dp.bucket_counts):
-                running += count
-                labels = tuple(sorted(dict(labels_base, le=_le(bound)).items()))
-                out.add(name + "_bucket", labels, dp.time_unix_nano, float(running), kind)
-    elif data == "exponential_histogram":
-        eh = metric.exponential_histogram
-        delta = eh.aggregation_temporality == AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
-        name = prometheus_name(metric.name, metric.unit)
-        if f"{name}_count" not in wanted and f"{name}_sum" not in wanted:
-            return
-        for dp in eh.data_points:
-            if not dp.flags & _NO_RECORDED_VALUE:
-                labels = _labels(base, dp.attributes)
-                out.add(name + "_count", labels, dp.time_unix_nano, float(dp.count), DELTA if delta else COUNTER)
-                out.add(name + "_sum", labels, dp.time_unix_nano, float(dp.sum), DELTA if delta else COUNTER)
-    elif data == "summary":
-        name = prometheus_name(metric.name, metric.unit)
-        if not any(n in wanted for n in (name, f"{name}_count", f"{name}_sum")):
-            return
-        for dp in metric.summary.data_points:
-            labels = _labels(base, dp.attributes)
-            out.add(name + "_count", labels, dp.time_unix_nano, float(dp.count), COUNTER)
-            out.add(name + "_sum", labels, dp.time_unix_nano, float(dp.sum), COUNTER)
-            for q in dp.quantile_values:
-                ql = tuple(sorted(dict(labels, quantile=repr(q.quantile)).items()))
-                out.add(name, ql, dp.time_unix_nano, float(q.value), GAUGE)
+        container, kind = metric.gauge, GAUGE
+        name = metric_name(metric.name, metric.unit, False)
     else:
-        out.bad["unknown_metric_type"] += 1
+        container = metric.sum
+        # A cumulative up-down sum is a gauge; deltas are added to a running total.
+        kind = DELTA if container.aggregation_temporality == _DELTA_TEMPORALITY else (
+            COUNTER if container.is_monotonic else GAUGE)
+        name = metric_name(metric.name, metric.unit, container.is_monotonic)
+    if name not in wanted:
+        return maker
+    points = container.data_points
+    if len(name) > MAX_LABEL_VALUE_LENGTH:  # the name is the __name__ label
+        out.bad[LABEL_TOO_LONG] += len(points)
+        return maker
+    if maker is None:
+        maker = LabelMaker(resource_labels(rm.resource))
+    append, bad, cache, bare = out.points.append, out.bad, maker.cache, maker.bare
+    for dp in points:
+        if dp.flags & _NO_RECORDED_VALUE:
+            continue
+        nanos = dp.time_unix_nano
+        value = dp.as_double
+        if not value and dp.WhichOneof("value") == "as_int":  # one call for the common double
+            value = float(dp.as_int)
+        # LabelMaker.labels, inlined: this loop runs once per data point.
+        attributes = dp.attributes
+        n = len(attributes)
+        if n == 0:
+            labels = bare
+        elif n <= MAX_LABELS:
+            raw = []  # keys and string values, flat: fewer objects for the garbage collector
+            for kv in attributes:
+                raw.append(kv.key)
+                raw.append(kv.value.string_value)
+            raw = tuple(raw)
+            labels = cache.get(raw)
+            if labels is None:
+                labels = maker.miss(raw, attributes)
+        else:
+            labels = TOO_MANY_LABELS
+        if not 0 < nanos < MAX_NANOS:
+            bad[TIMESTAMP_OUT_OF_RANGE] += 1
+        elif value - value != 0.0:  # NaN or infinite
+            bad["non_finite_value"] += 1
+        elif labels.__class__ is str:
+            bad[labels] += 1
+        else:
+            append(_new(Point, (name, labels, nanos / 1e9, value, kind)))
+    return maker
+
+
+def _decode_histogram(metric, maker: LabelMaker, out: DecodeResult, wanted):
+    h = metric.histogram
+    kind = DELTA if h.aggregation_temporality == _DELTA_TEMPORALITY else COUNTER
+    name = metric_name(metric.name, metric.unit, False)
+    count, total, buckets = (f"{name}_count" in wanted, f"{name}_sum" in wanted, f"{name}_bucket" in wanted)
+    if not (count or total or buckets):
+        return
+    for dp in h.data_points:
+        if dp.flags & _NO_RECORDED_VALUE:
+            continue
+        labels = maker.labels(dp.attributes)
+        nanos = dp.time_unix_nano
+        if count:
+            out.add(name + "_count", labels, nanos, float(dp.count), kind)
+        if total and dp.HasField("sum"):
+            out.add(name + "_sum", labels, nanos, float(dp.sum), kind)
+        if not buckets:
+            continue
+        bounds = tuple(dp.explicit_bounds) + (float("inf"),)
+        if labels.__class__ is str:
+            out.bad[labels] += min(len(bounds), len(dp.bucket_counts))
+            continue
+        running = 0
+        for bucket, n in zip(bucket_labels(labels, bounds), dp.bucket_counts):
+            running += n
+            out.add(name + "_bucket", bucket, nanos, float(running), kind)
+
+
+def _decode_exponential(metric, maker: LabelMaker, out: DecodeResult, wanted):
+    eh = metric.exponential_histogram
+    kind = DELTA if eh.aggregation_temporality == _DELTA_TEMPORALITY else COUNTER
+    name = metric_name(metric.name, metric.unit, False)
+    if f"{name}_count" not in wanted and f"{name}_sum" not in wanted:
+        return
+    for dp in eh.data_points:
+        if not dp.flags & _NO_RECORDED_VALUE:
+            labels = maker.labels(dp.attributes)
+            out.add(name + "_count", labels, dp.time_unix_nano, float(dp.count), kind)
+            out.add(name + "_sum", labels, dp.time_unix_nano, float(dp.sum), kind)
+
+
+def _decode_summary(metric, maker: LabelMaker, out: DecodeResult, wanted):
+    name = metric_name(metric.name, metric.unit, False)
+    if not any(n in wanted for n in (name, f"{name}_count", f"{name}_sum")):
+        return
+    for dp in metric.summary.data_points:
+        labels = maker.labels(dp.attributes)
+        out.add(name + "_count", labels, dp.time_unix_nano, float(dp.count), COUNTER)
+        out.add(name + "_sum", labels, dp.time_unix_nano, float(dp.sum), COUNTER)
+        for q in dp.quantile_values:
+            ql = labels if labels.__class__ is str else checked(dict(labels, quantile=repr(q.quantile)))
+            out.add(name, ql, dp.time_unix_nano, float(q.value), GAUGE)
+
+
+_OTHER_KINDS = {"histogram": _decode_histogram, "exponential_histogram": _decode_exponential,
+                "summary": _decode_summary}
 
 
 def _severity(record) -> str:
@@ -216,9 +228,10 @@ def _severity(record) -> str:
     return "unspecified"
 
 
+@_guarded
 def decode_logs(payload: bytes) -> DecodeResult:
     """Each log record becomes an increment of `log_records_total{job, severity}`, and a
-    LogLine for the `logs` predictors."""
+    LogLine for the `logs` predictors (its body cut at MAX_LOG_BODY characters)."""
     out = DecodeResult()
     if (req := _parse(ExportLogsServiceRequest, payload, out)) is None:
         return out
@@ -228,12 +241,16 @@ def decode_logs(payload: bytes) -> DecodeResult:
             for record in sl.log_records:
                 nanos = record.time_unix_nano or record.observed_time_unix_nano
                 severity = _severity(record)
-                labels = tuple(sorted(dict(base, severity=severity).items()))
+                labels = checked(dict(base, severity=severity))
+                before = len(out.points)
                 out.add("log_records_total", labels, nanos, 1.0, DELTA)
-                out.log_lines.append(LogLine(_seconds(nanos), base.get("job", ""), severity, _any_value(record.body)))
+                if len(out.points) > before:  # a record whose count was refused is not mined either
+                    body = any_value(record.body, 4 * MAX_LOG_BODY)[:MAX_LOG_BODY]
+                    out.log_lines.append(LogLine(nanos / 1e9, base.get("job", ""), severity, body))
     return out
 
 
+@_guarded
 def decode_traces(payload: bytes) -> DecodeResult:
     """Each span becomes an increment of `spans_total{job, status}` at its end time."""
     out = DecodeResult()
@@ -245,9 +262,11 @@ def decode_traces(payload: bytes) -> DecodeResult:
         for ss in rs.scope_spans:
             for span in ss.spans:
                 status = "error" if span.status.code == 2 else "ok"
-                labels = tuple(sorted(dict(base, status=status).items()))
+                labels = checked(dict(base, status=status))
                 out.add("spans_total", labels, span.end_time_unix_nano or span.start_time_unix_nano, 1.0, DELTA)
     return out
 
 
 DECODERS = {"metrics": decode_metrics, "logs": decode_logs, "traces": decode_traces}
+__all__ = ["DECODERS", "EVERYTHING", "DecodeResult", "decode_logs", "decode_metrics", "decode_traces",
+           "prometheus_name", "resource_labels", "sanitize"]

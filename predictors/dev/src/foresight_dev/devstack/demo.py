@@ -86,8 +86,10 @@ class Demo:
     def start(self):
         s = self.stack
         self.say("Starting the local stack (real servers on free ports)...")
-        # One partition per topic: rotel does not key messages by service, and across
-        # partitions the history burst would arrive out of event-time order.
+        # One partition per topic: the demo runs one sidecar, rotel keys metrics and logs by
+        # resource (start_collector) but cannot key traces, and across partitions the
+        # history burst would arrive out of event-time order. Replicas on keyed partitions:
+        # `loadgen run --kafka-bootstrap` (the collector's keys, traces by trace id).
         s.start_kafka(partitions=1)
         s.start_collector()
         s.start_alertmanager()

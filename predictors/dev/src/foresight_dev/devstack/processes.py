@@ -51,11 +51,21 @@ class Process:
     """One child process in its own process group, with its output in a log file."""
 
     def __init__(self, name: str, argv: list[str], log_dir: Path, env: dict | None = None):
-        self.name, self.argv = name, argv
+        self.name, self.argv, self.env = name, argv, {**os.environ, **(env or {})}
         self.log_path = log_dir / f"{name}.log"
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     env={**os.environ, **(env or {})}, start_new_session=True)
+        self._spawn("wb")
+
+    def _spawn(self, log_mode: str):
+        self._log = open(self.log_path, log_mode)
+        self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env=self.env, start_new_session=True)
+
+    def restart(self, down: float = 0.0):
+        """Stop, wait `down` seconds, run the same command again (same ports and data
+        directories; the log goes on in the same file). Wait for it as after a start."""
+        self.stop()
+        time.sleep(down)
+        self._spawn("ab")
 
     def alive(self) -> bool:
         return self.proc.poll() is None

@@ -124,6 +124,18 @@ class LocalStack:
         finally:
             admin.close()
 
+    def part(self, name: str) -> Process:
+        """The running part started as `name` (kafka, collector, predictor, prometheus, alertmanager)."""
+        return next(proc for proc in self.processes if proc.name == name)
+
+    def restart_kafka(self, down: float = 0.0, partitions: int = 3):
+        """Stop the broker and start it again on its port. It keeps its log in memory, so the
+        topics come back empty, with new ids, and the groups' committed offsets are gone."""
+        proc = self.part("kafka")
+        proc.restart(down)
+        proc.wait_tcp(int(self.urls["kafka"].rsplit(":", 1)[1]))
+        self._create_topics(partitions)
+
     def start_collector(self) -> str:
         grpc_port, http_port = free_port(), free_port()
         proc = self._start("collector", [
@@ -135,6 +147,11 @@ class LocalStack:
             # message limit: a history blast arrives faster than the batch timeout, and
             # loadgen's 5-minute requests hold about 600 points of 180 bytes each.
             "--metrics-batch-max-size", "4000",
+            # One message per resource, keyed by a hash of its attributes, as the compose
+            # collector does: a service instance's metrics and logs stay on one partition.
+            # rotel cannot key traces (they go to a random partition per batch).
+            "--kafka-exporter-partition-metrics-by-resource-attributes",
+            "--kafka-exporter-partition-logs-by-resource-attributes",
         ])
         proc.wait_tcp(http_port)
         self.urls["otlp_http"] = f"http://127.0.0.1:{http_port}"

@@ -4,6 +4,13 @@ predictions at risk on services that call each other.
 Keeps each target's episode start (when its risk level left 0) and hands every target
 at risk to the correlator after each evaluation, so a prediction's `incident` names the
 group it belongs to and that group's root-cause candidate.
+
+Replicas of one consumer group each predict their own partitions' targets and read a share
+of the traces. They exchange their targets at risk and their service graph's calls
+(`shared`, `take_peer_calls`, runtime/peers.py), and each correlates its own targets at
+risk with the others' (`assign(peers=...)`): incident ids are named from the root cause
+and the start time, so replicas that see the same targets and calls name the same
+incidents.
 """
 import time
 from collections import Counter
@@ -32,8 +39,36 @@ class IncidentTracker:
         """Calls between services from a parsed ExportTraceServiceRequest."""
         self.graph.add_all(self.decoder.decode_request(request))
 
-    def assign(self, predictions: list, withdrawn=(), now: float | None = None):
-        """Set `incident` on each prediction at risk; targets that left risk leave their incident."""
+    def shared(self) -> dict:
+        """This replica's targets at risk and the calls it has seen, as JSON-ready lists."""
+        at_risk = [[a.key[0], [list(item) for item in a.key[1]], a.service, a.level, a.started_at, a.kind]
+                   for a in self._at_risk.values()]
+        calls = [[caller, callee, stats.last_seen] for (caller, callee), stats in self.graph.edges().items()]
+        return {"at_risk": at_risk, "calls": calls}
+
+    def episode_start(self, key: tuple) -> float | None:
+        """When the target's current time at risk began (None when it is not at risk)."""
+        known = self._at_risk.get(key)
+        return None if known is None else known.started_at
+
+    def resume(self, key: tuple, level: int, started_at: float):
+        """A target handed over from another replica, at risk since `started_at`."""
+        if level > 0 and key not in self._at_risk:
+            self._at_risk[key] = AtRisk(key, dict(key[1]).get("service", ""), level, started_at)
+
+    def forget(self, keys):
+        """Targets handed to another replica."""
+        for key in keys:
+            self._at_risk.pop(key, None)
+
+    def take_peer_calls(self, calls):
+        """Calls another replica saw, into this replica's service graph."""
+        for caller, callee, last_seen in calls:
+            self.graph.add_call(caller, callee, last_seen, ("peer",), calls=0)
+
+    def assign(self, predictions: list, withdrawn=(), now: float | None = None, peers=()):
+        """Set `incident` on each prediction at risk; targets that left risk leave their incident.
+        `peers`: the other replicas' targets at risk (AtRisk), correlated with this one's."""
         for key in withdrawn:
             self._at_risk.pop(key, None)
         for p in predictions:
@@ -51,10 +86,11 @@ class IncidentTracker:
             return
         # Incidents change only when targets enter or leave risk: with thousands of targets
         # at risk, correlating them all at every evaluation would cost more than predicting.
-        keys = frozenset(self._at_risk)
+        peers = [a for a in peers if a.key not in self._at_risk]
+        keys = frozenset(self._at_risk) | frozenset(a.key for a in peers)
         if keys != self._correlated:
             self.graph.expire(now)
-            related, alone = self._split(list(self._at_risk.values()))
+            related, alone = self._split(list(self._at_risk.values()) + peers)
             self._incidents = self.correlator.update(related, now)
             self._alone = {a.key: self._alone.get(a.key) or _own_incident(a) for a in alone}
             self._incidents.update(self._alone)

@@ -19,6 +19,7 @@ class GrowthCalibration:
     pending: deque = field(default_factory=deque)  # (time, level, slope)
     multipliers: deque = field(default_factory=lambda: deque(maxlen=150))  # the recent record: a few hours of evaluations
     _sorted: np.ndarray | None = None  # cache of sorted multipliers, cleared on change
+    _quantiles: tuple | None = None  # (qs, their quantiles), cleared on change like _sorted
 
     def observe(self, now: float, value: float, reset_since: float, noise: float):
         while self.pending and self.pending[0][0] <= now - self.check_after:
@@ -26,7 +27,7 @@ class GrowthCalibration:
             expected = slope * (now - t)
             if t >= reset_since and expected > 2 * noise and expected > 0:
                 self.multipliers.append((value - level) / expected)
-                self._sorted = None
+                self._sorted = self._quantiles = None
 
     def remember(self, now: float, level: float, slope: float):
         self.pending.append((now, level, slope))
@@ -41,6 +42,13 @@ class GrowthCalibration:
 
     def quantile(self, q: float) -> float:
         return float(np.quantile(self._values(), q))
+
+    def quantiles(self, qs: tuple) -> list:
+        """quantile(q) for each of qs, cached until the record changes (most evaluations add
+        no multiplier)."""
+        if self._quantiles is None or self._quantiles[0] != qs:
+            self._quantiles = (qs, np.quantile(self._values(), qs).tolist())
+        return self._quantiles[1]
 
     def share_at_least(self, needed: float) -> float:
         m = self._values()

@@ -1,13 +1,30 @@
 """When the forecast path crosses the limit, and how likely it is within a window."""
 import math
+from functools import lru_cache
 
 import numpy as np
 
 from .calibration import GrowthCalibration
-from .seasonality import DailyProfile
+from .seasonality import BIN_SECONDS, DAY, DailyProfile
 from .trends import TrendFit
 
 _GRID_STEP = 300.0  # resolution of the crossing search when a daily profile bends the path
+
+
+@lru_cache(maxsize=8)
+def _grid(horizon: float) -> np.ndarray:
+    grid = np.arange(_GRID_STEP, horizon + _GRID_STEP / 2, _GRID_STEP)
+    grid.flags.writeable = False
+    return grid
+
+
+@lru_cache(maxsize=8)
+def _bins(now: float, horizon: float) -> np.ndarray:
+    """The daily profile's bin at each grid time from `now`: the same for every target
+    evaluated at `now`, so computed once per loop rather than once per target."""
+    bins = (((now + _grid(horizon)) % DAY) // BIN_SECONDS).astype(int)
+    bins.flags.writeable = False
+    return bins
 
 
 class CrossingPath:
@@ -17,10 +34,10 @@ class CrossingPath:
         self.horizon = horizon
         season_now = float(profile.at(now)) if profile is not None else 0.0
         self.gap_now = limit - level - season_now
-        self.grid = self.gaps = None
+        self.grid = self.gaps = self._least = None
         if profile is not None:
-            self.grid = np.arange(_GRID_STEP, horizon + _GRID_STEP / 2, _GRID_STEP)
-            self.gaps = limit - level - profile.at(now + self.grid)
+            self.grid = _grid(horizon)
+            self.gaps = limit - level - profile.offsets[_bins(now, horizon)]
 
     def time_to_cross(self, slope: float) -> float:
         if self.gap_now <= 0:
@@ -33,12 +50,22 @@ class CrossingPath:
         hits = np.flatnonzero(slope * self.grid >= self.gaps)
         return float(self.grid[hits[0]]) if hits.size else math.inf
 
+    def times_to_cross(self, slopes: list) -> list:
+        """time_to_cross of each slope, in one pass over the grid."""
+        if self.grid is None or self.gap_now <= 0:
+            return [self.time_to_cross(s) for s in slopes]
+        hits = np.multiply.outer(np.array(slopes, dtype=np.float64), self.grid) >= self.gaps
+        first = hits.argmax(axis=1)
+        return [float(self.grid[i]) if row[i] else math.inf for i, row in zip(first.tolist(), hits)]
+
     def needed_slope(self, within: float) -> float:
         """The smallest trend that reaches the limit within `within` seconds."""
         if self.grid is None:
             return self.gap_now / within
-        upto = self.grid <= within
-        return float(np.min(self.gaps[upto] / self.grid[upto])) if upto.any() else self.gap_now / within
+        if self._least is None:  # the least gap per second up to each grid time, for every window
+            self._least = np.minimum.accumulate(self.gaps / self.grid)
+        upto = int(np.searchsorted(self.grid, within, side="right"))
+        return float(self._least[upto - 1]) if upto else self.gap_now / within
 
     def probability(self, fit: TrendFit, within: float, calibration: "GrowthCalibration | None") -> float:
         """P(crossing within `within`), from the track record when there is one, else the fit."""

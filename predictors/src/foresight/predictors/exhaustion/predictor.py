@@ -49,6 +49,9 @@ class ExhaustionPredictor(Predictor):
         self._targets: dict[tuple, TargetState] = {}
         self._limit_index: tuple[list | None, dict] = (None, {})
         self.model_fit_errors = 0  # statsmodels fits that raised: counted, and the candidate skipped
+        policy = config.policy  # the windows a failure probability is given for
+        self._windows = sorted(set(PUBLISHED_HORIZONS) | {policy.critical_within, policy.warning_within,
+                                                          policy.info_within})
         if set(config.candidates) - {ROBUST}:
             load_statsmodels()
         if PROPHET in config.candidates:
@@ -268,16 +271,15 @@ class ExhaustionPredictor(Predictor):
         calibration = state.calibration_for(model)
         track = calibration if calibration.ready() and fit.slope > 0 else None
         path = CrossingPath(sign * limit, level, now, cfg.horizon, state.profile)
-        ttf = {0.1: path.time_to_cross(fit.slope_high), 0.5: path.time_to_cross(fit.slope),
-               0.9: path.time_to_cross(fit.slope_low)}
         if track is not None:  # the track record sets the centre; the range covers both sources of doubt
-            by_record = {q: path.time_to_cross(fit.slope * track.quantile(1 - q)) for q in TTF_QUANTILES}
-            ttf = by_record
+            slopes = [fit.slope * m for m in track.quantiles(tuple(1 - q for q in TTF_QUANTILES))]
+        else:
+            slopes = [fit.slope_high, fit.slope, fit.slope_low]
+        ttf = dict(zip(TTF_QUANTILES, path.times_to_cross(slopes)))
         policy = cfg.policy
-        windows = set(PUBLISHED_HORIZONS) | {policy.critical_within, policy.warning_within, policy.info_within}
         # Past cycles that stopped short of the limit make this one likely to stop short too.
         reach = state.resets.reach_probability(level + state.season_at(now), sign * limit)
-        probability = {w: reach * path.probability(fit, w, track) for w in sorted(windows)}
+        probability = {w: reach * path.probability(fit, w, track) for w in self._windows}
         if not robust_family:
             # An alert needs the robust trend to agree: a forecaster chosen on its average
             # error can still be the one that overreacts to a step or a burst, and the

@@ -19,6 +19,8 @@ class DailyProfile:
     days: int = 0  # whole days of history it was fitted on
 
     def at(self, t):
+        if isinstance(t, float):  # one time: plain float arithmetic, same bin as numpy's
+            return self.offsets[int((t % DAY) // _BIN)]
         return self.offsets[((np.asarray(t) % DAY) // _BIN).astype(int)]
 
 
@@ -48,7 +50,8 @@ def fit_daily_profile(t: np.ndarray, v: np.ndarray, slope: float, min_days: int 
     days = days - np.nanmean(days, axis=1, keepdims=True)
     if _mean_correlation(days) < min_correlation:
         return None
-    profile = np.nanmedian(days, axis=0)
+    # nanmedian equals median where no bin is empty, at a tenth of its cost
+    profile = np.nanmedian(days, axis=0) if np.isnan(days).any() else np.median(days, axis=0)
     missing = np.isnan(profile)
     if missing.any():  # fill the few empty bins from their neighbours, around the clock
         idx = np.arange(BINS)

@@ -55,16 +55,26 @@ def theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     """Median pairwise slope with its 80% interval (Sen 1968, as scipy.stats.theilslopes)."""
     i, j = _pairs(x.size)
     dx = x[j] - x[i]
-    ok = dx != 0
-    slopes = np.sort((y[j] - y[i])[ok] / dx[ok])
+    if dx.all():  # increasing times: no pair to leave out
+        slopes = (y[j] - y[i]) / dx
+    else:
+        ok = dx != 0
+        slopes = (y[j] - y[i])[ok] / dx[ok]
     m = slopes.size
     if m == 0:
         return 0.0, 0.0, 0.0
     n = x.size
     sigma = math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
-    low = slopes[max(int(round((m - Z80 * sigma) / 2.0)), 0)]
-    high = slopes[min(int(round((m + Z80 * sigma) / 2.0)) - 1, m - 1)]
-    return float(slopes[(m - 1) // 2] + slopes[m // 2]) / 2, float(low), float(high)
+    ranks = (max(int(round((m - Z80 * sigma) / 2.0)), 0), (m - 1) // 2, m // 2,
+             min(int(round((m + Z80 * sigma) / 2.0)) - 1, m - 1))
+    # Only these four ranks are read: a partial sort puts each in its place. A full sort
+    # where it could differ: NaN, and zeros (-0.0 and 0.0 tie, and which one lands on a
+    # rank depends on the algorithm).
+    picked = np.partition(slopes, ranks)[list(ranks)] if not np.isnan(slopes).any() else None
+    if picked is None or not picked.all():
+        picked = np.sort(slopes)[list(ranks)]
+    low, mid_a, mid_b, high = picked
+    return float(mid_a + mid_b) / 2, float(low), float(high)
 
 
 def fit_trend(t: np.ndarray, v: np.ndarray, now: float) -> TrendFit:
@@ -73,8 +83,9 @@ def fit_trend(t: np.ndarray, v: np.ndarray, now: float) -> TrendFit:
         t, v = t[idx], v[idx]
     x = t - now  # centre on now for numerical stability
     slope, low, high = theil_sen(x, v)
-    level = median(v - slope * x)
-    residuals = v - (level + slope * x)
+    rise = slope * x
+    level = median(v - rise)
+    residuals = v - (level + rise)
     residual_sd = 1.4826 * median(np.abs(residuals - median(residuals)))
     return TrendFit(level, slope, low, high, residual_sd)
 
@@ -89,11 +100,12 @@ def fit_multiscale(t: np.ndarray, v: np.ndarray, now: float, min_points: int,
     series with a daily cycle, a short window is ruled by how well the profile fits.
     """
     span = now - t[0]
-    fits = [fit_trend(t, v, now)]
+    parts = [(t, v)]
     for share in (0.5, 0.25):
-        recent = t >= now - share * span
-        if recent.sum() >= min_points:
-            fits.append(fit_trend(t[recent], v[recent], now))
+        first = int(np.searchsorted(t, now - share * span))  # t is increasing: t >= the cut is a tail
+        if t.size - first >= min_points:
+            parts.append((t[first:], v[first:]))
+    fits = [fit_trend(pt, pv, now) for pt, pv in parts]
     central = fits[int(np.argsort([f.slope for f in fits])[len(fits) // 2])]
     if long is not None and long[0].size >= min_points:
         day_fit = fit_trend(long[0], long[1], now)

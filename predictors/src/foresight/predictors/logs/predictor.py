@@ -47,6 +47,14 @@ class LogsPredictor(Predictor):
             counts["log_too_late"] = self.detector.late
         return counts
 
+    def forget_services(self, services) -> list[tuple]:
+        """Services whose logs went to another replica: their counts are dropped; returns the
+        keys of their predictions, to withdraw."""
+        for service in services:
+            self.detector.forget_service(service)
+            self._first_seen.pop(service, None)
+        return [(self.config.name, (("service", service),)) for service in services]
+
     def add_log_lines(self, lines) -> int:
         """Count a batch of lines. A batch spanning hours (a backlog after a restart) is
         folded into the detector step by step, so its old lines are counted, not dropped."""

@@ -59,6 +59,13 @@ class LogPatternDetector:
         self._series: dict[tuple[str, int, str], _Series] = {}
         self._first_seen: dict[tuple[str, int], float] = {}  # (service, template id) -> first bucket start
 
+    def forget_service(self, service: str):
+        """Drop a service's counts (its logs now go to another replica)."""
+        self._services.pop(service, None)
+        self._series = {k: v for k, v in self._series.items() if k[0] != service}
+        self._first_seen = {k: v for k, v in self._first_seen.items() if k[0] != service}
+        self._pending = {k: v for k, v in self._pending.items() if k[0] != service}
+
     def add(self, records: Iterable[LogRecord]) -> int:
         """Mine and count records; returns how many were accepted. Bad ones are counted in .bad."""
         bucket = self.settings.bucket

@@ -1,0 +1,1 @@
+"""Scale benchmarks: Foresight's ingest, evaluation and end-to-end cost at many series."""

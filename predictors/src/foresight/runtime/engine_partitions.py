@@ -1,0 +1,94 @@
+"""An engine's state cut by Kafka partition, for replicas that hand partitions over.
+
+Each series remembers the partition ("topic/partition") its points came from
+(`SeriesStore.origin`). A partition's state is the rows (engine_state's form) of its
+series, of the predictor targets those series are, and of the policy's risk level of each
+target's prediction, plus every predictor's config (so a changed model config starts the
+models afresh, as after a restart). The rest stays with the replica: the event clock,
+the logs kind's template miner (one per replica, fed the logs of its partitions: a
+service whose logs partition goes away loses its counts and its prediction here), and the
+service graph and incidents (from the traces it reads, shared by runtime.peers).
+"""
+import logging
+
+from . import engine_state
+
+log = logging.getLogger(__name__)
+
+PARTITIONED = ("series", "target", "policy")
+
+
+def _predictor_of(engine, name):
+    for predictor in engine.predictors:
+        if predictor.config.name == name:
+            return predictor
+    return None
+
+
+def partition_of_row(engine, section: str, name: str, key) -> str | None:
+    """The partition a row belongs to; None for the replica's own rows."""
+    origin = engine.store.origin
+    if section == "series":
+        return origin.get(key)
+    predictor = _predictor_of(engine, name)
+    if predictor is None or predictor.reads_logs:
+        return None
+    if section == "target":
+        return origin.get(key)
+    if section == "policy":
+        return origin.get(predictor.source_series(key))
+    return None
+
+
+def export_partitions(engine, partitions) -> dict[str, list]:
+    """partition -> its rows, for each of `partitions` (a partition without series has only
+    the config rows)."""
+    rows = engine_state.export_rows(engine)
+    configs = [row for row in rows if row[0] == "config"]
+    out = {partition: list(configs) for partition in partitions}
+    for row in rows:
+        if row[0] in PARTITIONED:
+            partition = partition_of_row(engine, *row[:3])
+            if partition in out:
+                out[partition].append(row)
+    return out
+
+
+def drop_partitions(engine, partitions) -> list[tuple]:
+    """Forget every series of `partitions` and what the predictors and policies kept for them;
+    returns the prediction keys to withdraw."""
+    partitions = set(partitions)
+    keys = [key for key, origin in engine.store.origin.items() if origin in partitions]
+    gone = set(keys)
+    withdrawn = []
+    for predictor in engine.predictors:
+        if predictor.reads_logs:
+            continue
+        policy = engine.policies[predictor.config.name]
+        for identity in predictor.predictions_of(gone):
+            policy.forget(identity)
+            withdrawn.append(identity)
+    services = [service for service, origin in engine.log_origin.items() if origin in partitions]
+    for service in services:
+        del engine.log_origin[service]
+    for predictor in engine.log_readers:  # the logs kind: that service's template counts
+        for identity in predictor.forget_services(services):
+            engine.policies[predictor.config.name].forget(identity)
+            withdrawn.append(identity)
+    engine.store.drop(keys)
+    engine.forget_series(keys)
+    engine.incidents.forget(withdrawn)
+    return withdrawn
+
+
+def import_partition(engine, partition: str, rows) -> engine_state.ImportReport:
+    """Take a partition's rows back into a running engine; its series are tagged with it."""
+    rows = [row for row in rows if row[0] in PARTITIONED + ("config",)]
+    report = engine_state.import_rows(engine, rows)
+    for section, _, key, _ in rows:
+        if section == "series":
+            engine.store.tag(key, partition)
+    return report
+
+
+__all__ = ["PARTITIONED", "drop_partitions", "export_partitions", "import_partition", "partition_of_row"]

@@ -1,0 +1,133 @@
+"""The exhaustion model's fast paths give exactly what the plain computations give.
+
+Each shortcut taken for the evaluation loop's cost (bench/scale/evaluate.py) is compared,
+value for value, with the computation it replaced: statsmodels' own Holt fit, a fully
+sorted Theil-Sen, a crossing searched one slope and one window at a time, quantiles taken
+one by one.
+"""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from foresight.predictors.exhaustion.calibration import GrowthCalibration
+from foresight.predictors.exhaustion.crossing import CrossingPath
+from foresight.predictors.exhaustion.forecasters import _ETS_PARAMS, ets_damped_rate, load_statsmodels
+from foresight.predictors.exhaustion.seasonality import DAY, DailyProfile
+from foresight.predictors.exhaustion.trends import Z80, TrendFit, _pairs, theil_sen
+
+
+def _statsmodels_rate(t, v, horizon):
+    """ets_damped_rate as it was: statsmodels' ExponentialSmoothing fit and forecast."""
+    from foresight.predictors.exhaustion.forecasters import _ETS_MIN_POINTS, _ETS_STEP, bin_means
+
+    bt, bv = bin_means(t, v, _ETS_STEP)
+    if bt.size > 1 and bt[0] - t[0] < 0.5 * _ETS_STEP:
+        bt, bv = bt[1:], bv[1:]
+    if bv.size < _ETS_MIN_POINTS or np.ptp(bv) == 0:
+        return 0.0 if bv.size >= _ETS_MIN_POINTS else None
+    ExponentialSmoothing, _, _ = load_statsmodels()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = ExponentialSmoothing(bv, trend="add", damped_trend=True,
+                                   initialization_method="estimated").fit(optimized=False, **_ETS_PARAMS)
+    steps = max(1, int(round(horizon / _ETS_STEP)))
+    return float((fit.forecast(steps)[-1] - fit.level[-1]) / (steps * _ETS_STEP))
+
+
+def test_ets_rate_equals_statsmodels_bit_for_bit():
+    rng = np.random.default_rng(11)
+    compared = short = 0
+    for _ in range(150):
+        hours = int(rng.integers(2, 30))
+        t = 1.7e9 + np.arange(0, hours * 3600.0, float(rng.choice([15.0, 60.0, 300.0])))
+        t = t[rng.random(t.size) > rng.choice([0.0, 0.4])]  # some with gaps
+        v = (rng.uniform(-50, 50) + (t - t[0]) * rng.normal() * 1e-3
+             + rng.normal(size=t.size) * rng.uniform(0, 3)) * rng.choice([1.0, 1e6])
+        horizon = float(rng.choice([3600.0, 8 * 3600.0, 100.0]))
+        ours, theirs = ets_damped_rate(t, v, horizon), _statsmodels_rate(t, v, horizon)
+        assert ours == theirs, (t.size, horizon, ours, theirs)
+        compared += ours is not None
+        short += ours is not None and hours < 3  # under 10 bins: statsmodels' simple start
+    assert compared > 100 and short > 0
+
+
+def _theil_sen_sorted(x, y):
+    """theil_sen as it was: every pairwise slope sorted."""
+    i, j = _pairs(x.size)
+    dx = x[j] - x[i]
+    ok = dx != 0
+    slopes = np.sort((y[j] - y[i])[ok] / dx[ok])
+    m = slopes.size
+    if m == 0:
+        return 0.0, 0.0, 0.0
+    n = x.size
+    sigma = math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
+    low = slopes[max(int(round((m - Z80 * sigma) / 2.0)), 0)]
+    high = slopes[min(int(round((m + Z80 * sigma) / 2.0)) - 1, m - 1)]
+    return float(slopes[(m - 1) // 2] + slopes[m // 2]) / 2, float(low), float(high)
+
+
+def test_theil_sen_partial_sort_equals_full_sort():
+    rng = np.random.default_rng(12)
+    for case in range(400):
+        n = int(rng.integers(1, 60))
+        x = np.sort(rng.uniform(-7200, 0, n))
+        if case % 7 == 0 and n > 3:
+            x[2] = x[1]  # tied times: pairs left out
+        y = rng.normal(size=n) * 5 + x * rng.normal() * 1e-3
+        if case % 5 == 0:
+            y = np.round(y)  # many equal slopes
+        if case % 31 == 0 and n > 1:
+            y[0] = np.nan
+        assert str(theil_sen(x, y)) == str(_theil_sen_sorted(x, y))
+
+
+def test_crossing_search_equals_one_slope_and_one_window_at_a_time():
+    rng = np.random.default_rng(13)
+    now = 1767571200.0 + 3 * 3600 + 17 * 60
+    offsets = rng.normal(size=288) * 5
+    profile = DailyProfile(offsets - offsets.mean(), 3)
+    for _ in range(50):
+        level = float(rng.uniform(40, 95))
+        path = CrossingPath(100.0, level, now, 24 * 3600.0, profile)
+        slopes = list(rng.normal(size=3) * 1e-3)
+        assert path.times_to_cross(slopes) == [path.time_to_cross(s) for s in slopes]
+        grid = np.arange(300.0, 24 * 3600.0 + 150.0, 300.0)
+        gaps = 100.0 - level - profile.at(now + grid)
+        for within in (299.0, 3600.0, 8 * 3600.0, 24 * 3600.0, 30 * 3600.0):
+            upto = grid <= within
+            expected = float(np.min(gaps[upto] / grid[upto])) if upto.any() else path.gap_now / within
+            assert path.needed_slope(within) == expected
+        fit = TrendFit(level, slopes[0], min(slopes), max(slopes), 1.0)
+        assert 0.0 <= path.probability(fit, 3600.0, None) <= 1.0
+
+
+def test_profile_at_one_time_equals_the_array_form():
+    profile = DailyProfile(np.arange(288, dtype=float), 2)
+    for t in (1767571200.0, 1767571200.0 + 299.999, 1767571200.0 + DAY - 1e-6, 1767571200.0 + 12345.678):
+        assert profile.at(t) == profile.at(np.array([t]))[0]
+
+
+def test_calibration_quantiles_follow_each_new_multiplier():
+    record = GrowthCalibration(check_after=60.0)
+    qs = (0.9, 0.5, 1 - 0.9)
+    for k in range(40):
+        record.remember(60.0 * k, 10.0, 1.0)
+        record.observe(60.0 * k, 10.0 + 60.0 * (1 + 0.05 * (k % 7)), reset_since=-math.inf, noise=0.0)
+        if record.ready():
+            assert record.quantiles(qs) == [record.quantile(q) for q in qs]
+    before = record.quantiles(qs)
+    for k in range(40, 60):  # a burst of faster growth moves the upper quantile
+        record.remember(60.0 * k, 10.0, 1.0)
+        record.observe(60.0 * k, 10.0 + 60.0 * 5, reset_since=-math.inf, noise=0.0)
+    assert record.quantiles(qs) == [record.quantile(q) for q in qs]
+    assert record.quantiles(qs)[0] > before[0]
+
+
+@pytest.mark.parametrize("size", [5, 48])
+def test_theil_sen_of_a_line(size):
+    x = np.arange(size, dtype=float) * 60.0
+    slope, low, high = theil_sen(x, 3.0 + 0.5 * x)
+    assert slope == low == high == 0.5
