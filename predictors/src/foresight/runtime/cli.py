@@ -81,8 +81,9 @@ def build_parser(extra_commands: dict | None = None) -> argparse.ArgumentParser:
                           "FORESIGHT_WARMUP; default: as much as the predictors need, e.g. 3d for the daily "
                           "profile of exhaustion predictors)")
     run.add_argument("--state", default=_env("FORESIGHT_STATE", ""), metavar="PATH_OR_URL",
-                     help="state store for checkpoints, restored at start: a SQLite file, or a postgresql:// URL; "
-                          "empty turns checkpoints off (env FORESIGHT_STATE)")
+                     help="state store for checkpoints, restored at start: a SQLite file (one replica), or a "
+                          "postgresql:// URL (kept per Kafka partition, so replicas of one consumer group hand "
+                          "partitions over; README, Scaling out); empty turns checkpoints off (env FORESIGHT_STATE)")
     run.add_argument("--registry", default=_env("FORESIGHT_REGISTRY", ""), metavar="URL",
                      help="MLflow tracking server: start each predictor from its champion model bundle and switch "
                           "when the champion alias moves (docs/lifecycle.md); empty turns it off "
