@@ -18,6 +18,18 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def serve_http(handler_class) -> tuple[ThreadingHTTPServer, str]:
+    """Serve `handler_class` on a free loopback port in a thread; returns (server, base URL)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def stop_http(server: ThreadingHTTPServer):
+    server.shutdown()
+    server.server_close()
+
+
 class HTTPCapture:
     def __init__(self):
         self.posts: "queue.Queue[tuple[str, dict]]" = queue.Queue()
@@ -39,13 +51,10 @@ class HTTPCapture:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serve_http(Handler)
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop_http(self.server)
 
 
 class SMTPCapture:

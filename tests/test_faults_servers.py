@@ -16,15 +16,14 @@ shortened (LocalStack.start_prometheus, `speed`) so that a test takes seconds:
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 import yaml
-from capture_servers import drain
+from capture_servers import drain, serve_http, stop_http
 from stack_helpers import REPO
 
 from foresight.contracts.durations import parse_duration
@@ -59,13 +58,10 @@ class FakeSidecar:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serve_http(Handler)
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop_http(self.server)
 
 
 def alerts(prometheus: str, service: str) -> list[dict]:

@@ -18,19 +18,13 @@ log = logging.getLogger(__name__)
 PARTITIONED = ("series", "target", "policy")
 
 
-def _predictor_of(engine, name):
-    for predictor in engine.predictors:
-        if predictor.config.name == name:
-            return predictor
-    return None
-
-
-def partition_of_row(engine, section: str, name: str, key) -> str | None:
+def partition_of_row(engine, section: str, name: str, key, by_name: dict | None = None) -> str | None:
     """The partition a row belongs to; None for the replica's own rows."""
     origin = engine.store.origin
     if section == "series":
         return origin.get(key)
-    predictor = _predictor_of(engine, name)
+    by_name = by_name if by_name is not None else {p.config.name: p for p in engine.predictors}
+    predictor = by_name.get(name)
     if predictor is None or predictor.reads_logs:
         return None
     if section == "target":
@@ -46,9 +40,10 @@ def export_partitions(engine, partitions) -> dict[str, list]:
     rows = engine_state.export_rows(engine)
     configs = [row for row in rows if row[0] == "config"]
     out = {partition: list(configs) for partition in partitions}
+    by_name = {p.config.name: p for p in engine.predictors}
     for row in rows:
         if row[0] in PARTITIONED:
-            partition = partition_of_row(engine, *row[:3])
+            partition = partition_of_row(engine, *row[:3], by_name)
             if partition in out:
                 out[partition].append(row)
     return out
