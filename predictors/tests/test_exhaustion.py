@@ -136,6 +136,21 @@ def test_growth_calibration_learns_the_series_track_record():
     assert cal.share_at_least(1.2) > 0.8 and cal.share_at_least(2.0) < 0.2
 
 
+def test_a_track_record_covers_only_slopes_like_those_it_was_learnt_on():
+    from foresight.predictors.exhaustion.calibration import NEW_REGIME, GrowthCalibration
+
+    cal = GrowthCalibration(check_after=3600, min_samples=3)
+    for i in range(5):  # a flat spell: small forecasts of growth that never came true
+        cal.remember(i * 60.0, 0.0, 0.01 + 0.001 * i)
+    for i in range(5):
+        cal.observe(3600 + i * 60.0, value=0.0, reset_since=0.0, noise=1.0)
+    assert cal.ready() and cal.quantile(0.5) == 0.0
+    steepest = NEW_REGIME * float(np.quantile([0.010, 0.011, 0.012, 0.013, 0.014], 0.9))
+    assert cal.covers(0.01) and cal.covers(0.99 * steepest)
+    assert not cal.covers(1.01 * steepest)  # a leak's growth: that record says nothing about it
+    assert GrowthCalibration(check_after=3600).covers(1e9)  # no record (or one from before slopes were kept)
+
+
 def test_growth_calibration_discards_forecasts_from_before_a_reset():
     from foresight.predictors.exhaustion.calibration import GrowthCalibration
 

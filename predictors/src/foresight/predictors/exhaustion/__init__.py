@@ -1,7 +1,8 @@
 """The `exhaustion` kind: forecast a resource towards its limit and give time to failure.
 
 config (the typed config) -> trends (robust lines; a young rise that levels off),
-seasonality (daily profile), resets (restarts and past cycles), forecasters and model_selection (which forecaster per target),
+seasonality (daily profile), peaks (the trend of the daily peaks), sawtooth (a heap's teeth and their envelope),
+resets (restarts and past cycles), forecasters and model_selection (which forecaster per target),
 calibration (each target's track record), crossing (when the path crosses the limit),
 state (what is kept per target) -> predictor (the plugin).
 """

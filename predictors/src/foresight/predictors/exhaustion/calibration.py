@@ -5,6 +5,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+NEW_REGIME = 3.0
+
+
 @dataclass
 class GrowthCalibration:
     """How this series' realised growth compared with the slope forecast from it.
@@ -18,8 +21,10 @@ class GrowthCalibration:
     min_samples: int = 20
     pending: deque = field(default_factory=deque)  # (time, level, slope)
     multipliers: deque = field(default_factory=lambda: deque(maxlen=150))  # the recent record: a few hours of evaluations
+    slopes: deque = field(default_factory=lambda: deque(maxlen=150))  # the forecast slope behind each multiplier
     _sorted: np.ndarray | None = None  # cache of sorted multipliers, cleared on change
     _quantiles: tuple | None = None  # (qs, their quantiles), cleared on change like _sorted
+    _steepest: float | None = None  # the steepest slope the record covers, cleared on change like _sorted
 
     def observe(self, now: float, value: float, reset_since: float, noise: float):
         while self.pending and self.pending[0][0] <= now - self.check_after:
@@ -27,13 +32,25 @@ class GrowthCalibration:
             expected = slope * (now - t)
             if t >= reset_since and expected > 2 * noise and expected > 0:
                 self.multipliers.append((value - level) / expected)
-                self._sorted = self._quantiles = None
+                self.slopes.append(slope)
+                self._sorted = self._quantiles = self._steepest = None
 
     def remember(self, now: float, level: float, slope: float):
         self.pending.append((now, level, slope))
 
     def ready(self) -> bool:
         return len(self.multipliers) >= self.min_samples
+
+    def covers(self, slope: float) -> bool:
+        """Whether the record was made on forecasts like this one: at most NEW_REGIME times
+        steeper than most it was learnt on. A multiplier says how a forecast of some size
+        came true; those of a flat spell's small forecasts, which never came true, say
+        nothing about a leak's growth."""
+        if not self.slopes:  # a record from before slopes were kept
+            return True
+        if self._steepest is None:
+            self._steepest = NEW_REGIME * float(np.quantile(np.fromiter(self.slopes, float), 0.9))
+        return slope <= self._steepest
 
     def _values(self) -> np.ndarray:
         if self._sorted is None:

@@ -28,17 +28,22 @@ from foresight.store import SeriesStore, Window, means_per_bin
 from .calibration import GrowthCalibration
 from .config import ExhaustionConfig
 from .crossing import CrossingPath
-from .forecasters import (CYCLE_HISTORY, ETS, PROPHET, ROBUST, STL_TREND, ets_damped_rate, load_prophet, load_statsmodels,
+from .forecasters import (CYCLE_HISTORY, DAILY_PEAKS, ETS, PROPHET, ROBUST, STL_TREND, ets_damped_rate, load_prophet, load_statsmodels,
                           prophet_rate, stl_trend_rate)
 from .limits import LimitIndex
 from .model_selection import ModelSelector
+from .peaks import excess_over_means, fit_peak_trend, today_ratio
 from .resets import RESET_WITHIN, falls_ahead, last_reset, reset_threshold
-from .seasonality import BIN_SECONDS, DAY, DailyProfile, fit_daily_profile
+from .seasonality import BIN_SECONDS, DAY, DailyProfile, fit_daily_profile, left_the_day
 from .state import TargetState, next_due
-from .trends import Z80, TrendFit, fit_multiscale, levelling
+from .sawtooth import is_sawtooth, upper_envelope
+from .trends import Z80, TrendFit, fit_multiscale, fit_trend, levelling
 
 
 DEPARTURE = 4.0
+RECENT = 900.0  # the last quarter hour: where the series is now
+TODAY_SPAN = 3600.0  # today's last hour, against the same hour yesterday
+PEAK_SPREAD_FLOOR = 0.02  # of the series' range: a few daily peaks can lie on a line by chance
 
 
 class ExhaustionPredictor(Predictor):
@@ -102,6 +107,9 @@ class ExhaustionPredictor(Predictor):
         if now >= state.profile_due:
             t, v = window.arrays(since=now - cfg.season_history)
             state.profile = self._fit_profile(t, sign * v, now)  # resets are part of a daily pattern
+            cycle = state.resets.cycle_start[0] if state.resets.cycle_start is not None else -math.inf
+            state.peaks = (fit_peak_trend(t, sign * v, state.profile, now, PEAK_SPREAD_FLOOR * float(np.ptp(v)), cycle)
+                           if state.profile is not None else None)
             # Staggered like the trend refits, so targets do not all refit in the same hour's minute.
             first = state.profile_due == -math.inf
             share = self._slow_phase(state, 53) if first else 1.0
@@ -109,14 +117,19 @@ class ExhaustionPredictor(Predictor):
                                  else next_due(state.profile_due, now, cfg.season_refit_every, state.unseen))
         t, v = window.arrays(since=now - cfg.lookback)
         v = sign * v
+        if state.peaks is not None:
+            self._update_today(state, window, sign, t, v, now)
         falls = falls_ahead(t, v)
         _, day = window.arrays(since=now - DAY)
         state.reset_drop = reset_threshold(sign * day, sign * limit, falls, cfg.reset_drop_ratio)
         reset = last_reset(t, v, state.reset_drop, falls)
         if reset is not None:
             peak, bottom = reset
+            cycle = state.resets.cycle_start
             state.resets.record(float(t[peak]), float(v[peak]), sign * limit, float(t[bottom]), float(v[bottom]))
-            t, v = t[bottom:], v[bottom:]
+            if state.resets.cycle_start is not cycle:
+                state.peaks = None  # the peaks of the cycle that ended; refitted with the profile
+            t, v, falls = t[bottom:], v[bottom:], falls[bottom:]
         if state.profile is not None:
             v = v - state.profile.at(t)
         young_cycle = state.resets.cycle_start is not None and now - state.resets.cycle_start[0] < cfg.lookback / 2
@@ -130,22 +143,60 @@ class ExhaustionPredictor(Predictor):
         if reset is not None and float(t[0]) > state.reset_since:
             state.rates, state.models_due = {}, -math.inf  # rates from before a reset are void
         if prior is not None:  # too little of this cycle yet: its predecessors speak for it
-            fit, state.model = prior, CYCLE_HISTORY
+            fit, state.model, state.peak_offset = prior, CYCLE_HISTORY, 0.0
         else:
             long = self._deseasonalised_day(state, window, sign, limit, now) if state.profile is not None else None
-            fit = fit_multiscale(t, v, now, cfg.min_points, long)
+            if long is not None and left_the_day(t, v, long[1], state.profile, now - RECENT) and self._still_rising(t, v, now):
+                long = None  # a new regime within the day (a bad deploy's leak): the day's slope would hide it
+            state.peak_offset = 0.0
+            span = max(sign * limit, float(np.max(sign * day))) - min(sign * limit, float(np.min(sign * day)))
+            if is_sawtooth(t, v, falls, span):
+                if not state.sawtooth:  # track records of lines through the teeth are void
+                    state.sawtooth = True
+                    state.calibration = GrowthCalibration(check_after=cfg.lookback)
+                    state.calibrations = {}
+                fit = self._sawtooth_fit(state, window, sign, now)
+                if fit is None:  # a line through the teeth would follow their rising edges
+                    state.fit = None
+                    return False
+            else:
+                fit = fit_multiscale(t, v, now, cfg.min_points, long)
             fit = self._select_model(state, window, sign, limit, now, fit, first)
             if self._young(state, window, now):
                 # A young target's rise that levels off is a start-up ramp or a warm-up, not a
                 # leak: its recent trend speaks for it (and it pages only if that still crosses).
                 ramp = levelling(t, v, now, cfg.min_points)
                 if ramp is not None and ramp.recent.level + ramp.remaining_rise + 2 * fit.residual_sd < limit * sign:
-                    fit, state.model = ramp.fit(), ROBUST
+                    fit, state.model, state.peak_offset = ramp.fit(), ROBUST, 0.0
         state.fit, state.fit_time, state.reset_since = fit, now, float(t[0])
         # The first refit comes after a per-target phase; later ones keep that stagger.
         state.next_refit = (now + state.refit_phase if first
                             else next_due(state.next_refit, now, cfg.refit_every, state.unseen))
         return True
+
+    def _still_rising(self, t: np.ndarray, v: np.ndarray, now: float) -> bool:
+        """Whether the last half hour rises steadily: the low end of its slope's 80% range is
+        above zero, and no single step between points makes half of the rise (a deploy's
+        step up is one jump, a leak many small ones)."""
+        recent = t >= now - 2 * RECENT
+        if recent.sum() < self.config.min_points:
+            return False
+        fit = fit_trend(t[recent], v[recent], now)
+        rise = fit.slope * float(t[-1] - t[recent][0])
+        return fit.slope_low > 0 and float(np.max(np.diff(v[recent]))) < 0.5 * rise
+
+    def _sawtooth_fit(self, state: TargetState, window: Window, sign: float, now: float) -> TrendFit | None:
+        """On a short sawtooth (a heap between collections), one line through the envelope of
+        the day since the last reset: a slow leak under the teeth shows over a day, where
+        lines over the last hours follow the teeth. None until a whole envelope window is in."""
+        t_day, v_day = self._since_reset(state, window, sign, now - DAY)
+        if state.profile is not None:
+            v_day = v_day - state.profile.at(t_day)
+        envelope = upper_envelope(t_day, v_day)
+        if envelope is None or envelope[0].size < self.config.min_points:
+            return None
+        t_env, v_env, state.peak_offset = envelope
+        return fit_trend(t_env, v_env, now)
 
     def _deseasonalised_day(self, state: TargetState, window: Window, sign: float, limit: float, now: float):
         """The last day since the last reset, with the daily profile taken out."""
@@ -153,6 +204,10 @@ class ExhaustionPredictor(Predictor):
         return t, v - state.profile.at(t)
 
     def _since_reset(self, state: TargetState, window: Window, sign: float, since: float):
+        if state.resets.cycle_start is not None:
+            # The last reset seen: once its fall is in the store's five-minute means, it can
+            # look too shallow to find again.
+            since = max(since, state.resets.cycle_start[0])
         t, v = window.arrays(since=since)
         v = sign * v
         reset = last_reset(t, v, state.reset_drop)
@@ -173,7 +228,7 @@ class ExhaustionPredictor(Predictor):
                 state.models_due = now + self._slow_phase(state, 37) * cfg.model_refit_every
             else:
                 state.rates = self._candidate_rates(state, window, sign, limit, now, robust)
-                state.selector.remember(now, robust.level, state.rates)
+                state.selector.remember(now, robust.level - state.peak_offset, state.rates)
                 state.models_due = next_due(state.models_due, now, cfg.model_refit_every, state.unseen)
         state.robust_fit = robust
         choice = state.selector.choose()
@@ -202,6 +257,16 @@ class ExhaustionPredictor(Predictor):
             t, v = self._since_reset(state, window, sign, now - cfg.season_history)
             rates[PROPHET] = self._safely(prophet_rate, t, v, cfg.selection_horizon, state.models)
         return rates
+
+    def _update_today(self, state: TargetState, window: Window, sign: float, t: np.ndarray, v: np.ndarray,
+                      now: float):
+        """Today against yesterday (the first coming peak's scale), and what single points
+        add to five-minute means, from the raw lookback."""
+        recent = t >= now - TODAY_SPAN
+        then_t, then_v = window.arrays(since=now - DAY - TODAY_SPAN)
+        before = then_t <= now - DAY
+        state.peaks.today = today_ratio(t[recent], v[recent], then_t[before], sign * then_v[before])
+        state.peaks.excess = excess_over_means(t, v)
 
     def _safely(self, fit, *args) -> float | None:
         """A candidate's rate, or None when its fit fails on odd data: the service keeps running."""
@@ -239,7 +304,7 @@ class ExhaustionPredictor(Predictor):
         # must not keep its page until the next scheduled refit.
         due = state.fit is None or now >= state.next_refit
         if not due:
-            off = last - state.level_at(now) - state.season_at(now)
+            off = last - (state.level_at(now) - state.peak_offset) - state.season_at(now)
             due = off < -drop or (now - state.fit_time >= 60.0 and self._young(state, window, now)
                                   and abs(off) > DEPARTURE * max(state.fit.residual_sd, 1e-9 * abs(limit)))
         if due and not self._refit(state, window, sign, limit, now):
@@ -269,7 +334,7 @@ class ExhaustionPredictor(Predictor):
             # robust trend speaks for this target: time to failure and probability alike.
             fit, level, model, robust_family = robust, robust_level, ROBUST, True
         calibration = state.calibration_for(model)
-        track = calibration if calibration.ready() and fit.slope > 0 else None
+        track = calibration if calibration.ready() and fit.slope > 0 and calibration.covers(fit.slope) else None
         path = CrossingPath(sign * limit, level, now, cfg.horizon, state.profile)
         if track is not None:  # the track record sets the centre; the range covers both sources of doubt
             slopes = [fit.slope * m for m in track.quantiles(tuple(1 - q for q in TTF_QUANTILES))]
@@ -285,19 +350,23 @@ class ExhaustionPredictor(Predictor):
             # error can still be the one that overreacts to a step or a burst, and the
             # robust trend's own track record is the longest this target has.
             robust_path = CrossingPath(sign * limit, robust_level, now, cfg.horizon, state.profile)
-            robust_track = state.calibration if state.calibration.ready() and robust.slope > 0 else None
+            robust_track = (state.calibration if state.calibration.ready() and robust.slope > 0
+                            and state.calibration.covers(robust.slope) else None)
             # An imminent crossing (within critical_within) is judged by the robust trend
             # alone: a challenger that adapts slowly to a fresh ramp must not hold back a page.
             robust_probability = {w: reach * robust_path.probability(robust, w, robust_track) for w in probability}
             probability = {w: robust_probability[w] if w <= policy.critical_within else min(p, robust_probability[w])
                            for w, p in probability.items()}
+        if state.peaks is not None and state.peaks.take_crossings(sign * limit, now, cfg.horizon, ttf, probability, reach):
+            model = DAILY_PEAKS
         if reach < 1.0:  # quantiles of a mixture: with 1 - reach, no crossing at all
             conditional = dict(ttf)
             ttf = {q: conditional[min(TTF_QUANTILES, key=lambda c: abs(c - q / reach))] if q <= reach else math.inf
                    for q in TTF_QUANTILES}
         forecast = {}
         for h in PUBLISHED_HORIZONS:
-            mean, spread = level + fit.slope * h + state.season_at(now + h), fit.spread(h)
+            # a forecast of the values, not of a sawtooth's peaks
+            mean, spread = level - state.peak_offset + fit.slope * h + state.season_at(now + h), fit.spread(h)
             for q, z in zip(TTF_QUANTILES, (-Z80, 0.0, Z80)):
                 forecast[(h, q)] = sign * (mean + z * spread)
         if sign < 0:  # mirror the quantiles back: the low forecast of -v is the high of v

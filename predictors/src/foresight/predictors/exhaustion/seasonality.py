@@ -74,3 +74,13 @@ def _mean_correlation(days: np.ndarray) -> float:
             if a.std() > 0 and b.std() > 0:
                 scores.append(float(np.corrcoef(a, b)[0, 1]))
     return float(np.mean(scores)) if scores else 0.0
+
+
+def left_the_day(t: np.ndarray, v: np.ndarray, day_v: np.ndarray, profile: DailyProfile, since: float) -> bool:
+    """Whether the deseasonalised series (`t`, `v`) has, since `since`, risen above its day
+    (`day_v`) by more than the profile's whole range. No time of day explains that, so the
+    day's slope no longer describes the trend (a leak that began today)."""
+    latest = v[t >= since]
+    if latest.size == 0 or day_v.size == 0:
+        return False
+    return float(np.median(latest)) - float(np.median(day_v)) > float(np.ptp(profile.offsets))

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from .calibration import GrowthCalibration
 from .forecasters import CYCLE_HISTORY, ROBUST
 from .model_selection import ModelSelector
+from .peaks import PeakTrend
 from .resets import ResetHistory
 from .seasonality import DailyProfile
 from .trends import TrendFit
@@ -26,6 +27,8 @@ class TargetState:
     calibration: GrowthCalibration  # the track record of the robust trend (and cycle-history) rates
     refit_phase: float  # staggers refits so targets do not all refit in the same loop
     fit: TrendFit | None = None
+    sawtooth: bool = False  # seen to be a short sawtooth: fitted on its envelope from then on
+    peak_offset: float = 0.0  # on a sawtooth, how far the fitted peaks (the envelope) sit above the values
     fit_time: float = -math.inf
     seen_at: float = -math.inf  # the target's previous evaluation
     unseen: float = 0.0  # event time between its previous evaluation and this one
@@ -33,6 +36,7 @@ class TargetState:
     reset_since: float = -math.inf
     reset_drop: float = math.inf  # a fall within 15 minutes larger than this is a reset (set at each refit)
     profile: DailyProfile | None = None
+    peaks: PeakTrend | None = None  # the trend of the daily peaks, refitted with the profile
     profile_due: float = -math.inf
     resets: ResetHistory = field(default_factory=ResetHistory)
     selector: ModelSelector | None = None
