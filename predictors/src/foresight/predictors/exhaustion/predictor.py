@@ -145,7 +145,7 @@ class ExhaustionPredictor(Predictor):
         if prior is not None:  # too little of this cycle yet: its predecessors speak for it
             fit, state.model, state.peak_offset = prior, CYCLE_HISTORY, 0.0
         else:
-            long = self._deseasonalised_day(state, window, sign, limit, now) if state.profile is not None else None
+            long = self._deseasonalised_day(state, window, sign, now) if state.profile is not None else None
             if long is not None and left_the_day(t, v, long[1], state.profile, now - RECENT) and self._still_rising(t, v, now):
                 long = None  # a new regime within the day (a bad deploy's leak): the day's slope would hide it
             state.peak_offset = 0.0
@@ -189,19 +189,16 @@ class ExhaustionPredictor(Predictor):
         """On a short sawtooth (a heap between collections), one line through the envelope of
         the day since the last reset: a slow leak under the teeth shows over a day, where
         lines over the last hours follow the teeth. None until a whole envelope window is in."""
-        t_day, v_day = self._since_reset(state, window, sign, now - DAY)
-        if state.profile is not None:
-            v_day = v_day - state.profile.at(t_day)
-        envelope = upper_envelope(t_day, v_day)
+        envelope = upper_envelope(*self._deseasonalised_day(state, window, sign, now))
         if envelope is None or envelope[0].size < self.config.min_points:
             return None
         t_env, v_env, state.peak_offset = envelope
         return fit_trend(t_env, v_env, now)
 
-    def _deseasonalised_day(self, state: TargetState, window: Window, sign: float, limit: float, now: float):
-        """The last day since the last reset, with the daily profile taken out."""
+    def _deseasonalised_day(self, state: TargetState, window: Window, sign: float, now: float):
+        """The last day since the last reset, with the daily profile (if any) taken out."""
         t, v = self._since_reset(state, window, sign, now - DAY)
-        return t, v - state.profile.at(t)
+        return (t, v - state.profile.at(t)) if state.profile is not None else (t, v)
 
     def _since_reset(self, state: TargetState, window: Window, sign: float, since: float):
         if state.resets.cycle_start is not None:
