@@ -363,3 +363,33 @@ def test_a_daily_cycle_alone_does_not_alert():
     t, v, _ = daily_then_leak(0.0)
     assert max(p.risk_level for p in feed(default_policy_engine(), t, v)) == 0
 
+
+
+def test_the_time_to_failure_range_covers_the_fits_doubt_as_well_as_the_track_record():
+    # A steady leak under noise: its track record (realised / forecast growth) is narrow, but
+    # the lines through the noisy window are not sure of the slope. The p10-p90 range must
+    # hold both: the track record alone made it too narrow, and failures came before its p10.
+    t, v = leak(hours=12.0, rate_per_hour=0.1 * GiB, noise=20 * 2**20, seed=3)
+    t, v = t[v < 1.9 * GiB], v[v < 1.9 * GiB]
+    e = engine()
+    last = feed(e, t, v)[-1]
+    state = next(iter(e.predictors[0]._targets.values()))
+    assert state.calibration.ready() and state.model == "robust-trend"
+    gap = 2 * GiB - state.level_at(last.timestamp)
+    # ... and the scatter of points about the line: a point reaches the limit first.
+    scatter = 1.2815515655446004 * state.fit.residual_sd
+    assert scatter > 0.01 * gap
+    assert 0 < last.ttf[0.1] <= (gap - scatter) / state.fit.slope_high + 60
+    assert state.fit.slope_low > 0 and last.ttf[0.9] >= (gap + scatter) / state.fit.slope_low - 60
+
+
+def test_crossing_times_of_a_nearer_or_farther_limit():
+    from foresight.predictors.exhaustion.crossing import CrossingPath
+    from foresight.predictors.exhaustion.seasonality import BIN_SECONDS, DAY, DailyProfile
+
+    straight = CrossingPath(limit=100.0, level=40.0, now=0.0, horizon=86400.0, profile=None)
+    assert straight.times_to_cross([1.0, 1.0, 1.0], [10.0, 0.0, -10.0]) == [50.0, 60.0, 70.0]
+    assert straight.times_to_cross([1.0], [70.0]) == [0.0]  # nearer than the level: crossed now
+    flat_day = DailyProfile(offsets=np.zeros(int(DAY // BIN_SECONDS)), days=2)
+    profiled = CrossingPath(limit=100.0, level=40.0, now=0.0, horizon=86400.0, profile=flat_day)
+    assert profiled.times_to_cross([0.01, 0.01], [0.0, 30.0]) == [6000.0, 3000.0]

@@ -43,20 +43,31 @@ class CrossingPath:
         if self.gap_now <= 0:
             return 0.0
         if self.grid is None:
-            if slope <= 0:
-                return math.inf
-            seconds = self.gap_now / slope
-            return seconds if seconds <= self.horizon else math.inf
+            return self._straight(slope, self.gap_now)
         hits = np.flatnonzero(slope * self.grid >= self.gaps)
         return float(self.grid[hits[0]]) if hits.size else math.inf
 
-    def times_to_cross(self, slopes: list) -> list:
-        """time_to_cross of each slope, in one pass over the grid."""
-        if self.grid is None or self.gap_now <= 0:
-            return [self.time_to_cross(s) for s in slopes]
-        hits = np.multiply.outer(np.array(slopes, dtype=np.float64), self.grid) >= self.gaps
+    def _straight(self, slope: float, gap: float) -> float:
+        if gap <= 0:
+            return 0.0
+        if slope <= 0:
+            return math.inf
+        seconds = gap / slope
+        return seconds if seconds <= self.horizon else math.inf
+
+    def times_to_cross(self, slopes: list, nearer: list | None = None) -> list:
+        """time_to_cross of each slope, in one pass over the grid; with `nearer`, each slope's
+        crossing is of a limit that much nearer (negative: farther)."""
+        nearer = [0.0] * len(slopes) if nearer is None else nearer
+        if self.gap_now <= 0:
+            return [0.0] * len(slopes)
+        if self.grid is None:
+            return [self._straight(s, self.gap_now - d) for s, d in zip(slopes, nearer)]
+        hits = (np.multiply.outer(np.array(slopes, dtype=np.float64), self.grid)
+                >= self.gaps - np.array(nearer, dtype=np.float64)[:, None])
         first = hits.argmax(axis=1)
-        return [float(self.grid[i]) if row[i] else math.inf for i, row in zip(first.tolist(), hits)]
+        return [0.0 if self.gap_now <= d else float(self.grid[i]) if row[i] else math.inf
+                for i, row, d in zip(first.tolist(), hits, nearer)]
 
     def needed_slope(self, within: float) -> float:
         """The smallest trend that reaches the limit within `within` seconds."""

@@ -30,7 +30,6 @@ CANDIDATES = (ROBUST, ETS, STL_TREND)  # the default
 KNOWN = CANDIDATES + (PROPHET,)  # what `candidates` may list
 CYCLE_HISTORY = "cycle-history"  # a young cycle's rate taken from the cycles before it
 DAILY_PEAKS = "daily-peaks"  # the trend of a daily cycle's peaks (peaks.py) set the time to failure
-SATURATING = "saturating"  # a ramp levelling off (saturation.py), in place of the robust line
 
 WEEK = 7 * 86400.0
 _ETS_STEP = 900.0

@@ -334,10 +334,14 @@ class ExhaustionPredictor(Predictor):
         track = calibration if calibration.ready() and fit.slope > 0 and calibration.covers(fit.slope) else None
         path = CrossingPath(sign * limit, level, now, cfg.horizon, state.profile)
         if track is not None:  # the track record sets the centre; the range covers both sources of doubt
-            slopes = [fit.slope * m for m in track.quantiles(tuple(1 - q for q in TTF_QUANTILES))]
+            high, mid, low = (fit.slope * m for m in track.quantiles(tuple(1 - q for q in TTF_QUANTILES)))
+            slopes = [max(high, fit.slope_high), mid, min(low, fit.slope_low)]
         else:
             slopes = [fit.slope_high, fit.slope, fit.slope_low]
-        ttf = dict(zip(TTF_QUANTILES, path.times_to_cross(slopes)))
+        # A point, not the line, reaches the limit first: the range also holds the scatter of
+        # points about the line (the probabilities' spread holds it too).
+        scatter = Z80 * fit.residual_sd
+        ttf = dict(zip(TTF_QUANTILES, path.times_to_cross(slopes, [scatter, 0.0, -scatter])))
         policy = cfg.policy
         # Past cycles that stopped short of the limit make this one likely to stop short too.
         reach = state.resets.reach_probability(level + state.season_at(now), sign * limit)
