@@ -151,6 +151,19 @@ def test_a_track_record_covers_only_slopes_like_those_it_was_learnt_on():
     assert GrowthCalibration(check_after=3600).covers(1e9)  # no record (or one from before slopes were kept)
 
 
+def test_a_track_record_learnt_on_a_steep_climb_does_not_cover_a_slow_leak_after_it():
+    from foresight.predictors.exhaustion.calibration import FLATTER, GrowthCalibration
+
+    cal = GrowthCalibration(check_after=3600, min_samples=3)
+    for i in range(5):  # a start-up climb: steep forecasts, and it levelled off
+        cal.remember(i * 60.0, 0.0, 100.0)
+    for i in range(5):
+        cal.observe(3600 + i * 60.0, value=0.0, reset_since=0.0, noise=1.0)
+    assert cal.ready() and cal.quantile(0.5) == 0.0
+    assert cal.covers(100.0) and cal.covers(1.01 * 100.0 / FLATTER)
+    assert not cal.covers(0.99 * 100.0 / FLATTER)
+
+
 def test_growth_calibration_discards_forecasts_from_before_a_reset():
     from foresight.predictors.exhaustion.calibration import GrowthCalibration
 

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-NEW_REGIME = 3.0
+NEW_REGIME = 3.0  # a slope this many times steeper than the record's 90th percentile is a new regime
+FLATTER = 10.0  # ... and one this many times flatter than its median
 
 
 @dataclass
@@ -24,7 +25,7 @@ class GrowthCalibration:
     slopes: deque = field(default_factory=lambda: deque(maxlen=150))  # the forecast slope behind each multiplier
     _sorted: np.ndarray | None = None  # cache of sorted multipliers, cleared on change
     _quantiles: tuple | None = None  # (qs, their quantiles), cleared on change like _sorted
-    _steepest: float | None = None  # the steepest slope the record covers, cleared on change like _sorted
+    _covered: tuple | None = None  # (flattest, steepest) slope the record covers, cleared on change like _sorted
 
     def observe(self, now: float, value: float, reset_since: float, noise: float):
         while self.pending and self.pending[0][0] <= now - self.check_after:
@@ -33,7 +34,7 @@ class GrowthCalibration:
             if t >= reset_since and expected > 2 * noise and expected > 0:
                 self.multipliers.append((value - level) / expected)
                 self.slopes.append(slope)
-                self._sorted = self._quantiles = self._steepest = None
+                self._sorted = self._quantiles = self._covered = None
 
     def remember(self, now: float, level: float, slope: float):
         self.pending.append((now, level, slope))
@@ -43,14 +44,16 @@ class GrowthCalibration:
 
     def covers(self, slope: float) -> bool:
         """Whether the record was made on forecasts like this one: at most NEW_REGIME times
-        steeper than most it was learnt on. A multiplier says how a forecast of some size
-        came true; those of a flat spell's small forecasts, which never came true, say
-        nothing about a leak's growth."""
+        steeper than most it was learnt on, and at most FLATTER times flatter than their
+        median. A multiplier says how a forecast of some size came true; those of a flat
+        spell's small forecasts, which never came true, say nothing about a leak's growth,
+        nor those of a start-up climb's steep ones about the slow leak after it."""
         if not self.slopes:  # a record from before slopes were kept
             return True
-        if self._steepest is None:
-            self._steepest = NEW_REGIME * float(np.quantile(np.fromiter(self.slopes, float), 0.9))
-        return slope <= self._steepest
+        if self._covered is None:
+            q50, q90 = np.quantile(np.fromiter(self.slopes, float), (0.5, 0.9))
+            self._covered = (float(q50) / FLATTER, NEW_REGIME * float(q90))
+        return self._covered[0] <= slope <= self._covered[1]
 
     def _values(self) -> np.ndarray:
         if self._sorted is None:
