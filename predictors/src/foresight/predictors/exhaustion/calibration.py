@@ -42,6 +42,11 @@ class GrowthCalibration:
     def ready(self) -> bool:
         return len(self.multipliers) >= self.min_samples
 
+    def speaks_for(self, slope: float) -> bool:
+        """Whether this record may scale a forecast of growth at `slope`: it is long enough,
+        the forecast is of growth, and the record was learnt on forecasts like it."""
+        return self.ready() and slope > 0 and self.covers(slope)
+
     def covers(self, slope: float) -> bool:
         """Whether the record was made on forecasts like this one: at most NEW_REGIME times
         steeper than most it was learnt on, and at most FLATTER times flatter than their

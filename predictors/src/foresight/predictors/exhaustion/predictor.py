@@ -331,7 +331,7 @@ class ExhaustionPredictor(Predictor):
             # robust trend speaks for this target: time to failure and probability alike.
             fit, level, model, robust_family = robust, robust_level, ROBUST, True
         calibration = state.calibration_for(model)
-        track = calibration if calibration.ready() and fit.slope > 0 and calibration.covers(fit.slope) else None
+        track = calibration if calibration.speaks_for(fit.slope) else None
         path = CrossingPath(sign * limit, level, now, cfg.horizon, state.profile)
         if track is not None:  # the track record sets the centre; the range covers both sources of doubt
             high, mid, low = (fit.slope * m for m in track.quantiles(tuple(1 - q for q in TTF_QUANTILES)))
@@ -351,8 +351,7 @@ class ExhaustionPredictor(Predictor):
             # error can still be the one that overreacts to a step or a burst, and the
             # robust trend's own track record is the longest this target has.
             robust_path = CrossingPath(sign * limit, robust_level, now, cfg.horizon, state.profile)
-            robust_track = (state.calibration if state.calibration.ready() and robust.slope > 0
-                            and state.calibration.covers(robust.slope) else None)
+            robust_track = state.calibration if state.calibration.speaks_for(robust.slope) else None
             # An imminent crossing (within critical_within) is judged by the robust trend
             # alone: a challenger that adapts slowly to a fresh ramp must not hold back a page.
             robust_probability = {w: reach * robust_path.probability(robust, w, robust_track) for w in probability}

@@ -27,7 +27,7 @@ class TargetState:
     calibration: GrowthCalibration  # the track record of the robust trend (and cycle-history) rates
     refit_phase: float  # staggers refits so targets do not all refit in the same loop
     fit: TrendFit | None = None
-    sawtooth: bool = False  # seen to be a short sawtooth: fitted on its envelope from then on
+    sawtooth: bool = False  # once seen to be a short sawtooth (its track records were cleared then)
     peak_offset: float = 0.0  # on a sawtooth, how far the fitted peaks (the envelope) sit above the values
     fit_time: float = -math.inf
     seen_at: float = -math.inf  # the target's previous evaluation
