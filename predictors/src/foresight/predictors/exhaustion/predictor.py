@@ -338,10 +338,12 @@ class ExhaustionPredictor(Predictor):
             slopes = [max(high, fit.slope_high), mid, min(low, fit.slope_low)]
         else:
             slopes = [fit.slope_high, fit.slope, fit.slope_low]
-        # A point, not the line, reaches the limit first: the range also holds the scatter of
-        # points about the line (the probabilities' spread holds it too).
+        # A point, not the line, reaches the limit first. Of the many points before the line
+        # gets there, one Z80 residual SDs above it is to be expected: the centre is the
+        # crossing of a limit that much nearer, p10 of one twice as near, p90 of the limit
+        # itself (once the line is there, half the points are above it).
         scatter = Z80 * fit.residual_sd
-        ttf = dict(zip(TTF_QUANTILES, path.times_to_cross(slopes, [scatter, 0.0, -scatter])))
+        ttf = dict(zip(TTF_QUANTILES, path.times_to_cross(slopes, [2 * scatter, scatter, 0.0])))
         policy = cfg.policy
         # Past cycles that stopped short of the limit make this one likely to stop short too.
         reach = state.resets.reach_probability(level + state.season_at(now), sign * limit)
