@@ -408,3 +408,50 @@ def test_crossing_times_of_a_nearer_or_farther_limit():
     flat_day = DailyProfile(offsets=np.zeros(int(DAY // BIN_SECONDS)), days=2)
     profiled = CrossingPath(limit=100.0, level=40.0, now=0.0, horizon=86400.0, profile=flat_day)
     assert profiled.times_to_cross([0.01, 0.01], [0.0, 30.0]) == [6000.0, 3000.0]
+
+
+def nightly_fill(days: int, peaks: list[float]):
+    """Used share of a disk: 40%, and from 01:00 each night a batch job writes scratch data up
+    to that night's peak over 2 h, holds it 30 min and frees it in 10 min."""
+    t = T0 + np.arange(0, days * 86400.0, 60.0)
+    since = (t - T0) % 86400 - 3600
+    night = ((t - T0) // 86400).astype(int)
+    peak = np.array(peaks)[night]
+    rise = np.clip(since / 7200, 0, 1) * (since >= 0)
+    fall = 1 - np.clip((since - 9000) / 600, 0, 1)
+    return t, (0.4 + (peak - 0.4) * np.minimum(rise, fall)) * 2 * GiB
+
+
+def test_a_nightly_batch_job_that_freed_its_space_before_does_not_page_the_next_night():
+    """One earlier cycle that stopped short of the limit: the chance this one reaches it is
+    1/3 (the rule of succession), below the default probability of 0.5."""
+    t, v = nightly_fill(2, [0.9, 0.9])
+    preds = feed(engine(), t, v)
+    second = [p for p in preds if p.timestamp >= T0 + 86400]
+    assert second and max(p.risk_level for p in second) == 0
+    first = [p for p in preds if p.timestamp < T0 + 86400]
+    assert max(p.risk_level for p in first) == 3  # the first night nothing told it from a runaway fill
+
+
+def test_a_batch_job_that_runs_past_its_earlier_peaks_still_pages():
+    """Halfway from the highest earlier peak (90%) to the limit is new territory: the chance
+    of reaching the limit is 1 again. This fill climbs 45% an hour, so that leaves 6-7 minutes:
+    the page comes late, but before the disk is full."""
+    t, v = nightly_fill(2, [0.9, 1.3])  # the second night it would fill the disk at 02:20
+    full = T0 + 86400 + 3600 + 7200 * (1.0 - 0.4) / (1.3 - 0.4)
+    keep = t < full
+    preds = feed(engine(), t[keep], v[keep])
+    paged = [p.timestamp for p in preds if p.timestamp >= T0 + 86400 and p.risk_level == 3]
+    assert paged and full - paged[0] >= 5 * 60
+    assert all(p.risk_level == 3 for p in preds if p.timestamp >= paged[0])
+
+
+def test_the_chance_a_cycle_reaches_the_limit_from_the_cycles_before_it():
+    from foresight.predictors.exhaustion.resets import ResetHistory
+    history = ResetHistory()
+    assert history.reach_probability(80.0, 100.0) == 1.0  # no history
+    history.record(1000.0, 90.0, 100.0, 1100.0, 40.0)  # a cycle that stopped at 90%
+    assert history.reach_probability(80.0, 100.0) == pytest.approx(1 / 3)
+    assert history.reach_probability(96.0, 100.0) == 1.0  # far beyond it: new territory
+    history.record(5000.0, 100.0, 100.0, 5100.0, 40.0)  # one that reached the limit
+    assert history.reach_probability(80.0, 100.0) == pytest.approx(2 / 3)

@@ -1,5 +1,7 @@
 """The exhaustion kind on real exporters' series: 15 s scrapes, free space draining to 0,
 noise, restarts, and series that come and go."""
+import math
+
 import numpy as np
 import pytest
 
@@ -92,8 +94,13 @@ def test_space_freed_is_a_reset_and_the_forecast_starts_again_from_it():
     state = target(engine)
     assert len(state.resets.peaks) == 1 and state.resets.peaks[0][1] is False  # a cycle that ended short of 0
     assert cleanup - 60 <= state.resets.last_time <= cleanup + 60  # the reset's peak
-    last = preds[-1]  # 180 - 20 * 6 + 150 ... about 90 GiB left at 20 GiB/h
-    assert last.ttf[0.5] == pytest.approx((free[-1] / (20 * GiB)) * 3600, rel=0.15)
+    last = preds[-1]  # 300 - 20 * 12 + 150: about 210 GiB left, at 20 GiB/h
+    assert last.trend_per_second == pytest.approx(-20 * GiB / 3600, rel=0.1)
+    # One earlier cycle ended short of the limit (the cleanup): the chance this one reaches
+    # it is 1/3 (the rule of succession), so the median is no crossing at all, and the
+    # first decile is the fresh line's crossing.
+    assert last.probability[86400] == pytest.approx(1 / 3, abs=0.01) and math.isinf(last.ttf[0.5])
+    assert last.ttf[0.1] == pytest.approx((free[-1] / (20 * GiB)) * 3600, rel=0.15)
 
 
 def test_an_oom_kill_is_a_reset_but_garbage_collection_near_the_limit_is_not():

@@ -174,6 +174,16 @@ class ExhaustionPredictor(Predictor):
                             else next_due(state.next_refit, now, cfg.refit_every, state.unseen))
         return True
 
+    @staticmethod
+    def _reach(state: TargetState, window: Window, sign: float, limit: float, line: float, now: float) -> float:
+        """The chance this cycle goes on to the limit, from where past cycles stopped. How high
+        it has got is the line, but no higher than the last half hour's points went: a line
+        fitted on a batch job's fill runs on above the level where the job holds (half an
+        hour holds a whole tooth of a heap's sawtooth, so the teeth do not make it flicker)."""
+        _, recent = window.arrays(since=now - 2 * RECENT)
+        height = min(line, float(np.max(sign * recent))) if recent.size else line
+        return state.resets.reach_probability(height, sign * limit)
+
     def _still_rising(self, t: np.ndarray, v: np.ndarray, now: float) -> bool:
         """Whether the last half hour rises steadily: the low end of its slope's 80% range is
         above zero, and no single step between points makes half of the rise (a deploy's
@@ -346,7 +356,7 @@ class ExhaustionPredictor(Predictor):
         ttf = dict(zip(TTF_QUANTILES, path.times_to_cross(slopes, [2 * scatter, scatter, 0.0])))
         policy = cfg.policy
         # Past cycles that stopped short of the limit make this one likely to stop short too.
-        reach = state.resets.reach_probability(level + state.season_at(now), sign * limit)
+        reach = self._reach(state, window, sign, limit, level + state.season_at(now), now) if state.resets.peaks else 1.0
         probability = {w: reach * path.probability(fit, w, track) for w in self._windows}
         if not robust_family:
             # An alert needs the robust trend to agree: a forecaster chosen on its average

@@ -95,6 +95,10 @@ class ResetHistory:
         """Share of past cycles at least this high (or in the upper half) that went on to the limit.
 
         1 with no history, and 1 far beyond every earlier cycle: that is new territory.
+        With one or more such cycles at the limit, (reached + 1) / (cycles + 1): a leak that has
+        OOM-killed the service before is taken at its word. With none, Laplace's rule of
+        succession, 1 / (cycles + 2): one nightly batch job that filled the disk and freed it
+        gives 1/3, not the 1/2 that would still page at the default `probability` of 0.5.
         """
         if not self.peaks:
             return 1.0
@@ -104,4 +108,5 @@ class ResetHistory:
         if level > top + 0.5 * (limit - top):
             return 1.0
         comparable = peaks >= min(level, float(np.median(peaks)))
-        return (int(reached[comparable].sum()) + 1) / (int(comparable.sum()) + 1)
+        went = int(reached[comparable].sum())
+        return (went + 1) / (int(comparable.sum()) + (1 if went else 2))
