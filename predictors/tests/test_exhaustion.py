@@ -455,3 +455,53 @@ def test_the_chance_a_cycle_reaches_the_limit_from_the_cycles_before_it():
     assert history.reach_probability(96.0, 100.0) == 1.0  # far beyond it: new territory
     history.record(5000.0, 100.0, 100.0, 5100.0, 40.0)  # one that reached the limit
     assert history.reach_probability(80.0, 100.0) == pytest.approx(2 / 3)
+
+
+def rotated_logs(days: int, leak_per_day: float, seed: int = 0):
+    """Used share of a disk whose logs fill it by 25% through the day and are rotated away at
+    03:00, over a leak of `leak_per_day` that rotation does not free."""
+    rng = np.random.default_rng(seed)
+    t = T0 + np.arange(0, days * 86400.0, 60.0)
+    since_rotation = ((t - T0 - 3 * 3600) % 86400) / 86400
+    share = 0.45 + leak_per_day * (t - T0) / 86400 + 0.25 * since_rotation + rng.normal(0, 0.003, t.size)
+    return t, share * 2 * GiB
+
+
+def test_a_leak_under_nightly_log_rotation_is_warned_hours_before_the_day_it_fills_the_disk():
+    """Each night's rotation ends a cycle short of the limit, but each cycle peaks higher:
+    those past cycles do not make this one likely to stop short."""
+    t, v = rotated_logs(7, 0.06)
+    full = t[np.argmax(v >= 2 * GiB)]  # the first minute at the limit, on day 5
+    keep = t < full
+    preds = feed(engine(), t[keep], v[keep])
+    warned = [p.timestamp for p in preds if p.risk_level >= 2 and p.timestamp > full - 86400]
+    assert warned and full - warned[0] >= 6 * 3600
+
+
+def test_nightly_log_rotation_without_a_leak_does_not_alert():
+    t, v = rotated_logs(7, 0.0)
+    preds = feed(engine(), t, v)
+    assert max(p.risk_level for p in preds if p.timestamp > T0 + 2 * 86400) == 0
+
+
+def test_cycles_whose_peaks_climb_to_the_limit_do_not_speak_for_stopping_short():
+    from foresight.predictors.exhaustion.resets import ResetHistory
+    history = ResetHistory()
+    for day, peak in enumerate([70.0, 76.0, 82.0, 88.0]):
+        history.record(day * 86400.0, peak, 100.0, day * 86400.0 + 60, 40.0)
+    assert history.reach_probability(85.0, 100.0) < 0.5  # the next peak, at about 94, stops short
+    history.record(4 * 86400.0, 94.0, 100.0, 4 * 86400.0 + 60, 40.0)
+    assert history.reach_probability(85.0, 100.0) == 1.0  # the next, at about 100, does not
+    wavering = ResetHistory()
+    for day, peak in enumerate([88.0, 82.0, 94.0, 86.0, 93.0]):
+        wavering.record(day * 86400.0, peak, 100.0, day * 86400.0 + 60, 40.0)
+    assert wavering.reach_probability(85.0, 100.0) < 0.5
+
+
+def test_a_climb_that_ended_at_the_limit_does_not_carry_over_to_the_cycle_after_it():
+    from foresight.predictors.exhaustion.resets import ResetHistory
+    history = ResetHistory()
+    for n, peak in enumerate([40.0, 50.0, 60.0, 70.0, 100.0]):  # cycles climbing to an OOM kill
+        history.record(n * 3600.0, peak, 100.0, n * 3600.0 + 60, 30.0)
+    # The restarted cycle, at 45%: one of the four cycles at least this high reached the limit.
+    assert history.reach_probability(45.0, 100.0) == pytest.approx(2 / 5)

@@ -105,8 +105,31 @@ class ResetHistory:
         peaks = np.array([peak for peak, _ in self.peaks])
         reached = np.array([r for _, r in self.peaks])
         top = peaks.max()
-        if level > top + 0.5 * (limit - top):
+        if level > top + 0.5 * (limit - top) or climbing_to(peaks[_after_last(reached):], limit):
             return 1.0
         comparable = peaks >= min(level, float(np.median(peaks)))
         went = int(reached[comparable].sum())
         return (went + 1) / (int(comparable.sum()) + (1 if went else 2))
+
+
+CLIMBING_CYCLES = 4  # ... whose peaks each rose above the one before
+
+
+def _after_last(reached: np.ndarray) -> int:
+    """The index after the last cycle that reached the limit (0 if none did)."""
+    hits = np.flatnonzero(reached)
+    return int(hits[-1]) + 1 if hits.size else 0
+
+
+def climbing_to(peaks: np.ndarray, limit: float) -> bool:
+    """Whether the last CLIMBING_CYCLES peaks each rose above the one before, by steps that
+    would take the next one to the limit: a leak under a nightly log rotation ends each cycle
+    higher, and its past cycles stopping short says nothing about this one. `peaks` are the
+    cycles since the last one that reached the limit: a climb that ended in a failure (an OOM
+    kill) started again from the bottom."""
+    last = peaks[-CLIMBING_CYCLES:]
+    if last.size < CLIMBING_CYCLES:
+        return False
+    steps = np.diff(last)
+    return bool(np.all(steps > 0) and last[-1] + float(np.median(steps)) >= limit - 0.02 * abs(limit))
+
