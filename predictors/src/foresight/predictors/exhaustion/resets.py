@@ -59,6 +59,11 @@ def last_reset(t: np.ndarray, v: np.ndarray, drop: float, falls: np.ndarray | No
     return peak, bottom
 
 
+def at_limit(peak: float, limit: float) -> bool:
+    """A cycle that peaked within 2% of its limit reached it (an OOM kill comes just before)."""
+    return peak >= limit - 0.02 * abs(limit)
+
+
 @dataclass
 class ResetHistory:
     """Where this series' past cycles ended: at the limit (a failure) or below it.
@@ -74,7 +79,7 @@ class ResetHistory:
     def record(self, time: float, peak: float, limit: float, bottom_time: float, bottom_value: float):
         if time <= self.last_time or (self.cycle_start is not None and time <= self.cycle_start[0]):
             return  # this reset again, seen from a later window (its peak may seem to move as the window slides)
-        reached = peak >= limit - 0.02 * abs(limit)
+        reached = at_limit(peak, limit)
         self.peaks.append((peak, reached))
         if reached and self.cycle_start is not None and time > self.cycle_start[0]:
             self.cycle_slopes.append((peak - self.cycle_start[1]) / (time - self.cycle_start[0]))
@@ -131,5 +136,5 @@ def climbing_to(peaks: np.ndarray, limit: float) -> bool:
     if last.size < CLIMBING_CYCLES:
         return False
     steps = np.diff(last)
-    return bool(np.all(steps > 0) and last[-1] + float(np.median(steps)) >= limit - 0.02 * abs(limit))
+    return bool(np.all(steps > 0) and at_limit(last[-1] + float(np.median(steps)), limit))
 
