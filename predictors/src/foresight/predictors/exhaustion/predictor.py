@@ -180,6 +180,8 @@ class ExhaustionPredictor(Predictor):
         it has got is the line, but no higher than the last half hour's points went: a line
         fitted on a batch job's fill runs on above the level where the job holds (half an
         hour holds a whole tooth of a heap's sawtooth, so the teeth do not make it flicker)."""
+        if not state.resets.peaks:  # no past cycle: skip the window slice, the answer is 1
+            return 1.0
         _, recent = window.arrays(since=now - 2 * RECENT)
         height = min(line, float(np.max(sign * recent))) if recent.size else line
         return state.resets.reach_probability(height, sign * limit)
@@ -356,7 +358,7 @@ class ExhaustionPredictor(Predictor):
         ttf = dict(zip(TTF_QUANTILES, path.times_to_cross(slopes, [2 * scatter, scatter, 0.0])))
         policy = cfg.policy
         # Past cycles that stopped short of the limit make this one likely to stop short too.
-        reach = self._reach(state, window, sign, limit, level + state.season_at(now), now) if state.resets.peaks else 1.0
+        reach = self._reach(state, window, sign, limit, level + state.season_at(now), now)
         probability = {w: reach * path.probability(fit, w, track) for w in self._windows}
         if not robust_family:
             # An alert needs the robust trend to agree: a forecaster chosen on its average

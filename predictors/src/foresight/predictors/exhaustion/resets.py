@@ -137,4 +137,3 @@ def climbing_to(peaks: np.ndarray, limit: float) -> bool:
         return False
     steps = np.diff(last)
     return bool(np.all(steps > 0) and at_limit(last[-1] + float(np.median(steps)), limit))
-
