@@ -25,6 +25,7 @@ by one), and everything the engine holds per series (store, model state, policy)
 """
 import argparse
 import cProfile
+import gc
 import json
 import math
 import os
@@ -49,8 +50,10 @@ LIMIT = 100.0
 TARGET_P99 = 0.2  # seconds per loop at 10,000 series, one core
 AIM_P99 = 0.1
 from exhaustion.cost import CONFIG as COST_CONFIG  # noqa: E402 (bench/ is on the path from here)
+from foresight.runtime.heap import THRESHOLDS, freeze_startup_state, tune_collector  # noqa: E402
 
 CONFIG = COST_CONFIG + "    max_targets: {targets}\n"  # the cost bench's predictor, room for every series
+DEFAULT_COLLECTOR = gc.get_threshold()
 
 
 class Signals:
@@ -130,12 +133,14 @@ def run_evaluate(series: int, minutes: int, profile: Path | None = None) -> dict
     signals = Signals(series)
     labels = [(("instance", f"host-{i // 10}:9100"), ("job", f"svc-{i}")) for i in range(series)]
     engine = _engine(series)
+    tune_collector()  # the garbage collector as `foresight run` sets it (runtime/heap.py)
     tic = time.perf_counter()
     now = prefill(engine, signals, labels, 60)
     prefill_s = time.perf_counter() - tic
     tic, cpu = time.perf_counter(), time.process_time()
     first = engine.evaluate()  # every target's first fit: once at start, reported apart
     first_s, first_cpu = time.perf_counter() - tic, time.process_time() - cpu
+    freeze_startup_state()  # as the sidecar does once its warm-up is in
     # predict_linear's ring buffer: the last 2 h of each series, one column per minute
     width = 120
     hist_t = np.arange(HISTORY - 60 * (width - 1), HISTORY + 1, 60, dtype=np.float64)
@@ -173,6 +178,8 @@ def run_evaluate(series: int, minutes: int, profile: Path | None = None) -> dict
             print(f"{series} series, minute {k}/{minutes}: evaluate {wall[-1]:.3f} s wall, {cpu_s[-1]:.3f} s CPU "
                   f"({len(preds)} predictions); ingest {ingest[-1]:.3f} s; predict_linear {base[-1] * 1000:.1f} ms",
                   flush=True)
+    gc.unfreeze()  # the next series count starts from the default, as a new process would
+    gc.set_threshold(*DEFAULT_COLLECTOR)
     if profiler:
         profiler.dump_stats(str(profile))
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
@@ -181,7 +188,7 @@ def run_evaluate(series: int, minutes: int, profile: Path | None = None) -> dict
         "series": series, "minutes": minutes, "prefill_s": prefill_s,
         "first_evaluation_s": first_s, "first_evaluation_cpu_s": first_cpu, "first_predictions": len(first),
         "predictions_per_loop_min": int(min(counts)), "predictions_per_loop_max": int(max(counts)),
-        "predictor_errors": int(errors),
+        "predictor_errors": int(errors), "collector_thresholds": list(THRESHOLDS),
         "model_fit_errors": int(sum(getattr(p, "model_fit_errors", 0) for p in engine.predictors)),
     }
     for name, xs in (("evaluate_wall", wall), ("evaluate_cpu", cpu_s), ("ingest_wall", ingest),
@@ -256,7 +263,10 @@ def report(out: Path) -> str:
         "fewer loops behind its p99. Wall time, and CPU time (time.process_time: every thread of the process; BLAS and OpenMP "
         "limited to one thread), per loop; predict_linear over the same 2 h window for every series in the "
         "same run. The machine has 2 cores shared with other work: the load average is in the table, and "
-        "CPU time is the fairer figure when it is high.", "", *lines, "", *verdicts, "",
+        "CPU time is the fairer figure when it is high. Python's garbage collector is set as `foresight run` "
+        "sets it (runtime/heap.py: thresholds (50,000, 20, 10), the start-up state frozen after the first "
+        "evaluation); runs of code from before that module ran with Python's defaults (700, 10, 10).",
+        "", *lines, "", *verdicts, "",
     ]
     mem = data.get("memory")
     if mem:

@@ -3,7 +3,7 @@
 Each shortcut taken for the evaluation loop's cost (bench/scale/evaluate.py) is compared,
 value for value, with the computation it replaced: statsmodels' own Holt fit, a fully
 sorted Theil-Sen, a crossing searched one slope and one window at a time, quantiles taken
-one by one.
+one by one, bins matched by np.intersect1d, medians and spreads by numpy's own.
 """
 import math
 import warnings
@@ -14,8 +14,10 @@ import pytest
 from foresight.predictors.exhaustion.calibration import GrowthCalibration
 from foresight.predictors.exhaustion.crossing import CrossingPath
 from foresight.predictors.exhaustion.forecasters import _ETS_PARAMS, ets_damped_rate, load_statsmodels
+from foresight.predictors.exhaustion.peaks import _common, excess_over_means, today_ratio
 from foresight.predictors.exhaustion.seasonality import DAY, DailyProfile
 from foresight.predictors.exhaustion.trends import Z80, TrendFit, _pairs, theil_sen
+from foresight.store import means_per_bin
 
 
 def _statsmodels_rate(t, v, horizon):
@@ -81,6 +83,10 @@ def test_theil_sen_partial_sort_equals_full_sort():
             y = np.round(y)  # many equal slopes
         if case % 31 == 0 and n > 1:
             y[0] = np.nan
+        if case % 37 == 0 and n > 2:
+            y[-2:] = np.inf  # inf - inf: a NaN slope from values that are not NaN
+        if case % 11 == 0:
+            x = rng.permutation(x)  # times out of order: the general path
         assert str(theil_sen(x, y)) == str(_theil_sen_sorted(x, y))
 
 
@@ -131,3 +137,49 @@ def test_theil_sen_of_a_line(size):
     x = np.arange(size, dtype=float) * 60.0
     slope, low, high = theil_sen(x, 3.0 + 0.5 * x)
     assert slope == low == high == 0.5
+
+
+def test_bin_matching_equals_intersect1d():
+    rng = np.random.default_rng(14)
+    for case in range(500):
+        a = np.unique(rng.integers(0, 40, int(rng.integers(0, 20)))).astype(float)
+        b = np.unique(rng.integers(0, 40, int(rng.integers(0, 20)))).astype(float)
+        if case % 9 == 0:
+            b = b[::-1]  # not increasing: the general path
+        expected = np.intersect1d(a, b, return_indices=True)[1:]
+        got = _common(a, b)
+        assert all(np.array_equal(g, e) for g, e in zip(got, expected)), (a, b)
+
+
+def _today_ratio_numpy(t_now, v_now, t_then, v_then):
+    """today_ratio as it was: np.intersect1d, np.median and np.std."""
+    a_t, a_v = means_per_bin(t_now, v_now, 300.0)
+    b_t, b_v = means_per_bin(t_then + DAY, v_then, 300.0)
+    common, ia, ib = np.intersect1d(np.floor(a_t / 300.0), np.floor(b_t / 300.0), return_indices=True)
+    if common.size < 6 or (b_v[ib] <= 0).any() or (a_v[ia] <= 0).any():
+        return None
+    ratios = a_v[ia] / b_v[ib]
+    return float(np.median(ratios)), float(ratios.std(ddof=1) / math.sqrt(ratios.size))
+
+
+def _excess_numpy(t, v):
+    """excess_over_means as it was, with np.median."""
+    bins = np.floor(t / 300.0)
+    firsts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
+    counts = np.diff(np.r_[firsts, t.size])
+    highest = np.maximum.reduceat(v, firsts)
+    means = np.add.reduceat(v, firsts) / counts
+    return float(np.median((highest - means)[counts > 1])) if (counts > 1).any() else 0.0
+
+
+def test_today_ratio_and_excess_equal_numpy_bit_for_bit():
+    rng = np.random.default_rng(15)
+    now = 1767571200.0 + 9 * 3600
+    for case in range(300):
+        step = float(rng.choice([15.0, 30.0, 60.0, 300.0]))
+        t = np.arange(now - 3600.0, now, step)
+        t = t[rng.uniform(size=t.size) > (0.5 if case % 4 == 0 else 0.05)]  # gaps
+        v = rng.lognormal(0.0, 0.3, t.size) * (1.0 if case % 13 else -1.0)  # some not positive: no ratio
+        then = t - DAY + (rng.integers(-2, 3) * step if case % 3 == 0 else 0.0)
+        assert today_ratio(t, v, then, v[::-1].copy()) == _today_ratio_numpy(t, v, then, v[::-1].copy())
+        assert excess_over_means(t, v) == _excess_numpy(t, v)

@@ -14,6 +14,7 @@ from foresight.sources.csv_table import parse_timestamp
 
 from .cli_security import (add_kafka_security_arguments, add_trusted_network_argument, kafka_security_from_args,
                            plaintext_warnings, read_feedback)
+from .heap import tune_collector
 from .trainer import add_trainer_command, cmd_trainer
 
 EXIT_CONFIG = 2
@@ -229,10 +230,11 @@ def cmd_run(args) -> int:
         print(f"error: --state {args.state}: the folder {Path(args.state).parent} does not exist", file=sys.stderr)
         return EXIT_CONFIG
     log_events_as_json()  # predictions, alert decisions and feedback as JSON lines on stderr
+    tune_collector()
     settings = Settings(kafka_bootstrap=args.kafka_bootstrap, consumer_group=args.consumer_group,
                         prometheus_url=args.prometheus_url, warmup=args.warmup, listen=args.listen,
                         feedback=feedback, state=args.state, checkpoint_every=args.checkpoint_every,
-                        registry=args.registry, kafka_security=security,
+                        registry=args.registry, kafka_security=security, freeze_startup=True,
                         store=StoreSettings(max_skew=args.max_skew, series_ttl=args.series_ttl,
                                             max_series=args.max_series))
     service = Service(config, settings)
@@ -294,6 +296,7 @@ def cmd_train(args) -> int:
     from .train import csv_source, prometheus_source, run_training, summary
 
     logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
+    tune_collector()
     try:
         history = prometheus_history(args.inputs, args.prometheus, args.start, args.end, args.step, args.late_rows)
         config = load_config(args.config)
@@ -334,6 +337,7 @@ def cmd_backtest(args) -> int:
     from .backtest import run_backtest
     from .backtest_prometheus import prometheus_history, run_prometheus_backtest, summary_table
 
+    tune_collector()
     try:
         history = prometheus_history(args.inputs, args.prometheus, args.start, args.end, args.step, args.late_rows)
         config = load_config(args.config)

@@ -16,6 +16,7 @@ from .background import BackgroundFeedback
 from .engine import Engine
 from .pacing import TopicPacer, begins_at
 from .handover import PartitionKeeper
+from .heap import freeze_startup_state
 from .peers import PeerIncidents
 from .restarts import StateKeeper
 from .shadow import ModelWatch
@@ -42,6 +43,7 @@ class Settings:
     registry: str = ""  # MLflow URL: start from each predictor's champion bundle and follow it; empty = off
     registry_poll: float = 30.0  # seconds between asks for a moved champion alias
     kafka_security: object = None  # sources.kafka_security.KafkaSecurity (TLS, SASL); None = plaintext
+    freeze_startup: bool = False  # gc.freeze() what start-up built (runtime/heap.py); `foresight run` sets it
 
 
 class PollSize:
@@ -260,6 +262,8 @@ class Service:
                 self.champions.start(restored)
             if not restored:
                 self.warm_up(time.time())
+            if self.settings.freeze_startup:
+                freeze_startup_state()
             self.warmed = True
             self.source = self._connect(KafkaSource)
             self.source.listen(self._revoked, self._assigned)

@@ -18,14 +18,20 @@ _GROWTH = 1.5  # buffer growth; doubling would leave up to half the buffer unuse
 _STATE_VERSION = 1
 
 
+def bin_starts(t: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """The index of the first point in each `width`-second bin of the epoch grid that has
+    points, and how many points each holds; `t` increasing and not empty."""
+    bins = np.floor(t / width)
+    firsts = np.flatnonzero(np.concatenate(([True], bins[1:] != bins[:-1])))
+    return firsts, np.diff(np.append(firsts, t.size))
+
+
 def means_per_bin(t: np.ndarray, v: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
     """One (mean time, mean value) per `width`-second bin of the epoch grid that has points;
     `t` increasing. Empty bins give nothing, so gaps stay gaps."""
     if t.size == 0:
         return t, v
-    bins = np.floor(t / width)
-    firsts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
-    counts = np.diff(np.r_[firsts, t.size])
+    firsts, counts = bin_starts(t, width)
     return np.add.reduceat(t, firsts) / counts, np.add.reduceat(v, firsts) / counts
 
 

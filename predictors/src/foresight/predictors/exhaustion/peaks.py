@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from foresight.store import means_per_bin
+from foresight.store import bin_starts, means_per_bin
 
 from .seasonality import BIN_SECONDS, DAY, DailyProfile
+from .trends import median
 
 PEAK_HALF_WIDTH = 2 * 3600.0
 MIN_DAYS, MAX_DAYS = 3, 7
@@ -134,12 +135,13 @@ def excess_over_means(t: np.ndarray, v: np.ndarray) -> float:
     single scrape adds to a peak of five-minute means."""
     if t.size < 2:
         return 0.0
-    bins = np.floor(t / BIN_SECONDS)
-    firsts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
-    counts = np.diff(np.r_[firsts, t.size])
+    firsts, counts = bin_starts(t, BIN_SECONDS)
+    several = counts > 1
+    if not several.any():
+        return 0.0
     highest = np.maximum.reduceat(v, firsts)
     means = np.add.reduceat(v, firsts) / counts
-    return float(np.median((highest - means)[counts > 1])) if (counts > 1).any() else 0.0
+    return median((highest - means)[several])
 
 
 def today_ratio(t_now: np.ndarray, v_now: np.ndarray, t_then: np.ndarray, v_then: np.ndarray) -> tuple | None:
@@ -147,8 +149,21 @@ def today_ratio(t_now: np.ndarray, v_now: np.ndarray, t_then: np.ndarray, v_then
     bin, or None with too few pairs or values near zero (no ratio there)."""
     a_t, a_v = means_per_bin(t_now, v_now, BIN_SECONDS)
     b_t, b_v = means_per_bin(t_then + DAY, v_then, BIN_SECONDS)
-    common, ia, ib = np.intersect1d(np.floor(a_t / BIN_SECONDS), np.floor(b_t / BIN_SECONDS), return_indices=True)
-    if common.size < TODAY_MIN_BINS or (b_v[ib] <= 0).any() or (a_v[ia] <= 0).any():
+    ia, ib = _common(np.floor(a_t / BIN_SECONDS), np.floor(b_t / BIN_SECONDS))
+    if ia.size < TODAY_MIN_BINS or (b_v[ib] <= 0).any() or (a_v[ia] <= 0).any():
         return None
     ratios = a_v[ia] / b_v[ib]
-    return float(np.median(ratios)), float(ratios.std(ddof=1) / math.sqrt(ratios.size))
+    n = ratios.size
+    deviations = ratios - ratios.sum() / n  # ratios.std(ddof=1), without np.std's overhead
+    return median(ratios), math.sqrt((deviations * deviations).sum() / (n - 1)) / math.sqrt(n)
+
+
+def _common(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices into a and b of the values both hold, as np.intersect1d(a, b,
+    return_indices=True) gives them. Bin numbers come increasing, one per bin: a binary
+    search then does what intersect1d's sort of both arrays would."""
+    if a.size and b.size and (np.diff(a) > 0).all() and (np.diff(b) > 0).all():
+        at = np.minimum(np.searchsorted(b, a), b.size - 1)
+        ia = np.flatnonzero(b[at] == a)
+        return ia, at[ia]
+    return np.intersect1d(a, b, return_indices=True)[1:]

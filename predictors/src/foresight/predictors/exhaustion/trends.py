@@ -54,10 +54,10 @@ def median(a: np.ndarray) -> float:
 def theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     """Median pairwise slope with its 80% interval (Sen 1968, as scipy.stats.theilslopes)."""
     i, j = _pairs(x.size)
-    dx = x[j] - x[i]
-    if dx.all():  # increasing times: no pair to leave out
-        slopes = (y[j] - y[i]) / dx
+    if x.size > 1 and (x[1:] > x[:-1]).all():  # increasing times: no pair to leave out
+        slopes = (y.take(j) - y.take(i)) / (x.take(j) - x.take(i))
     else:
+        dx = x[j] - x[i]
         ok = dx != 0
         slopes = (y[j] - y[i])[ok] / dx[ok]
     m = slopes.size
@@ -68,9 +68,9 @@ def theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     ranks = (max(int(round((m - Z80 * sigma) / 2.0)), 0), (m - 1) // 2, m // 2,
              min(int(round((m + Z80 * sigma) / 2.0)) - 1, m - 1))
     # Only these four ranks are read: a partial sort puts each in its place. A full sort
-    # where it could differ: NaN, and zeros (-0.0 and 0.0 tie, and which one lands on a
-    # rank depends on the algorithm).
-    picked = np.partition(slopes, ranks)[list(ranks)] if not np.isnan(slopes).any() else None
+    # where it could differ: NaN (only values that are not finite make one), and zeros
+    # (-0.0 and 0.0 tie, and which one lands on a rank depends on the algorithm).
+    picked = np.partition(slopes, ranks)[list(ranks)] if np.isfinite(y).all() else None
     if picked is None or not picked.all():
         picked = np.sort(slopes)[list(ranks)]
     low, mid_a, mid_b, high = picked
