@@ -29,12 +29,12 @@ T0 = 1_767_225_600
 def service(**settings):
     """A Service that counts its evaluations."""
     svc = Service(CONFIG, Settings(listen=f"127.0.0.1:{free_port()}", **settings))
-    evaluate, svc.evaluations = svc.engine.evaluate, 0
+    predict, svc.evaluations = svc.engine.predict, 0
 
     def counted():
         svc.evaluations += 1
-        return evaluate()
-    svc.engine.evaluate = counted
+        return predict()
+    svc.engine.predict = counted
     return svc
 
 

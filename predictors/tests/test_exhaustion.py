@@ -385,7 +385,10 @@ def test_the_time_to_failure_range_covers_the_fits_doubt_as_well_as_the_track_re
     t, v = leak(hours=12.0, rate_per_hour=0.1 * GiB, noise=20 * 2**20, seed=3)
     t, v = t[v < 1.9 * GiB], v[v < 1.9 * GiB]
     e = engine()
-    last = feed(e, t, v)[-1]
+    feed(e, t[:-1], v[:-1])
+    e.add_points("metrics", [Point("used", (("job", "checkout"),), t[-1], v[-1], GAUGE),
+                             Point("limit", (("job", "checkout"),), t[-1], 2 * GiB, GAUGE)])
+    last = e.predict()[-1]  # without refit_pending: the state holds the fit this prediction used
     state = next(iter(e.predictors[0]._targets.values()))
     assert state.calibration.ready() and state.model == "robust-trend"
     gap = 2 * GiB - state.level_at(last.timestamp)

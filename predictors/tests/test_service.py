@@ -70,7 +70,15 @@ def test_logs_and_traces_are_ingested():
 
 def test_predictions_and_inference_histogram_published():
     svc = service()
+    refit_pending, published_first = svc.engine.refit_pending, []
+
+    def after_publication():  # the scheduled refits run once this loop's predictions are out
+        published_first.append(value(svc, "foresight_event_time_seconds") == svc.engine.store.watermark)
+        refit_pending()
+    svc.engine.refit_pending = after_publication
     svc.handle([memory(T0 + 60 * i, 100 + 5 * i) for i in range(60)])
+    assert published_first and all(published_first)
+    assert value(svc, "foresight_refit_duration_seconds_count") == len(published_first)
     ids = {"predictor": "memory", "service": "checkout", "service_instance": "checkout-0"}
     # 395 of 1000 after an hour, rising 5 a minute: the limit is 605 / 5 = 121 minutes away.
     assert value(svc, "foresight_time_to_failure_seconds", {**ids, "quantile": "0.5"}) == pytest.approx(121 * 60, rel=0.02)

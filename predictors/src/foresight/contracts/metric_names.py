@@ -35,6 +35,7 @@ COUNTER_RESETS = "foresight_counter_resets"
 CONSUMER_LAG = "foresight_consumer_lag_messages"
 PARTITIONS_ASSIGNED = "foresight_kafka_partitions_assigned"  # this replica's share of the consumer group
 INFERENCE_DURATION = "foresight_inference_duration_seconds"
+REFIT_DURATION = "foresight_refit_duration_seconds"  # scheduled refits, after the predictions are out
 EVENT_TIME = "foresight_event_time_seconds"
 SERIES_TRACKED = "foresight_series_tracked"
 SERIES_EVICTED = "foresight_series_evicted"  # + reason: idle past the TTL, or max_series reached
@@ -51,7 +52,7 @@ ANNOTATION_QUEUE = "foresight_annotation_queue_length"
 
 COUNTERS = (POINTS_INGESTED, BAD_INPUT, COUNTER_RESETS, WARMUP_POINTS, FEEDBACK, FEEDBACK_SKIPPED, GRAFANA_ERRORS,
             ANNOTATIONS_WRITTEN, ANNOTATIONS_DROPPED, TARGETS_DROPPED, PREDICTOR_ERRORS, SERIES_EVICTED)
-HISTOGRAMS = (INFERENCE_DURATION,)
+HISTOGRAMS = (INFERENCE_DURATION, REFIT_DURATION)
 
 
 def exposed_names() -> set[str]:

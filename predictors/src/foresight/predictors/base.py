@@ -122,6 +122,10 @@ class Predictor:
     def _predict(self, labels: dict, window: Window, store: SeriesStore, now: float) -> Prediction | None:
         raise NotImplementedError
 
+    def refit_pending(self):
+        """Model upkeep the last evaluate() left for after its predictions are published
+        (scheduled refits); kinds without any keep this no-op."""
+
     def forget(self, series_keys: list):
         """Drop the bookkeeping and model state of series the store evicted (a series that
         comes back starts afresh); a target left without series gives its `max_targets` slot up."""

@@ -17,6 +17,8 @@ from foresight.predictors.registry import PLUGINS, plugin_class
 
 from .stable_text import HeldTexts
 
+DURATION_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)  # seconds
+
 HELP = {
     names.TIME_TO_FAILURE: "Time until the watched series crosses its limit (event time); +Inf when not within "
                            "the horizon.",
@@ -196,9 +198,11 @@ class HealthMetrics:
                          ["topic"], registry=registry)
         self.partitions = Gauge(names.PARTITIONS_ASSIGNED, "Kafka partitions the consumer group gave this "
                                 "replica; it predicts the series of these only.", registry=registry)
-        self.inference = Histogram(names.INFERENCE_DURATION, "Duration of one inference loop.",
-                                   buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-                                   registry=registry)
+        self.inference = Histogram(names.INFERENCE_DURATION, "Duration of one inference loop: the predictions, "
+                                   "up to their publication.", buckets=DURATION_BUCKETS, registry=registry)
+        self.refits = Histogram(names.REFIT_DURATION, "Duration of the scheduled model refits run after each "
+                                "inference loop's predictions are published.", buckets=DURATION_BUCKETS,
+                                registry=registry)
         self.event_time = Gauge(names.EVENT_TIME, "Event-time watermark: newest data timestamp seen.",
                                 registry=registry)
         self.series = Gauge(names.SERIES_TRACKED, "Series held in windows.", registry=registry)

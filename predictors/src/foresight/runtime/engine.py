@@ -102,9 +102,26 @@ class Engine:
         return counts
 
     def evaluate(self) -> list[Prediction]:
+        """predict(), then refit_pending(): one whole loop, for callers that publish nothing
+        in between (backtests, training, warm-up). Same results as the live service's order."""
+        results = self.predict()
+        self.refit_pending()
+        return results
+
+    def refit_pending(self):
+        """The scheduled refits the last predict() left (each predictor's refit_pending), on the
+        data it saw: the live service runs them once that loop's predictions are published."""
+        for predictor in self.predictors:
+            try:
+                predictor.refit_pending()
+            except Exception as exc:
+                predictor.record_error(exc, "refit_pending")
+
+    def predict(self) -> list[Prediction]:
         """Run every predictor whose targets are due, and set each result's risk level.
 
-        Predictions that could not be renewed are listed in `self.withdrawn`."""
+        Predictions that could not be renewed are listed in `self.withdrawn`. Scheduled refits
+        wait for refit_pending()."""
         results, self.withdrawn, derived = [], [], []
         self._forget(self.store.sweep())
         for predictor in self.predictors:

@@ -210,10 +210,13 @@ class Service:
 
     def _evaluate(self):
         started = time.perf_counter()
-        predictions = self.engine.evaluate()
+        predictions = self.engine.predict()
         if predictions:
             self.health.inference.observe(time.perf_counter() - started)
         self.publish(predictions)
+        started = time.perf_counter()  # the scheduled refits: once the predictions are out
+        self.engine.refit_pending()
+        self.health.refits.observe(time.perf_counter() - started)
         if self.engine.store.watermark > float("-inf"):
             self.models.observe(predictions, self.engine.withdrawn, self.engine.store.watermark, self.predictions)
         self._step_from = max(self.engine.store.stream_time.values(), default=-math.inf)

@@ -91,6 +91,7 @@ class Shadow:
                 policy.set_threshold(champion.threshold)  # the tuned threshold, read only
             try:
                 predictions = predictor.evaluate(self.engine.store)
+                predictor.refit_pending()  # a challenger is judged as the champion runs: refits after predictions
             except Exception as exc:
                 predictor.record_error(exc, "evaluate (challenger)")
                 continue

@@ -99,12 +99,16 @@ def bad_input() -> timeseries.Panel:
 
 def inference_duration() -> timeseries.Panel:
     bucket_rate = "sum by (le) (rate(foresight_inference_duration_seconds_bucket{%s}[$__rate_interval]))" % SIDECARS
+    refit_rate = "sum by (le) (rate(foresight_refit_duration_seconds_bucket{%s}[$__rate_interval]))" % SIDECARS
     panel = (timeseries.Panel().title("Inference loop duration").span(12).height(8).datasource(PROMETHEUS)
-             .description("Duration of one inference loop over all due predictors. Alert ForesightInferenceSlow "
-                          "when the 99th percentile stays high.")
+             .description("Duration of one inference loop over all due predictors, up to its predictions. Alert "
+                          "ForesightInferenceSlow when the 99th percentile stays high. The scheduled model refits "
+                          "run after the predictions are published: their p99 is the dashed line.")
              .unit("s").min(0).line_width(1).fill_opacity(0))
     for ref, q in [("A", "0.5"), ("B", "0.9"), ("C", "0.99")]:
         panel = panel.with_target(query(ref, f"histogram_quantile({q}, {bucket_rate})", f"p{round(float(q) * 100)}"))
+    panel = (panel.with_target(query("D", f"histogram_quantile(0.99, {refit_rate})", "refits after publication, p99"))
+             .override_by_query("D", [prop("custom.lineStyle", {"fill": "dash", "dash": [10, 10]})]))
     return threshold_lines(panel, INFERENCE_SLOW_ALERT_SECONDS)
 
 

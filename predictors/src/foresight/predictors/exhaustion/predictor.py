@@ -23,7 +23,7 @@ import numpy as np
 
 from foresight.contracts.predictions import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction, output_labels
 from foresight.predictors.base import Predictor
-from foresight.store import SeriesStore, Window, means_per_bin
+from foresight.store import SeriesStore, Window
 
 from .calibration import GrowthCalibration
 from .config import ExhaustionConfig
@@ -34,10 +34,10 @@ from .limits import LimitIndex
 from .model_selection import ModelSelector
 from .peaks import excess_over_means, fit_peak_trend, today_ratio
 from .resets import RESET_WITHIN, falls_ahead, last_reset, reset_threshold
-from .seasonality import BIN_SECONDS, DAY, DailyProfile, fit_daily_profile, left_the_day
+from .seasonality import DAY, fit_profile, left_the_day
 from .state import TargetState, next_due
 from .sawtooth import is_sawtooth, upper_envelope
-from .trends import Z80, TrendFit, fit_multiscale, fit_trend, levelling
+from .trends import Z80, TrendFit, fit_multiscale, fit_trend, levelling, still_rising
 
 
 DEPARTURE = 4.0
@@ -54,18 +54,35 @@ class ExhaustionPredictor(Predictor):
         self._targets: dict[tuple, TargetState] = {}
         self._limit_index: tuple[list | None, dict] = (None, {})
         self.model_fit_errors = 0  # statsmodels fits that raised: counted, and the candidate skipped
+        self._pending: list[tuple] = []  # scheduled refits of this loop's targets, run by refit_pending()
         policy = config.policy  # the windows a failure probability is given for
-        self._windows = sorted(set(PUBLISHED_HORIZONS) | {policy.critical_within, policy.warning_within,
-                                                          policy.info_within})
+        self._alert_windows = (policy.critical_within, policy.warning_within, policy.info_within)
+        self._windows = sorted(set(PUBLISHED_HORIZONS) | set(self._alert_windows))
         if set(config.candidates) - {ROBUST}:
             load_statsmodels()
         if PROPHET in config.candidates:
             load_prophet()
 
+    def evaluate(self, store: SeriesStore) -> list[Prediction]:
+        self.refit_pending()  # a caller that did not run the last loop's refits: before predicting
+        return super().evaluate(store)
+
+    def refit_pending(self):
+        """The scheduled refits of the last evaluate(), on the data it saw, for the next one. A
+        refit that raises leaves the target without a fit: the next evaluation refits it at
+        once, and withdraws its prediction if that raises too."""
+        pending, self._pending = self._pending, []
+        for labels, state, window, sign, limit, now in pending:
+            try:
+                self._refit(state, window, sign, limit, now)
+            except Exception as exc:
+                state.fit = None
+                self.record_error(exc, f"the refit of target {labels}")
 
     def raw_history(self) -> float:
         """The trend is fitted on raw points over `lookback`, resets found within 15 minutes."""
         return self.config.lookback + RESET_WITHIN
+
     def selectors(self) -> list:
         return [s for s in (self.config.series, self.config.limit_series) if s is not None]
 
@@ -106,7 +123,7 @@ class ExhaustionPredictor(Predictor):
         cfg = self.config
         if now >= state.profile_due:
             t, v = window.arrays(since=now - cfg.season_history)
-            state.profile = self._fit_profile(t, sign * v, now)  # resets are part of a daily pattern
+            state.profile = fit_profile(t, sign * v, now)  # resets are part of a daily pattern
             cycle = state.resets.cycle_start[0] if state.resets.cycle_start is not None else -math.inf
             state.peaks = (fit_peak_trend(t, sign * v, state.profile, now, PEAK_SPREAD_FLOOR * float(np.ptp(v)), cycle)
                            if state.profile is not None else None)
@@ -146,7 +163,8 @@ class ExhaustionPredictor(Predictor):
             fit, state.model, state.peak_offset = prior, CYCLE_HISTORY, 0.0
         else:
             long = self._deseasonalised_day(state, window, sign, now) if state.profile is not None else None
-            if long is not None and left_the_day(t, v, long[1], state.profile, now - RECENT) and self._still_rising(t, v, now):
+            if (long is not None and left_the_day(t, v, long[1], state.profile, now - RECENT)
+                    and still_rising(t, v, now, 2 * RECENT, cfg.min_points)):
                 long = None  # a new regime within the day (a bad deploy's leak): the day's slope would hide it
             state.peak_offset = 0.0
             span = max(sign * limit, float(np.max(sign * day))) - min(sign * limit, float(np.min(sign * day)))
@@ -173,29 +191,6 @@ class ExhaustionPredictor(Predictor):
         state.next_refit = (now + state.refit_phase if first
                             else next_due(state.next_refit, now, cfg.refit_every, state.unseen))
         return True
-
-    @staticmethod
-    def _reach(state: TargetState, window: Window, sign: float, limit: float, line: float, now: float) -> float:
-        """The chance this cycle goes on to the limit, from where past cycles stopped. How high
-        it has got is the line, but no higher than the last half hour's points went: a line
-        fitted on a batch job's fill runs on above the level where the job holds (half an
-        hour holds a whole tooth of a heap's sawtooth, so the teeth do not make it flicker)."""
-        if not state.resets.peaks:  # no past cycle: skip the window slice, the answer is 1
-            return 1.0
-        _, recent = window.arrays(since=now - 2 * RECENT)
-        height = min(line, float(np.max(sign * recent))) if recent.size else line
-        return state.resets.reach_probability(height, sign * limit)
-
-    def _still_rising(self, t: np.ndarray, v: np.ndarray, now: float) -> bool:
-        """Whether the last half hour rises steadily: the low end of its slope's 80% range is
-        above zero, and no single step between points makes half of the rise (a deploy's
-        step up is one jump, a leak many small ones)."""
-        recent = t >= now - 2 * RECENT
-        if recent.sum() < self.config.min_points:
-            return False
-        fit = fit_trend(t[recent], v[recent], now)
-        rise = fit.slope * float(t[-1] - t[recent][0])
-        return fit.slope_low > 0 and float(np.max(np.diff(v[recent]))) < 0.5 * rise
 
     def _sawtooth_fit(self, state: TargetState, window: Window, sign: float, now: float) -> TrendFit | None:
         """On a short sawtooth (a heap between collections), one line through the envelope of
@@ -286,17 +281,6 @@ class ExhaustionPredictor(Predictor):
             return None
         return rate if rate is None or math.isfinite(rate) else None
 
-    def _fit_profile(self, t: np.ndarray, v: np.ndarray, now: float) -> DailyProfile | None:
-        # Five-minute means, whatever the scrape interval and however the store holds the
-        # points: recent raw points must not outweigh older bin means.
-        t, v = means_per_bin(t, v, BIN_SECONDS)
-        if t.size < 2 or now - t[0] < 2 * DAY:
-            return None
-        # The slow trend, blind to the time of day: the change between whole-day means.
-        first, last = t < t[0] + DAY, t >= now - DAY
-        slope = (v[last].mean() - v[first].mean()) / (t[last].mean() - t[first].mean())
-        return fit_daily_profile(t, v, slope)
-
     def _predict(self, labels: dict, window: Window, store: SeriesStore, now: float) -> Prediction | None:
         cfg = self.config
         limit = self.limit_for(labels, store)
@@ -307,17 +291,22 @@ class ExhaustionPredictor(Predictor):
         state.unseen, state.seen_at = now - state.seen_at, now
         drop = state.reset_drop
         last = sign * window.last_value
-        # Refit on schedule (amortised), or at once when the series drops (a reset). A young
-        # target also refits (at most once a minute) when the newest point leaves the fitted
-        # line by more than DEPARTURE residual spreads: a start-up ramp that has just flattened
-        # must not keep its page until the next scheduled refit.
-        due = state.fit is None or now >= state.next_refit
-        if not due:
+        # Refit at once when there is no fit or the series drops (a reset). A young target also
+        # refits (at most once a minute) when the newest point leaves the fitted line by more
+        # than DEPARTURE residual spreads: a start-up ramp that has just flattened must not keep
+        # its page until the next scheduled refit. A scheduled refit (amortised) of a target not
+        # near an alert waits until this loop's predictions are out (refit_pending): off the
+        # inference loop's critical path.
+        urgent = state.fit is None
+        if not urgent:
             off = last - (state.level_at(now) - state.peak_offset) - state.season_at(now)
-            due = off < -drop or (now - state.fit_time >= 60.0 and self._young(state, window, now)
-                                  and abs(off) > DEPARTURE * max(state.fit.residual_sd, 1e-9 * abs(limit)))
-        if due and not self._refit(state, window, sign, limit, now):
+            urgent = off < -drop or (now - state.fit_time >= 60.0 and self._young(state, window, now)
+                                     and abs(off) > DEPARTURE * max(state.fit.residual_sd, 1e-9 * abs(limit)))
+        scheduled = not urgent and now >= state.next_refit
+        if (urgent or scheduled and state.at_risk) and not self._refit(state, window, sign, limit, now):
             return None
+        if scheduled and not state.at_risk:
+            self._pending.append((labels, state, window, sign, limit, now))
         fit = state.fit
         level = state.level_at(now)
         last_cycle = state.resets.cycle_start[0] if state.resets.cycle_start is not None else -math.inf
@@ -358,7 +347,8 @@ class ExhaustionPredictor(Predictor):
         ttf = dict(zip(TTF_QUANTILES, path.times_to_cross(slopes, [2 * scatter, scatter, 0.0])))
         policy = cfg.policy
         # Past cycles that stopped short of the limit make this one likely to stop short too.
-        reach = self._reach(state, window, sign, limit, level + state.season_at(now), now)
+        reach = (state.resets.reach_now(level + state.season_at(now), sign * window.arrays(since=now - 2 * RECENT)[1],
+                                        sign * limit) if state.resets.peaks else 1.0)  # no past cycle: 1
         probability = {w: reach * path.probability(fit, w, track) for w in self._windows}
         if not robust_family:
             # An alert needs the robust trend to agree: a forecaster chosen on its average
@@ -373,6 +363,9 @@ class ExhaustionPredictor(Predictor):
                            for w, p in probability.items()}
         if state.peaks is not None and state.peaks.take_crossings(sign * limit, now, cfg.horizon, ttf, probability, reach):
             model = DAILY_PEAKS
+        # Near an alert (at or above the level an alert stays at), the next scheduled refit is
+        # inside the loop: an alert must not outlast its cause by a loop (and then its `for:`).
+        state.at_risk = max(probability[w] for w in self._alert_windows) >= policy.probability - policy.hysteresis
         if reach < 1.0:  # quantiles of a mixture: with 1 - reach, no crossing at all
             conditional = dict(ttf)
             ttf = {q: conditional[min(TTF_QUANTILES, key=lambda c: abs(c - q / reach))] if q <= reach else math.inf

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from foresight.store import means_per_bin
+
 DAY = 86400.0
 BINS = 288  # five-minute bins
 BIN_SECONDS = _BIN = DAY / BINS
@@ -22,6 +24,19 @@ class DailyProfile:
         if isinstance(t, float):  # one time: plain float arithmetic, same bin as numpy's
             return self.offsets[int((t % DAY) // _BIN)]
         return self.offsets[((np.asarray(t) % DAY) // _BIN).astype(int)]
+
+
+def fit_profile(t: np.ndarray, v: np.ndarray, now: float) -> "DailyProfile | None":
+    """The daily profile of a stored window's points (raw, or five-minute means further back)."""
+    # Five-minute means, whatever the scrape interval and however the store holds the
+    # points: recent raw points must not outweigh older bin means.
+    t, v = means_per_bin(t, v, BIN_SECONDS)
+    if t.size < 2 or now - t[0] < 2 * DAY:
+        return None
+    # The slow trend, blind to the time of day: the change between whole-day means.
+    first, last = t < t[0] + DAY, t >= now - DAY
+    slope = (v[last].mean() - v[first].mean()) / (t[last].mean() - t[first].mean())
+    return fit_daily_profile(t, v, slope)
 
 
 def fit_daily_profile(t: np.ndarray, v: np.ndarray, slope: float, min_days: int = 2,

@@ -48,6 +48,7 @@ class TargetState:
     # would mis-scale another's (a damped trend under-forecasts a leak more than a line does).
     calibrations: dict = field(default_factory=dict)
     models: dict = field(default_factory=dict)  # candidate -> its last fitted model, as its library's JSON (prophet)
+    at_risk: bool = False  # its last prediction was near an alert: its scheduled refits stay inside the loop
 
     def failures_seen(self) -> int:
         """Cycles that reached the limit."""

@@ -165,3 +165,15 @@ def levelling(t: np.ndarray, v: np.ndarray, now: float, min_points: int) -> Leve
 
 
 LEVELLING = 0.8
+
+
+def still_rising(t: np.ndarray, v: np.ndarray, now: float, span: float, min_points: int) -> bool:
+    """Whether the last `span` rises steadily: the low end of its slope's 80% range is above
+    zero, and no single step between points makes half of the rise (a deploy's step up is
+    one jump, a leak many small ones)."""
+    recent = t >= now - span
+    if recent.sum() < min_points:
+        return False
+    fit = fit_trend(t[recent], v[recent], now)
+    rise = fit.slope * float(t[-1] - t[recent][0])
+    return fit.slope_low > 0 and float(np.max(np.diff(v[recent]))) < 0.5 * rise
