@@ -34,8 +34,12 @@ def test_a_short_run_times_every_target(tmp_path):
     r = run_evaluate(40, 3)
     assert r["first_predictions"] >= 35 and r["predictions_per_loop_min"] >= 35
     assert r["predictor_errors"] == 0
-    for name in ("evaluate_wall", "evaluate_cpu", "predict_linear_wall"):
+    for name in ("evaluate_wall", "evaluate_cpu", "predict_linear_wall", "predictions_out_wall", "predictions_out_cpu"):
         assert 0 < r[name]["p50"] <= r[name]["p99"] <= r[name]["max"]
+    assert r["refits_after_predictions"]  # the predictions are timed apart from the refits after them
+    assert r["predictions_out_wall"]["mean"] <= r["evaluate_wall"]["mean"]
     r["label"], r["load_average"] = "test", [0.0, 0.0]
     (tmp_path / "scale-evaluate.json").write_text(__import__("json").dumps({"evaluate": {"40:test": r}}))
-    assert "| 40 | test | 3 |" in report(tmp_path)
+    table = report(tmp_path)
+    assert "| 40 | test | 3 |" in table
+    assert f"| {r['predictions_out_cpu']['p50']:.3f} / **{r['predictions_out_cpu']['p99']:.3f}** s |" in table
