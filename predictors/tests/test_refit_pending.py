@@ -25,6 +25,15 @@ def _points(minute: int, value=None) -> list:
                   GAUGE) for i in range(TARGETS)]
 
 
+def _engine_after(minutes: int) -> Engine:
+    """An engine that has evaluated `minutes` of data, one loop a minute."""
+    engine = Engine(parse_config(CONFIG))
+    for m in range(minutes):
+        engine.add_points("metrics", _points(m))
+        engine.evaluate()
+    return engine
+
+
 def _states(engine) -> dict:
     return {dict(key)["job"]: state for key, state in engine.predictors[0]._targets.items()}
 
@@ -35,10 +44,7 @@ def _summary(predictions) -> list:
 
 
 def test_predict_leaves_scheduled_refits_until_refit_pending():
-    engine = Engine(parse_config(CONFIG))
-    for m in range(60):
-        engine.add_points("metrics", _points(m))
-        engine.evaluate()
+    engine = _engine_after(60)
     deferred = 0
     for m in range(60, 80):
         engine.add_points("metrics", _points(m))
@@ -68,10 +74,7 @@ def test_evaluate_gives_what_predict_then_refit_pending_gives():
 
 
 def test_a_reset_refits_at_once():
-    engine = Engine(parse_config(CONFIG))
-    for m in range(90):
-        engine.add_points("metrics", _points(m))
-        engine.evaluate()
+    engine = _engine_after(90)
     engine.add_points("metrics", _points(90, value=0.0))  # every target restarted: far below its line
     predictions = {p.labels["service"] for p in engine.predict()}
     # Refitted in predict itself, none left for after: svc-0's fall (from 38) is a reset, with
@@ -84,11 +87,8 @@ def test_a_reset_refits_at_once():
 
 
 def test_a_refit_that_raises_is_counted_and_the_target_refits_at_the_next_loop():
-    engine = Engine(parse_config(CONFIG))
+    engine = _engine_after(60)
     predictor = engine.predictors[0]
-    for m in range(60):
-        engine.add_points("metrics", _points(m))
-        engine.evaluate()
     refit, raised = predictor._refit, []
 
     def failing(state, window, sign, limit, now):
@@ -113,11 +113,8 @@ def test_a_refit_that_raises_is_counted_and_the_target_refits_at_the_next_loop()
 
 
 def test_refits_a_caller_did_not_run_happen_before_the_next_predictions():
-    engine = Engine(parse_config(CONFIG))
+    engine = _engine_after(60)
     predictor = engine.predictors[0]
-    for m in range(60):
-        engine.add_points("metrics", _points(m))
-        engine.evaluate()
     engine.add_points("metrics", _points(60))
     predictor.evaluate(engine.store)  # the predictor alone, as a challenger in shadow mode is run
     left = [(state, now) for _, state, _, _, _, now in predictor._pending]
