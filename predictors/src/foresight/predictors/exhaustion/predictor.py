@@ -347,8 +347,7 @@ class ExhaustionPredictor(Predictor):
         ttf = dict(zip(TTF_QUANTILES, path.times_to_cross(slopes, [2 * scatter, scatter, 0.0])))
         policy = cfg.policy
         # Past cycles that stopped short of the limit make this one likely to stop short too.
-        reach = (state.resets.reach_now(level + state.season_at(now), sign * window.arrays(since=now - 2 * RECENT)[1],
-                                        sign * limit) if state.resets.peaks else 1.0)  # no past cycle: 1
+        reach = state.resets.reach_now(level + state.season_at(now), window, sign, limit, now - 2 * RECENT)
         probability = {w: reach * path.probability(fit, w, track) for w in self._windows}
         if not robust_family:
             # An alert needs the robust trend to agree: a forecaster chosen on its average

@@ -96,13 +96,17 @@ class ResetHistory:
         level = median(v - slope * (t - now))
         return TrendFit(level, slope, float(np.quantile(slopes, 0.1)), float(np.quantile(slopes, 0.9)), residual_sd)
 
-    def reach_now(self, line: float, recent: np.ndarray, limit: float) -> float:
-        """The chance this cycle goes on to the limit. How high it has got is the line, but no
-        higher than the recent points (the last half hour) went: a line fitted on a batch job's
-        fill runs on above the level where the job holds (half an hour holds a whole tooth of a
-        heap's sawtooth, so the teeth do not make it flicker)."""
-        height = min(line, float(np.max(recent))) if recent.size else line
-        return self.reach_probability(height, limit)
+    def reach_now(self, line: float, window, sign: float, limit: float, since: float) -> float:
+        """The chance this cycle goes on to the limit, from where past cycles stopped. How high
+        it has got is the line, but no higher than the window's points since `since` (the last
+        half hour) went: a line fitted on a batch job's fill runs on above the level where the
+        job holds (half an hour holds a whole tooth of a heap's sawtooth, so the teeth do not
+        make it flicker). `sign` mirrors a draining resource, as the predictor does."""
+        if not self.peaks:  # no past cycle: skip the window slice, the answer is 1
+            return 1.0
+        _, recent = window.arrays(since=since)
+        height = min(line, float(np.max(sign * recent))) if recent.size else line
+        return self.reach_probability(height, sign * limit)
 
     def reach_probability(self, level: float, limit: float) -> float:
         """Share of past cycles at least this high (or in the upper half) that went on to the limit.
