@@ -12,7 +12,8 @@ minute adds one point per series and calls engine.predict() then engine.refit_pe
 the service does around publishing (code from before Engine.predict: engine.evaluate()).
 That runs for --minutes of event time: the trend refits (every 5 minutes), the daily profile
 (hourly) and the statsmodels candidates (every 3 hours) are staggered across targets, so 3
-hours or more puts every kind of refit into the per-loop figures. Wall time (perf_counter)
+hours or more puts every kind of refit into the per-loop figures. The garbage collector is
+paused while the predictions are made, as the service pauses it until they are published. Wall time (perf_counter)
 and CPU time (process_time, every thread of the process) are taken per loop, whole and up to
 the predictions (the inference loop's critical path). The baseline, in the same
 run, is predict_linear over the same 2 h window, 4 h ahead, for all N series from a numpy
@@ -54,6 +55,11 @@ AIM_P99 = 0.1
 LOOP_P99 = 1.0  # the inference loop up to its predictions (foresight_inference_duration_seconds), any load
 from exhaustion.cost import CONFIG as COST_CONFIG  # noqa: E402 (bench/ is on the path from here)
 from foresight.runtime.heap import THRESHOLDS, freeze_startup_state, tune_collector  # noqa: E402
+
+try:
+    from foresight.runtime.heap import collector_paused
+except ImportError:  # code from before it: the collector ran during the predictions
+    from contextlib import nullcontext as collector_paused
 
 CONFIG = COST_CONFIG + "    max_targets: {targets}\n"  # the cost bench's predictor, room for every series
 DEFAULT_COLLECTOR = gc.get_threshold()
@@ -161,7 +167,8 @@ def run_evaluate(series: int, minutes: int, profile: Path | None = None) -> dict
         b, c = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
-        preds = engine.predict() if split else engine.evaluate()
+        with collector_paused():  # as the service makes and publishes its predictions
+            preds = engine.predict() if split else engine.evaluate()
         out_wall.append(time.perf_counter() - b)  # the predictions are out (the service publishes them here)
         out_cpu.append(time.process_time() - c)
         if split:
@@ -284,7 +291,9 @@ def report(out: Path) -> str:
         "same run. The machine has 2 cores shared with other work: the load average is in the table, and "
         "CPU time is the fairer figure when it is high. Python's garbage collector is set as `foresight run` "
         "sets it (runtime/heap.py: thresholds (50,000, 20, 10), the start-up state frozen after the first "
-        "evaluation); runs of code from before that module ran with Python's defaults (700, 10, 10). "
+        "evaluation, and paused while the predictions are made, as the service pauses it until they are "
+        "published); runs of code from before that module ran with Python's defaults (700, 10, 10), and "
+        "code from before the pause collected during the predictions. "
         "Since Engine.predict, the scheduled refits run after a loop's predictions are out (as the service "
         "publishes them), on the data that loop saw: the evaluate columns are the whole loop, refits included, "
         "and 'predictions out' is the part before publication, which foresight_inference_duration_seconds "

@@ -3,7 +3,9 @@
 Each shortcut taken for the evaluation loop's cost (bench/scale/evaluate.py) is compared,
 value for value, with the computation it replaced: statsmodels' own Holt fit, a fully
 sorted Theil-Sen, a crossing searched one slope and one window at a time, quantiles taken
-one by one, bins matched by np.intersect1d, medians and spreads by numpy's own.
+one by one, bins matched by np.intersect1d, medians and spreads by numpy's own, every grid
+time searched for a crossing, each window's probability on its own, and the past cycles'
+summary worked out at every evaluation.
 """
 import math
 import warnings
@@ -108,6 +110,85 @@ def test_crossing_search_equals_one_slope_and_one_window_at_a_time():
             assert path.needed_slope(within) == expected
         fit = TrendFit(level, slopes[0], min(slopes), max(slopes), 1.0)
         assert 0.0 <= path.probability(fit, 3600.0, None) <= 1.0
+
+
+def _first_crossing(path, slope, nearer):
+    """The crossing search as it was: every grid time tested, for one slope."""
+    if path.gap_now <= nearer:
+        return 0.0
+    hits = np.flatnonzero(slope * path.grid >= path.gaps - nearer)
+    return float(path.grid[hits[0]]) if hits.size else math.inf
+
+
+def test_out_of_reach_shortcut_equals_the_whole_search():
+    rng = np.random.default_rng(21)
+    shortcut = searched = 0
+    for _ in range(3000):
+        offsets = rng.normal(size=288) * rng.uniform(0.1, 10)
+        profile = DailyProfile(offsets - offsets.mean(), 3)
+        now = 1767571200.0 + float(rng.uniform(0, DAY))
+        path = CrossingPath(100.0, float(rng.uniform(0, 110)), now, float(rng.choice([3600.0, DAY, 2 * DAY])), profile)
+        slopes = sorted(rng.normal(size=3) * 10 ** rng.uniform(-6, -2), reverse=True)
+        sd = abs(float(rng.normal())) * 2
+        nearer = [2 * sd, sd, 0.0]
+        reach = path.gap_now > 0 and path._out_of_reach(slopes, nearer)
+        shortcut += reach
+        searched += not reach
+        assert path.times_to_cross(slopes, nearer) == [_first_crossing(path, s, d) for s, d in zip(slopes, nearer)]
+    assert shortcut > 500 and searched > 500  # both ways were compared
+
+
+def _probability_as_it_was(path, fit, within, calibration):
+    if path.gap_now <= 0:
+        return 1.0
+    needed = path.needed_slope(within)
+    if calibration is not None:
+        return 1.0 if needed <= 0 else calibration.share_at_least(needed / fit.slope)
+    spread = fit.spread(within)
+    shortfall = (needed - fit.slope) * within
+    if spread <= 0:
+        return 1.0 if shortfall <= 0 else 0.0
+    return 0.5 * math.erfc(shortfall / spread / math.sqrt(2))
+
+
+def test_probabilities_of_all_windows_equal_one_window_at_a_time():
+    rng = np.random.default_rng(22)
+    record = GrowthCalibration(check_after=60.0)
+    for k in range(30):
+        record.remember(60.0 * k, 10.0, 1.0)
+        record.observe(60.0 * k, 10.0 + 60.0 * rng.uniform(0.5, 2), reset_since=-math.inf, noise=0.0)
+    windows = [3600.0, 6 * 3600.0, DAY]
+    for case in range(500):
+        profile = DailyProfile(rng.normal(size=288) * 3, 3) if case % 2 else None
+        path = CrossingPath(100.0, float(rng.uniform(20, 105)), 1767571200.0 + 3600.0 * case, DAY, profile)
+        slope = float(rng.normal() * 1e-3)
+        sd = 0.0 if case % 5 == 0 else abs(float(rng.normal()))
+        fit = TrendFit(50.0, slope, slope - 1e-4 * (case % 3), slope + 1e-4 * (case % 3), sd)
+        for calibration in (None, record if slope > 0 else None):
+            assert path.probabilities(fit, windows, calibration) == [
+                _probability_as_it_was(path, fit, w, calibration) for w in windows]
+
+
+def test_reach_probability_equals_numpy_on_the_history_as_it_grows():
+    from foresight.predictors.exhaustion.resets import ResetHistory, _after_last, climbing_to
+
+    def as_it_was(peaks, level, limit):
+        values, reached = np.array([p for p, _ in peaks]), np.array([r for _, r in peaks])
+        top = values.max()
+        if level > top + 0.5 * (limit - top) or climbing_to(values[_after_last(reached):], limit):
+            return 1.0
+        comparable = values >= min(level, float(np.median(values)))
+        went = int(reached[comparable].sum())
+        return (went + 1) / (int(comparable.sum()) + (1 if went else 2))
+
+    rng = np.random.default_rng(23)
+    for _ in range(40):
+        history = ResetHistory()
+        for _ in range(int(rng.integers(1, 12))):  # each new cycle must be seen at once
+            peak = float(rng.choice([100.0, rng.uniform(50, 99)]))
+            history.peaks.append((peak, peak >= 100.0) if rng.random() < 0.5 else [peak, peak >= 100.0])  # restored: lists
+            for level in rng.uniform(40, 100, 5):
+                assert history.reach_probability(float(level), 100.0) == as_it_was(history.peaks, float(level), 100.0)
 
 
 def test_profile_at_one_time_equals_the_array_form():

@@ -4,7 +4,7 @@ import gc
 import pytest
 
 from foresight.runtime import cli
-from foresight.runtime.heap import THRESHOLDS, freeze_startup_state, tune_collector
+from foresight.runtime.heap import THRESHOLDS, collector_paused, freeze_startup_state, tune_collector
 
 
 @pytest.fixture
@@ -32,6 +32,26 @@ def test_freeze_moves_the_live_state_out_of_the_collectors_sight(restore_collect
     assert id(state[0]) not in tracked and id(state) not in tracked
     later = [[0]]  # made after the freeze: the collector still sees it
     assert id(later) in {id(o) for o in gc.get_objects()}
+
+
+def test_collector_paused_inside_and_restored_after(restore_collector):
+    gc.enable()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), collector_paused():
+        raise ValueError("a failed loop")
+    assert gc.isenabled()  # restored on an exception too
+
+
+def test_collector_paused_leaves_a_disabled_collector_disabled(restore_collector):
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_backtest_runs_with_the_tuned_collector(tmp_path, restore_collector):

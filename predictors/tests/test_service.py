@@ -1,4 +1,5 @@
 """The sidecar's message handling and endpoints, without a broker (the integration test has one)."""
+import gc
 import math
 
 import pytest
@@ -71,13 +72,21 @@ def test_logs_and_traces_are_ingested():
 def test_predictions_and_inference_histogram_published():
     svc = service()
     refit_pending, published_first = svc.engine.refit_pending, []
+    predict, collecting = svc.engine.predict, []
+
+    def paused_predict():  # the garbage collector waits while the predictions are made
+        collecting.append(gc.isenabled())
+        return predict()
 
     def after_publication():  # the scheduled refits run once this loop's predictions are out
         published_first.append(value(svc, "foresight_event_time_seconds") == svc.engine.store.watermark)
+        collecting.append(gc.isenabled())
         refit_pending()
-    svc.engine.refit_pending = after_publication
+    svc.engine.predict, svc.engine.refit_pending = paused_predict, after_publication
+    assert gc.isenabled()
     svc.handle([memory(T0 + 60 * i, 100 + 5 * i) for i in range(60)])
     assert published_first and all(published_first)
+    assert collecting == [False, True] * len(published_first) and gc.isenabled()
     assert value(svc, "foresight_refit_duration_seconds_count") == len(published_first)
     ids = {"predictor": "memory", "service": "checkout", "service_instance": "checkout-0"}
     # 395 of 1000 after an hour, rising 5 a minute: the limit is 605 / 5 = 121 minutes away.

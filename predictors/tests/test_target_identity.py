@@ -62,6 +62,18 @@ def test_output_labels_keep_every_label_rename_job_and_instance_and_export_clash
     assert output_labels({"instance": "x"}, drop=("instance",)) == {}
 
 
+def test_prediction_key_follows_its_labels_and_the_key_it_was_given():
+    p = Prediction(predictor="mem", labels={"service": "b", "host": "a"}, timestamp=0.0, observed=1.0)
+    assert p.key == ("mem", (("host", "a"), ("service", "b")))
+    p.labels = {"service": "c"}  # replaced: the key follows
+    assert p.key == ("mem", (("service", "c"),))
+    given = ("mem", (("host", "x"), ("service", "y")))
+    p.identify(given)
+    assert p.labels == {"host": "x", "service": "y"} and p.key is given
+    p.identify(("other", (("service", "z"),)))  # another predictor's key: labels only
+    assert p.key == ("mem", (("service", "z"),))
+
+
 def test_config_reads_drop_labels_and_max_targets_and_names_bad_values():
     cfg = config("    drop_labels: [fstype, device]\n    max_targets: 2\n").predictors[0]
     assert cfg.drop_labels == ["fstype", "device"] and cfg.max_targets == 2

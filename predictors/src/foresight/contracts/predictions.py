@@ -37,7 +37,18 @@ class Prediction:
 
     @property
     def key(self) -> tuple:
-        return (self.predictor, tuple(sorted(self.labels.items())))
+        """(predictor, sorted label items). Kept until `labels` is replaced: labels are
+        replaced, never changed in place."""
+        cached = self.__dict__.get("_key")
+        if cached is None or cached[0] is not self.labels:
+            cached = self.__dict__["_key"] = (self.labels, (self.predictor, tuple(sorted(self.labels.items()))))
+        return cached[1]
+
+    def identify(self, key: tuple):
+        """Take the labels of a prediction key (predictor, sorted label items), and the key itself."""
+        self.labels = dict(key[1])
+        if key[0] == self.predictor:
+            self.__dict__["_key"] = (self.labels, key)
 
 
 # Labels Foresight adds to its outputs, the labels its alert rules set, and those

@@ -17,6 +17,7 @@ class Policy:
         self.levels: dict[tuple, int] = {}  # prediction key -> current level
         self.threshold = config.score_threshold if scores else config.probability
         self._detected_at: dict[tuple, float] = {}  # key -> event time the score last reached the threshold
+        self._windows_by_severity = sorted(self.windows().items(), reverse=True)  # the config does not change
 
     def forget(self, key: tuple):
         """Drop what is kept for a prediction (its target went to another replica)."""
@@ -77,7 +78,7 @@ class Policy:
         current = self.levels.get(key, NONE)
         enter, stay = self.threshold, self.threshold - self.config.hysteresis
         level = NONE
-        for candidate, window in sorted(self.windows().items(), reverse=True):
+        for candidate, window in self._windows_by_severity:
             if young and candidate < CRITICAL:
                 break
             p = probability.get(window, 0.0)

@@ -106,7 +106,7 @@ class Predictor:
                 self.record_error(exc, f"the model of target {dict(identity[1])}")
                 prediction = None
             if prediction is not None:
-                prediction.labels = dict(identity[1])
+                prediction.identify(identity)
                 self._source_labels[identity] = source
                 self._owner[identity] = key
                 prediction.history_seconds = now - first_seen

@@ -11,8 +11,14 @@ later full collections skip it.
 
 What this costs: garbage in reference cycles waits longer (at most 50,000 allocations in the
 youngest generation), and cycles among the objects frozen at start-up are never collected.
+
+The collector also waits while a loop's predictions are made and published
+(`collector_paused`): each young collection walks the predictions made so far, which is a
+tenth of the time to the predictions at 10,000 targets. The walk happens after publication,
+with the scheduled refits, at the first allocation once it is enabled again.
 """
 import gc
+from contextlib import contextmanager
 
 THRESHOLDS = (50_000, 20, 10)  # allocations before a young collection; young, then middle collections before the next
 
@@ -29,4 +35,17 @@ def freeze_startup_state():
     gc.freeze()
 
 
-__all__ = ["THRESHOLDS", "freeze_startup_state", "tune_collector"]
+@contextmanager
+def collector_paused():
+    """No cyclic collection inside the block (reference counting still frees what it can);
+    the collector's state before the block is restored after it, also on an exception."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+__all__ = ["THRESHOLDS", "collector_paused", "freeze_startup_state", "tune_collector"]

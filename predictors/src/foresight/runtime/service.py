@@ -16,7 +16,7 @@ from .background import BackgroundFeedback
 from .engine import Engine
 from .pacing import TopicPacer, begins_at
 from .handover import PartitionKeeper
-from .heap import freeze_startup_state
+from .heap import collector_paused, freeze_startup_state
 from .peers import PeerIncidents
 from .restarts import StateKeeper
 from .shadow import ModelWatch
@@ -209,11 +209,12 @@ class Service:
                 self.handover.checkpoint()
 
     def _evaluate(self):
-        started = time.perf_counter()
-        predictions = self.engine.predict()
-        if predictions:
-            self.health.inference.observe(time.perf_counter() - started)
-        self.publish(predictions)
+        with collector_paused():  # the garbage collector's walks wait until the predictions are out
+            started = time.perf_counter()
+            predictions = self.engine.predict()
+            if predictions:
+                self.health.inference.observe(time.perf_counter() - started)
+            self.publish(predictions)
         started = time.perf_counter()  # the scheduled refits: once the predictions are out
         self.engine.refit_pending()
         self.health.refits.observe(time.perf_counter() - started)

@@ -21,7 +21,7 @@ import zlib
 
 import numpy as np
 
-from foresight.contracts.predictions import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction, output_labels
+from foresight.contracts.predictions import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction
 from foresight.predictors.base import Predictor
 from foresight.store import SeriesStore, Window
 
@@ -42,6 +42,7 @@ from .trends import Z80, TrendFit, fit_multiscale, fit_trend, levelling, still_r
 
 DEPARTURE = 4.0
 RECENT = 900.0  # the last quarter hour: where the series is now
+Q_LOW, Q_MID, Q_HIGH = TTF_QUANTILES
 TODAY_SPAN = 3600.0  # today's last hour, against the same hour yesterday
 PEAK_SPREAD_FLOOR = 0.02  # of the series' range: a few daily peaks can lie on a line by chance
 
@@ -310,7 +311,8 @@ class ExhaustionPredictor(Predictor):
         fit = state.fit
         level = state.level_at(now)
         last_cycle = state.resets.cycle_start[0] if state.resets.cycle_start is not None else -math.inf
-        state.selector.observe(now, last - state.season_at(now), reset_since=last_cycle)
+        season_now = state.season_at(now)
+        state.selector.observe(now, last - season_now, reset_since=last_cycle)
         robust_family = state.model in (ROBUST, CYCLE_HISTORY)
         # Every candidate's track record is kept against the robust fit's level and range, so
         # the robust record is the same whichever candidate is chosen.
@@ -333,7 +335,7 @@ class ExhaustionPredictor(Predictor):
             fit, level, model, robust_family = robust, robust_level, ROBUST, True
         calibration = state.calibration_for(model)
         track = calibration if calibration.speaks_for(fit.slope) else None
-        path = CrossingPath(sign * limit, level, now, cfg.horizon, state.profile)
+        path = CrossingPath(sign * limit, level, now, cfg.horizon, state.profile, season_now)
         if track is not None:  # the track record sets the centre; the range covers both sources of doubt
             high, mid, low = (fit.slope * m for m in track.quantiles(tuple(1 - q for q in TTF_QUANTILES)))
             slopes = [max(high, fit.slope_high), mid, min(low, fit.slope_low)]
@@ -347,17 +349,18 @@ class ExhaustionPredictor(Predictor):
         ttf = dict(zip(TTF_QUANTILES, path.times_to_cross(slopes, [2 * scatter, scatter, 0.0])))
         policy = cfg.policy
         # Past cycles that stopped short of the limit make this one likely to stop short too.
-        reach = state.resets.reach_now(level + state.season_at(now), window, sign, limit, now - 2 * RECENT)
-        probability = {w: reach * path.probability(fit, w, track) for w in self._windows}
+        reach = state.resets.reach_now(level + season_now, window, sign, limit, now - 2 * RECENT)
+        probability = {w: reach * p for w, p in zip(self._windows, path.probabilities(fit, self._windows, track))}
         if not robust_family:
             # An alert needs the robust trend to agree: a forecaster chosen on its average
             # error can still be the one that overreacts to a step or a burst, and the
             # robust trend's own track record is the longest this target has.
-            robust_path = CrossingPath(sign * limit, robust_level, now, cfg.horizon, state.profile)
+            robust_path = CrossingPath(sign * limit, robust_level, now, cfg.horizon, state.profile, season_now)
             robust_track = state.calibration if state.calibration.speaks_for(robust.slope) else None
             # An imminent crossing (within critical_within) is judged by the robust trend
             # alone: a challenger that adapts slowly to a fresh ramp must not hold back a page.
-            robust_probability = {w: reach * robust_path.probability(robust, w, robust_track) for w in probability}
+            robust_probability = {w: reach * p for w, p in
+                                  zip(probability, robust_path.probabilities(robust, list(probability), robust_track))}
             probability = {w: robust_probability[w] if w <= policy.critical_within else min(p, robust_probability[w])
                            for w, p in probability.items()}
         if state.peaks is not None and state.peaks.take_crossings(sign * limit, now, cfg.horizon, ttf, probability, reach):
@@ -369,17 +372,16 @@ class ExhaustionPredictor(Predictor):
             conditional = dict(ttf)
             ttf = {q: conditional[min(TTF_QUANTILES, key=lambda c: abs(c - q / reach))] if q <= reach else math.inf
                    for q in TTF_QUANTILES}
-        forecast = {}
+        forecast, start = {}, level - state.peak_offset  # a forecast of the values, not of a sawtooth's peaks
         for h in PUBLISHED_HORIZONS:
-            # a forecast of the values, not of a sawtooth's peaks
-            mean, spread = level - state.peak_offset + fit.slope * h + state.season_at(now + h), fit.spread(h)
-            for q, z in zip(TTF_QUANTILES, (-Z80, 0.0, Z80)):
-                forecast[(h, q)] = sign * (mean + z * spread)
-        if sign < 0:  # mirror the quantiles back: the low forecast of -v is the high of v
-            forecast = {(h, q): forecast[(h, round(1 - q, 1))] for h, q in forecast}
+            mean, spread = start + fit.slope * h + state.season_at(now + h), fit.spread(h)
+            low, mid, high = sign * (mean + -Z80 * spread), sign * (mean + 0.0 * spread), sign * (mean + Z80 * spread)
+            if sign < 0:  # mirror the quantiles back: the low forecast of -v is the high of v
+                low, high = high, low
+            forecast[(h, Q_LOW)], forecast[(h, Q_MID)], forecast[(h, Q_HIGH)] = low, mid, high
         prediction = Prediction(
             failures_seen=state.failures_seen(),
-            predictor=cfg.name, labels=output_labels(labels), timestamp=now,
+            predictor=cfg.name, labels=labels, timestamp=now,  # Predictor.evaluate sets the target's identity
             observed=window.last_value, limit=limit, trend_per_second=sign * fit.slope,
             ttf=ttf, probability=probability, forecast=forecast,
         )

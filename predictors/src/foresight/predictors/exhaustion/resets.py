@@ -2,6 +2,7 @@
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -119,14 +120,22 @@ class ResetHistory:
         """
         if not self.peaks:
             return 1.0
-        peaks = np.array([peak for peak, _ in self.peaks])
-        reached = np.array([r for _, r in self.peaks])
-        top = peaks.max()
-        if level > top + 0.5 * (limit - top) or climbing_to(peaks[_after_last(reached):], limit):
+        cycles = tuple((float(peak), bool(reached)) for peak, reached in self.peaks)
+        top, climbing, middle = _cycles_summary(cycles, limit)
+        if level > top + 0.5 * (limit - top) or climbing:
             return 1.0
-        comparable = peaks >= min(level, float(np.median(peaks)))
-        went = int(reached[comparable].sum())
-        return (went + 1) / (int(comparable.sum()) + (1 if went else 2))
+        comparable = [reached for peak, reached in cycles if peak >= min(level, middle)]
+        went = sum(comparable)
+        return (went + 1) / (len(comparable) + (1 if went else 2))
+
+
+@lru_cache(maxsize=4096)
+def _cycles_summary(cycles: tuple, limit: float) -> tuple[float, bool, float]:
+    """The highest peak, whether the peaks are climbing to the limit, and their median: the
+    same for every evaluation until a cycle ends, so worked out once."""
+    peaks = np.array([peak for peak, _ in cycles])
+    reached = np.array([r for _, r in cycles])
+    return float(peaks.max()), climbing_to(peaks[_after_last(reached):], limit), float(np.median(peaks))
 
 
 CLIMBING_CYCLES = 4  # ... whose peaks each rose above the one before
