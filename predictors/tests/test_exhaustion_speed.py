@@ -5,7 +5,7 @@ value for value, with the computation it replaced: statsmodels' own Holt fit, a 
 sorted Theil-Sen, a crossing searched one slope and one window at a time, quantiles taken
 one by one, bins matched by np.intersect1d, medians and spreads by numpy's own, every grid
 time searched for a crossing, each window's probability on its own, and the past cycles'
-summary worked out at every evaluation.
+summary worked out at every evaluation, quantiles by np.quantile.
 """
 import math
 import warnings
@@ -189,6 +189,22 @@ def test_reach_probability_equals_numpy_on_the_history_as_it_grows():
             history.peaks.append((peak, peak >= 100.0) if rng.random() < 0.5 else [peak, peak >= 100.0])  # restored: lists
             for level in rng.uniform(40, 100, 5):
                 assert history.reach_probability(float(level), 100.0) == as_it_was(history.peaks, float(level), 100.0)
+
+
+def test_sorted_quantiles_equal_numpy_bit_for_bit():
+    from foresight.predictors.exhaustion.calibration import sorted_quantiles
+
+    rng = np.random.default_rng(24)
+    qs_all = [(0.5, 0.9), (0.9, 0.5, 0.1), (0.1,), (0.0, 1.0), (0.25, 0.75, 1 / 3)]
+    for case in range(4000):
+        n = int(rng.integers(1, 160))
+        a = [rng.normal(size=n) * 10 ** rng.uniform(-6, 3), rng.integers(0, 5, n).astype(float),
+             rng.lognormal(size=n), np.round(rng.normal(size=n), 2)][case % 4]
+        if case % 97 == 0:
+            a[rng.integers(0, n)] = rng.choice([np.inf, -np.inf, np.nan])
+        qs = qs_all[case % len(qs_all)]
+        got, want = sorted_quantiles(np.sort(a), qs), np.quantile(a, qs).tolist()
+        assert np.array_equal(got, want, equal_nan=True), (a, qs, got, want)
 
 
 def test_profile_at_one_time_equals_the_array_form():
