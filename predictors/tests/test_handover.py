@@ -173,3 +173,76 @@ predictors:
     result.log_lines.append(LogLine(T0 + 60 * 31, "checkout", "info", "GET /orders/31 ok"))
     engine.take("logs", result, "otlp_logs/0")
     assert {p.labels["service"] for p in engine.evaluate()} == {"checkout"}
+
+
+LOGS_CONFIG = """
+predictors:
+  - name: log-patterns
+    kind: logs
+"""
+
+
+def _logs(engine: Engine, minute: int, services, extra: str | None = None):
+    """A minute of lines, the newest at 2 s past the minute: the logs kind is due every minute."""
+    from foresight.contracts.points import LogLine
+    from foresight.sources.otlp import DecodeResult
+
+    for service, partition in services:
+        result = DecodeResult()
+        for k in range(3):
+            result.log_lines.append(LogLine(T0 + 60 * minute + k, service, "info", f"GET /orders/{minute}{k} ok in {k}ms"))
+        if minute % 5 == 0:
+            result.log_lines.append(LogLine(T0 + 60 * minute + 1, service, "warn", f"retrying call to {service}-db after {minute}ms"))
+        if extra:
+            result.log_lines.append(LogLine(T0 + 60 * minute + 2, service, "error", extra))
+        engine.take("logs", result, partition)
+
+
+def test_a_service_whose_logs_partition_moves_keeps_its_templates_counts_and_age(tmp_path):
+    """The logs kind hands a service over with its partition: the new replica neither warms
+    up again nor calls the service's known templates new, and scores it as the replica that
+    kept it does (templates matched by text: each replica's miner numbers its own)."""
+    stayed, moved_from, moved_to = Engine(parse_config(LOGS_CONFIG)), Engine(parse_config(LOGS_CONFIG)), Engine(parse_config(LOGS_CONFIG))
+    both = (("checkout", "otlp_logs/0"), ("payments", "otlp_logs/1"))
+    for minute in range(0, 40):
+        for engine in (stayed, moved_from):
+            _logs(engine, minute, both)
+            engine.evaluate()
+    _logs(moved_to, 0, (("search", "otlp_logs/2"),))  # the new owner's miner already has templates of its own
+    _logs(moved_to, 0, (("search", "otlp_logs/2"),), extra="disk quota of search exceeded")
+    moved_to.evaluate()
+
+    rows = export_partitions(moved_from, {"otlp_logs/1"})["otlp_logs/1"]
+    logs_rows = [(section, key) for section, name, key, _ in rows if name == "log-patterns" and section != "config"]
+    assert sorted(logs_rows) == [("policy", ("log-patterns", (("service", "payments"),))),
+                                 ("target", (("service", "payments"),))]
+    store = SQLiteStore(str(tmp_path / "state.sqlite"))
+    write_partitions(store, "group", {"otlp_logs/1": (snapshot(rows, moved_from.store.watermark), 99)})
+    assert drop_partitions(moved_from, {"otlp_logs/1"}) == [("log-patterns", (("service", "payments"),))]
+    restored = restore_partitions(store, "group", ["otlp_logs/1"])
+    report = import_partition(moved_to, "otlp_logs/1", restored["otlp_logs/1"].rows)
+    assert report.rows == len(rows) and not report.skipped
+    assert moved_to.log_origin["payments"] == "otlp_logs/1"
+    store.close()
+
+    for minute in range(40, 46):
+        extra = "payment provider timeout after <NUM> retries" if minute >= 43 else None
+        for engine in (stayed, moved_to):
+            _logs(engine, minute, (("payments", "otlp_logs/1"),), extra=extra)
+        want = {p.labels["service"]: p for p in stayed.evaluate()}["payments"]
+        got = {p.labels["service"]: p for p in moved_to.evaluate()}["payments"]
+        assert got.history_seconds == want.history_seconds >= 40 * 60
+        assert got.anomaly_score == pytest.approx(want.anomaly_score, abs=1e-12)
+        assert got.drivers == want.drivers and "warming up" not in got.drivers[0]
+        assert [t[1:] for t in got.log_templates] == [t[1:] for t in want.log_templates]  # ids differ, texts do not
+        assert got.risk_level == want.risk_level
+    assert "new error" in got.drivers[0] and got.anomaly_score > 0  # the new template is news on both
+
+
+def test_a_logs_service_row_that_does_not_fit_is_counted_and_skipped():
+    engine = Engine(parse_config(LOGS_CONFIG))
+    config_row = next(row for row in export_partitions(engine, {"otlp_logs/1"})["otlp_logs/1"] if row[0] == "config")
+    bad = [config_row, ("target", "log-patterns", (("service", "payments"),), {"counts": {"templates": "?"}}),
+           ("target", "log-patterns", "not a key", {})]
+    report = import_partition(engine, "otlp_logs/1", bad)
+    assert report.skipped == {"unreadable": 2} and engine.log_origin == {}

@@ -4,10 +4,11 @@ Each series remembers the partition ("topic/partition") its points came from
 (`SeriesStore.origin`). A partition's state is the rows (engine_state's form) of its
 series, of the predictor targets those series are, and of the policy's risk level of each
 target's prediction, plus every predictor's config (so a changed model config starts the
-models afresh, as after a restart). The rest stays with the replica: the event clock,
-the logs kind's template miner (one per replica, fed the logs of its partitions: a
-service whose logs partition goes away loses its counts and its prediction here), and the
-service graph and incidents (from the traces it reads, shared by runtime.peers).
+models afresh, as after a restart). The logs kind's part of a partition is each service
+whose log lines came from it: its template counts, with the templates as text (each
+replica's template miner numbers its own), and its risk level. The rest stays with the
+replica: the event clock, the template miner itself, and the service graph and incidents
+(from the traces it reads, shared by runtime.peers).
 """
 import logging
 
@@ -25,8 +26,10 @@ def partition_of_row(engine, section: str, name: str, key, by_name: dict | None 
         return origin.get(key)
     by_name = by_name if by_name is not None else {p.config.name: p for p in engine.predictors}
     predictor = by_name.get(name)
-    if predictor is None or predictor.reads_logs:
+    if predictor is None:
         return None
+    if predictor.reads_logs:  # a service's logs: the partition they came from (the whole miner: None)
+        return engine.log_origin.get(log_service(section, key)) if section in ("target", "policy") else None
     if section == "target":
         return origin.get(key)
     if section == "policy":
@@ -41,6 +44,10 @@ def export_partitions(engine, partitions) -> dict[str, list]:
     configs = [row for row in rows if row[0] == "config"]
     out = {partition: list(configs) for partition in partitions}
     by_name = {p.config.name: p for p in engine.predictors}
+    for predictor in engine.log_readers:  # each service's template counts, not the whole miner
+        services = [service for service, origin in engine.log_origin.items() if origin in out]
+        rows += [("target", predictor.config.name, key, state)
+                 for key, state in predictor.export_services(services).items()]
     for row in rows:
         if row[0] in PARTITIONED:
             partition = partition_of_row(engine, *row[:3], by_name)
@@ -80,10 +87,24 @@ def import_partition(engine, partition: str, rows) -> engine_state.ImportReport:
     """Take a partition's rows back into a running engine; its series are tagged with it."""
     rows = [row for row in rows if row[0] in PARTITIONED + ("config",)]
     report = engine_state.import_rows(engine, rows)
-    for section, _, key, _ in rows:
+    log_readers = {p.config.name: p for p in engine.log_readers}
+    for section, name, key, _ in rows:
         if section == "series":
             engine.store.tag(key, partition)
+        elif section == "target" and name in log_readers:
+            service = log_service(section, key)
+            if service is not None and log_readers[name].keeps(service):  # its logs come from here now
+                engine.log_origin[service] = partition
     return report
 
 
-__all__ = ["PARTITIONED", "drop_partitions", "export_partitions", "import_partition", "partition_of_row"]
+def log_service(section: str, key) -> str | None:
+    """The service of a logs kind's row: its target key is (("service", name),), its policy
+    key the prediction's (predictor, labels). None for the whole miner's row, or a bad key."""
+    try:
+        return dict(key[1] if section == "policy" else key).get("service")
+    except (IndexError, TypeError, ValueError):
+        return None
+
+
+__all__ = ["PARTITIONED", "drop_partitions", "export_partitions", "import_partition", "log_service", "partition_of_row"]

@@ -99,6 +99,11 @@ class TemplateMiner:
         self.cache[masked] = cluster.cluster_id
         return cluster.cluster_id
 
+    def adopt(self, tokens: list[str]) -> int:
+        """The id, in this miner, of a template another miner learnt (its tokens): the
+        template it joins, or a new one."""
+        return self.learn(" ".join(tokens))
+
     def template(self, template_id: int) -> str:
         """The template text, e.g. 'GET /orders/<NUM> took <NUM>ms'; Drain's own wildcard is <*>."""
         cluster = self.drain.id_to_cluster.get(template_id)

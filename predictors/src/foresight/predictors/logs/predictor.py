@@ -102,7 +102,27 @@ class LogsPredictor(Predictor):
         return {(): {"detector": self.detector, "latest": self._latest, "folded": self._folded,
                      "next_due": self._next_due, "first_seen": self._first_seen}}
 
+    def keeps(self, service: str) -> bool:
+        """Whether this predictor keeps counts of the service."""
+        return self.detector.keeps(service)
+
+    def export_services(self, services) -> dict:
+        """Each service's own state, keyed (("service", name),), for the replica its logs go to."""
+        out = {}
+        for service in services:
+            counts = self.detector.export_service(service)
+            if counts is not None:
+                out[(("service", service),)] = {"counts": counts, "first_seen": self._first_seen.get(service)}
+        return out
+
     def import_target(self, key: tuple, state: dict):
+        service = dict(key).get("service") if key else None
+        if service is not None:  # one service's state, handed over by another replica
+            first = state.get("first_seen")
+            self.detector.import_service(service, state["counts"])
+            if first is not None:
+                self._first_seen[service] = min(float(first), self._first_seen.get(service, float("inf")))
+            return
         if key != () or not isinstance(state.get("detector"), LogPatternDetector):
             raise ValueError(f"predictor {self.config.name}: not the state of a logs predictor")
         self.detector = state["detector"]

@@ -66,6 +66,53 @@ class LogPatternDetector:
         self._first_seen = {k: v for k, v in self._first_seen.items() if k[0] != service}
         self._pending = {k: v for k, v in self._pending.items() if k[0] != service}
 
+    def keeps(self, service: str) -> bool:
+        return service in self._services
+
+    def export_service(self, service: str) -> dict | None:
+        """A service's counts, for the replica its logs go to next (None: nothing kept). Its
+        templates travel as text: ids are this miner's own."""
+        if not self.keeps(service):
+            return None
+        live = self.miner.drain.id_to_cluster
+        series = [[tid, severity, sorted(one.counts.items())]
+                  for (svc, tid, severity), one in self._series.items() if svc == service]
+        pending = [[tid, severity, index, n] for (svc, tid, severity, index), n in self._pending.items() if svc == service]
+        first_seen = [[tid, t] for (svc, tid), t in self._first_seen.items() if svc == service]
+        used = {entry[0] for part in (series, pending, first_seen) for entry in part}
+        templates = [[tid, list(live[tid].log_template_tokens)] for tid in sorted(used) if live.get(tid) is not None]
+        return {"start": self._services[service], "templates": templates, "series": series, "pending": pending,
+                "first_seen": first_seen}
+
+    def import_service(self, service: str, state: dict):
+        """Take a service's counts from another replica's export_service: each template joins
+        this miner's (found or learnt by its text), counts add up, the earliest first-seen
+        times stay. ValueError if the state is malformed or the service limit is reached."""
+        if service not in self._services and len(self._services) >= self.settings.max_services:
+            raise ValueError(f"logs: service {service!r} not taken over: max_services reached")
+        try:
+            ids = {int(tid): self.miner.adopt([str(token) for token in tokens]) for tid, tokens in state["templates"]}
+            start = state["start"]
+            series = [(ids[int(tid)], str(severity), [(int(i), int(n)) for i, n in counts])
+                      for tid, severity, counts in state["series"] if int(tid) in ids]
+            pending = [(ids[int(tid)], str(severity), int(i), int(n))
+                       for tid, severity, i, n in state["pending"] if int(tid) in ids]
+            first_seen = [(ids[int(tid)], float(t)) for tid, t in state["first_seen"] if int(tid) in ids]
+            start = None if start is None else float(start)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"logs: the state of service {service!r}: {type(exc).__name__}: {exc}") from None
+        for tid, severity, counts in series:
+            merged = self._series.setdefault((service, tid, severity), _Series()).counts
+            for i, n in counts:
+                merged[i] = merged.get(i, 0) + n
+        for tid, severity, i, n in pending:
+            key = (service, tid, severity, i)
+            self._pending[key] = self._pending.get(key, 0) + n
+        for tid, t in first_seen:
+            self._first_seen[service, tid] = min(t, self._first_seen.get((service, tid), math.inf))
+        known = self._services.get(service)
+        self._services[service] = start if known is None else known if start is None else min(known, start)
+
     def add(self, records: Iterable[LogRecord]) -> int:
         """Mine and count records; returns how many were accepted. Bad ones are counted in .bad."""
         bucket = self.settings.bucket
