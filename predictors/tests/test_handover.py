@@ -242,7 +242,14 @@ def test_a_service_whose_logs_partition_moves_keeps_its_templates_counts_and_age
 def test_a_logs_service_row_that_does_not_fit_is_counted_and_skipped():
     engine = Engine(parse_config(LOGS_CONFIG))
     config_row = next(row for row in export_partitions(engine, {"otlp_logs/1"})["otlp_logs/1"] if row[0] == "config")
+    loud = {"start": T0, "templates": [[1, ["GET", "<NUM>"]]], "series": [[1, "LOUD", [[1, 2]]]], "pending": [],
+            "first_seen": [[1, T0]]}
     bad = [config_row, ("target", "log-patterns", (("service", "payments"),), {"counts": {"templates": "?"}}),
-           ("target", "log-patterns", "not a key", {})]
+           ("target", "log-patterns", "not a key", {}),
+           ("target", "log-patterns", (("service", "search"),), {"counts": loud, "first_seen": T0})]
     report = import_partition(engine, "otlp_logs/1", bad)
-    assert report.skipped == {"unreadable": 2} and engine.log_origin == {}
+    assert report.skipped == {"unreadable": 3} and engine.log_origin == {}
+    predictor = engine.predictors[0]
+    assert predictor.detector.miner.template_count == 0  # a bad row leaves no template behind
+    _logs(engine, 1, (("checkout", "otlp_logs/0"),))
+    assert {p.labels["service"] for p in engine.evaluate()} == {"checkout"} and not predictor.errors

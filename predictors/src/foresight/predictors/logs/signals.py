@@ -90,17 +90,19 @@ class LogPatternDetector:
         times stay. ValueError if the state is malformed or the service limit is reached."""
         if service not in self._services and len(self._services) >= self.settings.max_services:
             raise ValueError(f"logs: service {service!r} not taken over: max_services reached")
-        try:
-            ids = {int(tid): self.miner.adopt([str(token) for token in tokens]) for tid, tokens in state["templates"]}
-            start = state["start"]
-            series = [(ids[int(tid)], str(severity), [(int(i), int(n)) for i, n in counts])
-                      for tid, severity, counts in state["series"] if int(tid) in ids]
-            pending = [(ids[int(tid)], str(severity), int(i), int(n))
-                       for tid, severity, i, n in state["pending"] if int(tid) in ids]
-            first_seen = [(ids[int(tid)], float(t)) for tid, t in state["first_seen"] if int(tid) in ids]
-            start = None if start is None else float(start)
+        try:  # all of it read before anything is taken: a bad row leaves no trace
+            templates = [(int(tid), [str(token) for token in tokens]) for tid, tokens in state["templates"]]
+            series = [(int(tid), _severity(severity), [(int(i), int(n)) for i, n in counts])
+                      for tid, severity, counts in state["series"]]
+            pending = [(int(tid), _severity(severity), int(i), int(n)) for tid, severity, i, n in state["pending"]]
+            first_seen = [(int(tid), _finite(t)) for tid, t in state["first_seen"]]
+            start = None if state["start"] is None else _finite(state["start"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"logs: the state of service {service!r}: {type(exc).__name__}: {exc}") from None
+        ids = {tid: self.miner.adopt(tokens) for tid, tokens in templates}
+        series = [(ids[tid], severity, counts) for tid, severity, counts in series if tid in ids]
+        pending = [(ids[tid], severity, i, n) for tid, severity, i, n in pending if tid in ids]
+        first_seen = [(ids[tid], t) for tid, t in first_seen if tid in ids]
         for tid, severity, counts in series:
             merged = self._series.setdefault((service, tid, severity), _Series()).counts
             for i, n in counts:
@@ -271,6 +273,19 @@ class LogPatternDetector:
         top += [TemplateRate(service, OTHER, OTHER, severity, rate) for severity, rate in
                 sorted(rest.items(), key=lambda kv: SEVERITY_RANK[kv[0]])]
         return top
+
+
+def _severity(name) -> str:
+    if name not in SEVERITY_RANK:
+        raise ValueError(f"unknown severity {name!r}")
+    return name
+
+
+def _finite(value) -> float:
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"time {value!r} is not finite")
+    return value
 
 
 def _per(rate: float) -> str:
