@@ -13,7 +13,6 @@ count.
                                      [--loops 200] [--rounds 3] [--label-base old] [--label-new new]
 """
 import argparse
-import contextlib
 import json
 import os
 import subprocess
@@ -30,19 +29,14 @@ def run_one(series: int, loops: int, out: Path):
     """One version's loops (in a child process: its PYTHONPATH picks the version)."""
     sys.path[:0] = [str(HERE), str(HERE.parent)]
     import numpy as np
-    import evaluate as ev
-    from foresight.runtime.heap import freeze_startup_state, tune_collector
-    try:
-        from foresight.runtime.heap import collector_paused
-    except ImportError:  # code from before it
-        collector_paused = contextlib.nullcontext
-    signals = ev.Signals(series)
-    labels = [(("instance", f"host-{i // 10}:9100"), ("job", f"svc-{i}")) for i in range(series)]
+    import evaluate as ev  # its foresight imports (collector_paused among them) are this version's
+
+    signals, labels = ev.Signals(series), ev.series_labels(series)
     engine = ev._engine(series)
-    tune_collector()
+    ev.tune_collector()
     now = ev.prefill(engine, signals, labels, 60)
     engine.evaluate()
-    freeze_startup_state()
+    ev.freeze_startup_state()
     noise = np.random.default_rng(3)
     predict, whole = [], []
     for k in range(1, loops + 1):
@@ -50,7 +44,7 @@ def run_one(series: int, loops: int, out: Path):
         v = signals.values(np.arange(series), np.array([t - ev.T0]), noise)[:, 0]
         engine.add_points("metrics", ev._points(labels, t, v))
         start = time.process_time()
-        with collector_paused():
+        with ev.collector_paused():
             engine.predict()
         predict.append(time.process_time() - start)
         engine.refit_pending()

@@ -138,9 +138,14 @@ def _points(labels: list, t: float, v: np.ndarray) -> list:
     return [Point("bench_used", lab, t, x, GAUGE) for lab, x in zip(labels, v.tolist())]
 
 
+def series_labels(series: int) -> list:
+    """The label sets of N series: ten per host, one per service."""
+    return [(("instance", f"host-{i // 10}:9100"), ("job", f"svc-{i}")) for i in range(series)]
+
+
 def run_evaluate(series: int, minutes: int, profile: Path | None = None) -> dict:
     signals = Signals(series)
-    labels = [(("instance", f"host-{i // 10}:9100"), ("job", f"svc-{i}")) for i in range(series)]
+    labels = series_labels(series)
     engine = _engine(series)
     tune_collector()  # the garbage collector as `foresight run` sets it (runtime/heap.py)
     tic = time.perf_counter()
