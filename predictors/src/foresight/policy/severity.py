@@ -31,17 +31,20 @@ class Policy:
     def decide_prediction(self, prediction) -> int:
         if self.scores:
             return self.decide_score(prediction.key, prediction.anomaly_score, prediction.timestamp,
-                                     prediction.history_seconds)
+                                     prediction.history_seconds, prediction.persisting)
         return self.decide(prediction.key, prediction.probability, prediction.history_seconds,
                            prediction.failures_seen)
 
     def decide_score(self, key: tuple, score: float | None, now: float | None = None,
-                     history_seconds: float = float("inf")) -> int:
+                     history_seconds: float = float("inf"), persisting: bool | None = None) -> int:
         """`score_severity` while the anomaly score is at or above the threshold, with the
         same hysteresis as probabilities, and for `score_hold` after the last detection:
         streaming detectors score a change once and then go quiet, while an alert needs
-        the level to hold for its `for:`. A target watched for less than `min_history`
-        does not alert: until its daily pattern is known, its first days all look new."""
+        the level to hold for its `for:`. The hold ends early once the predictor says the
+        series is no longer away from its level (`persisting` False): a blip that is over
+        within the alert's `for:` (a restart, a deploy) does not fire. A target watched
+        for less than `min_history` does not alert: until its daily pattern is known, its
+        first days all look new."""
         if history_seconds < self.config.min_history:
             self.levels[key] = NONE
             return NONE
@@ -50,7 +53,7 @@ class Policy:
         score = 0.0 if score is None else score
         if score >= self.threshold and now is not None:
             self._detected_at[key] = now
-        held = (now is not None and key in self._detected_at
+        held = (now is not None and key in self._detected_at and persisting is not False
                 and now - self._detected_at[key] < self.config.score_hold)
         entered = (score >= self.threshold or held
                    or (current >= target and score >= self.threshold - self.config.hysteresis))

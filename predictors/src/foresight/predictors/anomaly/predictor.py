@@ -25,6 +25,7 @@ from foresight.predictors.base import Predictor
 from foresight.store import SeriesStore, Window, same_target
 
 from .config import AnomalyConfig
+from .persistence import RECENT_ROWS, REFERENCE_ROWS, away, reference
 from .univariate import StreamingDetector
 
 ATTRIBUTE_EVERY = 600.0  # event seconds between attributions of a score below explain_above
@@ -47,6 +48,7 @@ class _Target:
     score: float | None = None  # None until the univariate detector is ready
     attributions: dict = field(default_factory=dict)
     explained_at: float = -math.inf  # event time of the latest attributions
+    reference: tuple | None = None  # (level, spread) before the latest alarm (persistence)
 
 
 class AnomalyPredictor(Predictor):
@@ -83,7 +85,7 @@ class AnomalyPredictor(Predictor):
         since = target.fed_until if target.fed_until > -math.inf else (window.raw_since or -math.inf)
         start = int(times.searchsorted(since, side="left" if target.fed_until == -math.inf else "right"))
         drivers = self._driver_windows(labels, store) if target.multivariate is not None else {}
-        best = None
+        best, alarm_level = None, target.detector.settings.alarm_level
         new_times, new_values = times[start:].tolist(), values[start:].tolist()
         for i, (t, v) in enumerate(zip(new_times, new_values)):
             score = target.detector.update(t, v)  # None while the detector warms up
@@ -100,6 +102,9 @@ class AnomalyPredictor(Predictor):
                         result = target.multivariate.explain_latest() or result
                     if result.attributions:
                         target.attributions, target.explained_at = result.attributions, t
+            if score is not None and score >= alarm_level:  # where the series was before the alarm
+                at = start + i
+                target.reference = reference(values[max(0, at - REFERENCE_ROWS):at])
             if score is not None:  # several new points: the worst counts
                 best = score if best is None else max(best, score)
         target.fed_until = float(times[-1])
@@ -112,6 +117,7 @@ class AnomalyPredictor(Predictor):
             observed=float(values[-1]),
             anomaly_score=target.score,
             attributions=dict(target.attributions),
+            persisting=away(target.reference, values[-RECENT_ROWS:]),
         )
 
     def model_reason(self, prediction: Prediction) -> str:
