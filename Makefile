@@ -56,11 +56,12 @@ test: setup lint  ## lint, then every test (unit, config checks, integration wit
 test-unit: setup  ## fast tests only
 	$(PY) -m pytest -q -m "not integration" predictors/tests loadgen/tests bench/tests tests
 
-bench: setup  ## benchmarks: exhaustion vs predict_linear, 10k-series cost, NAB (NAB_DIR=...), log mining (results in bench/bench-results)
+bench: setup  ## benchmarks: exhaustion vs predict_linear, crash runs vs node-mixin, 10k-series cost, NAB (NAB_DIR=...), log mining (results in bench/bench-results)
 	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/run.py exhaustion                      # loadgen, seeds 1-3: the tuning set
 	$(PY) bench/run.py exhaustion --first-seed 4       # loadgen, seeds 4-6: held out
 	$(PY) bench/run.py exhaustion --generator second   # the independent generator: held out
+	$(PY) bench/crashruns/run.py --seeds 1 2 3 4 5 6   # node_exporter clusters that crash: held out
 	$(PY) bench/run.py cost
 	$(PY) bench/forecasters/bench.py                   # forecaster candidates: fit cost, rolling-origin error (Prophet)
 	$(PY) bench/nab/run.py $(NAB_DIR) --scorer $(NAB_SCORER)
