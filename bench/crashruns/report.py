@@ -47,7 +47,7 @@ def write_report(path: Path, meta: dict, results: list[dict]):
              "ends in a crash (bench/crashruns/cluster.py, written before any of its results were seen). "
              f"Foresight runs `{config}` with its defaults, evaluating after every {meta['every']:.0f} s flush; "
              "node-mixin's node alerts run on the same samples (bench/crashruns/mixin.py). "
-             "Nothing in Foresight was tuned on these runs.", "",
+             + meta.get("note", ""), "",
              f"Cells: warned >= {MIN_LEAD / 60:.0f} min before the crash on the faulty node · median lead · "
              "runs with a false alert before the fault · false alert episodes (per node-day) · false pages "
              "(critical). node-mixin counts its warning and critical alerts (its NodeCPUHighUsage is info).", "",

@@ -67,6 +67,8 @@ def main(argv=None) -> int:
                         help="seconds of data per flush; Foresight evaluates after each (default %(default)s)")
     parser.add_argument("--jobs", type=int, default=2, help="runs in parallel (default %(default)s)")
     parser.add_argument("--name", default=None, help="result file name (default: crashruns-seeds-A-B)")
+    parser.add_argument("--note", default="Nothing in Foresight was tuned on these runs.",
+                        help="what the report says of these seeds' role (default: %(default)r)")
     parser.add_argument("--out", type=Path, default=BENCH / "bench-results", help="results folder (default %(default)s)")
     args = parser.parse_args(argv)
     if args.every <= 0 or args.jobs < 1:
@@ -83,7 +85,8 @@ def main(argv=None) -> int:
             print(f"[{i}/{len(jobs)}] {result['run']}: {result['seconds']:.0f} s, warned {f['warned']}, "
                   f"false {f['false']} (pages {f['false_pages']})", file=sys.stderr, flush=True)
     meta = {"name": name, "seeds": args.seeds, "faults": args.faults, "every": args.every,
-            "wall_seconds": time.perf_counter() - started, "config": foresight_config().source, "code": code}
+            "wall_seconds": time.perf_counter() - started, "config": foresight_config().source, "code": code,
+            "note": args.note}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{name}.json").write_text(json.dumps({"meta": meta, "runs": results}, indent=1, default=str))
     write_report(args.out / f"{name}.md", meta, results)
