@@ -15,23 +15,20 @@ import warnings
 import numpy as np
 
 from exhaustion.baselines import hold_for, instant, predict_linear
+from exhaustion.score import episodes
 
 GRID = 60.0
 RATE_WINDOW = 120.0
 
 
 def episodes_of(grid: np.ndarray, firing: np.ndarray, rule: str, instance: str, severity: str) -> list[dict]:
-    """Each run of consecutive firing evaluations as one alert episode."""
-    out, start = [], None
-    for t, on in zip(grid.tolist(), firing.tolist()):
-        if on and start is None:
-            start = t
-        elif not on and start is not None:
-            out.append({"rule": rule, "instance": instance, "severity": severity, "start": start, "end": t})
-            start = None
-    if start is not None:
-        out.append({"rule": rule, "instance": instance, "severity": severity, "start": start, "end": None})
-    return out
+    """Each run of consecutive firing evaluations as one alert episode, from its first firing
+    evaluation to the one that resolves it (the next on the grid); None as the end of one
+    still firing at the last (merging is left to crashruns.score)."""
+    still = bool(firing[-1]) if len(firing) else False
+    runs = episodes(grid, firing, merge_gap=0)
+    return [{"rule": rule, "instance": instance, "severity": severity, "start": start,
+             "end": None if still and i == len(runs) - 1 else end + GRID} for i, (start, end) in enumerate(runs)]
 
 
 def counter_rate(ts: np.ndarray, values: np.ndarray, grid: np.ndarray, window: float = RATE_WINDOW) -> np.ndarray:

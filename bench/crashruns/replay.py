@@ -43,20 +43,19 @@ class Replayed:
     errors: int  # predictor errors recorded during the run
 
 
-def replay(run, config: Config, every: float = 60.0, keep_series: bool = True) -> Replayed:
+def replay(run, config: Config, every: float = 60.0) -> Replayed:
     engine = Engine(config)
     alerts = AlertReplay(config.predictors)
     series: dict = {}
     evaluations = 0
     for now, points in run.batches(every):
         engine.add_points("metrics", points)
-        if keep_series:
-            for p in points:
-                s = series.get((p.metric, p.labels))
-                if s is None:
-                    s = series[(p.metric, p.labels)] = Samples(p.kind)
-                s.times.append(p.timestamp)
-                s.values.append(p.value)
+        for p in points:
+            s = series.get((p.metric, p.labels))
+            if s is None:
+                s = series[(p.metric, p.labels)] = Samples(p.kind)
+            s.times.append(p.timestamp)
+            s.values.append(p.value)
         predictions = engine.evaluate()
         evaluations += 1
         alerts.observe(now, predictions, engine.withdrawn)
