@@ -33,7 +33,7 @@ class Policy:
             return self.decide_score(prediction.key, prediction.anomaly_score, prediction.timestamp,
                                      prediction.history_seconds, prediction.persisting)
         return self.decide(prediction.key, prediction.probability, prediction.history_seconds,
-                           prediction.failures_seen)
+                           prediction.failures_seen, prediction.peer_outlier)
 
     def decide_score(self, key: tuple, score: float | None, now: float | None = None,
                      history_seconds: float = float("inf"), persisting: bool | None = None) -> int:
@@ -66,16 +66,18 @@ class Policy:
         return {CRITICAL: c.critical_within, WARNING: c.warning_within, INFO: c.info_within}
 
     def decide(self, key: tuple, probability: dict, history_seconds: float = float("inf"),
-               failures_seen: int = 0) -> int:
+               failures_seen: int = 0, peer_outlier: bool | None = None) -> int:
         """The new level for a target, given P(crossing) per window (seconds -> p).
 
         A target watched for less than `min_history` can only be critical: until its daily
         pattern is known, a new node's ramp could as well be its morning as a leak, so only
-        an imminent crossing alerts. One that has already reached its limit is no new node.
-        One watched for less than `first_alert_after` does not alert at all.
+        an imminent crossing alerts, and not when its peers moved alike (`peer_outlier`
+        False: the fleet's first peak or start-up, not a fault). One that has already
+        reached its limit is no new node. One watched for less than `first_alert_after`
+        does not alert at all.
         """
         young = history_seconds < self.config.min_history and failures_seen == 0
-        if young and history_seconds < self.config.first_alert_after:
+        if young and (history_seconds < self.config.first_alert_after or peer_outlier is False):
             self.levels[key] = NONE
             return NONE
         current = self.levels.get(key, NONE)

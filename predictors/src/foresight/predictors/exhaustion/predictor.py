@@ -33,6 +33,7 @@ from .forecasters import (CYCLE_HISTORY, DAILY_PEAKS, ETS, PROPHET, ROBUST, STL_
 from .limits import LimitIndex
 from .model_selection import ModelSelector
 from .peaks import excess_over_means, fit_peak_trend, today_ratio
+from .peers import peer_outlier
 from .resets import RESET_WITHIN, falls_ahead, last_reset, reset_threshold
 from .seasonality import DAY, fit_profile, left_the_day
 from .state import TargetState, next_due
@@ -66,7 +67,15 @@ class ExhaustionPredictor(Predictor):
 
     def evaluate(self, store: SeriesStore) -> list[Prediction]:
         self.refit_pending()  # a caller that did not run the last loop's refits: before predicting
-        return super().evaluate(store)
+        predictions = super().evaluate(store)
+        policy, sign = self.config.policy, (1.0 if self.config.direction == "up" else -1.0)
+        for p in predictions:  # a young target at risk is judged against its peers (peers.py)
+            if p.history_seconds < policy.min_history and not p.failures_seen and self._targets[
+                    tuple(sorted(self.source_labels(p.key).items()))].at_risk:
+                p.peer_outlier = peer_outlier(self.source_series(p.key), store.targets_matching(self.config.series),
+                                              lambda key: self.limit_for(dict(key[1]), store), sign,
+                                              p.timestamp - p.history_seconds, p.timestamp)
+        return predictions
 
     def refit_pending(self):
         """The scheduled refits of the last evaluate(), on the data it saw, for the next one. A

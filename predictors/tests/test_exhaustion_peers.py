@@ -1,0 +1,108 @@
+"""A young target at risk is judged against its peers: when every host's headroom shrinks
+together (a young fleet's first afternoon peak) none pages; when one host's shrinks alone
+(a CPU hog) it pages, young or not."""
+import numpy as np
+
+from foresight.config import parse_config
+from foresight.contracts.points import GAUGE, Point
+from foresight.contracts.severities import CRITICAL, NONE
+from foresight.policy.severity import Policy
+from foresight.predictors.exhaustion.peers import evenly, headroom_ratio, peer_outlier, shrank_more
+from foresight.runtime.alert_episodes import AlertReplay
+from foresight.runtime.engine import Engine
+from foresight.store import SeriesStore
+
+T0 = 1_767_225_600.0
+STEP = 15.0
+HOSTS = [f"store-{i}:9100" for i in range(1, 7)]
+CONFIG = """
+predictors:
+  - name: node-cpu
+    kind: exhaustion
+    series: cpu_idle_ratio
+    direction: down
+    limit: 0.05
+    resource: CPU
+    unit: ratio
+"""
+
+
+def test_headroom_is_compared_as_a_ratio_of_then_and_now():
+    t = T0 + STEP * np.arange(240)  # an hour
+    v = np.linspace(0.85, 0.45, t.size)
+    ratio = headroom_ratio(t, v, -1.0, 0.05, T0, float(t[-1]))
+    assert 0.58 < ratio < 0.62  # medians of the first and last quarter hour: 0.80 and 0.50
+    up = headroom_ratio(t, 100 * v, 1.0, 100.0, T0, float(t[-1]))  # towards an upper limit
+    assert 2.4 < up < 2.6  # room grew from 20 to 50
+    assert headroom_ratio(t, v, -1.0, 0.05, float(t[-1]) + 60, float(t[-1]) + 60) is None  # no points then
+    assert headroom_ratio(t, np.full(t.size, 0.01), -1.0, 0.05, T0, float(t[-1])) is None  # past the limit at first
+
+
+def test_a_ratio_shrank_more_only_well_below_its_peers():
+    assert shrank_more(0.2, [0.5, 0.45]) is None  # too few peers
+    assert shrank_more(0.2, [0.5, 0.45, 0.55, 0.5]) is True
+    assert shrank_more(0.4, [0.5, 0.45, 0.55, 0.5]) is False  # within the spread floor of theirs
+    assert shrank_more(0.2, [0.2, 0.25, 0.3, 0.9]) is False  # the fleet moved alike
+    assert evenly(list(range(10)), 4) == [0, 2, 5, 7] and evenly([1, 2], 4) == [1, 2]
+
+
+def test_the_policy_holds_back_a_young_target_only_when_its_peers_moved_alike():
+    config = parse_config(CONFIG).predictors[0].policy
+    imminent = {config.critical_within: 0.99, config.warning_within: 0.99, config.info_within: 0.99}
+    young = config.first_alert_after + 3600
+    assert Policy(config).decide("a", imminent, young, peer_outlier=False) == NONE
+    assert Policy(config).decide("a", imminent, young, peer_outlier=True) == CRITICAL
+    assert Policy(config).decide("a", imminent, young, peer_outlier=None) == CRITICAL  # not judged: as before
+    mature = config.min_history + 3600
+    assert Policy(config).decide("a", imminent, mature, peer_outlier=False) == CRITICAL  # its daily pattern speaks
+
+
+def fleet(idle) -> np.ndarray:
+    """Per-host CPU idle over 12 h at 15 s: (hosts, points), each with its own noise."""
+    rng = np.random.default_rng(7)
+    hours = np.arange(12 * 240) * STEP / 3600
+    return np.array([idle(h, hours) + rng.normal(0.0, 0.02, hours.size) for h in range(len(HOSTS))])
+
+
+def pages(values: np.ndarray) -> list:
+    """Critical episodes of the fleet's series replayed through Engine, a flush a minute."""
+    config = parse_config(CONFIG)
+    engine, alerts = Engine(config), AlertReplay(config.predictors)
+    times = T0 + STEP * np.arange(values.shape[1])
+    for i in range(0, times.size, 4):
+        engine.add_points("metrics", [Point("cpu_idle_ratio", (("instance", host), ("job", "node")), float(t), float(v), GAUGE)
+                                      for k, host in enumerate(HOSTS)
+                                      for t, v in zip(times[i:i + 4], values[k, i:i + 4])])
+        alerts.observe(float(times[min(i + 3, times.size - 1)]), engine.evaluate(), engine.withdrawn)
+    return [e for e in alerts.episodes if e.severity == "critical"]
+
+
+def afternoon(hours):
+    """Idle 0.75 all morning, then falling ever faster from hour 6 (the day's load climbing):
+    0.17 at hour 12, on the way to a peak a young target cannot know about."""
+    return 0.75 - 0.016 * np.clip(hours - 6.0, 0.0, None) ** 2
+
+
+def test_a_young_fleet_whose_cpu_climbs_together_does_not_page():
+    episodes = pages(fleet(lambda host, hours: afternoon(hours)))
+    assert episodes == []
+
+
+def test_one_young_host_whose_cpu_climbs_alone_pages():
+    episodes = pages(fleet(lambda host, hours: afternoon(hours) if host == 2 else np.full(hours.size, 0.75)))
+    assert {e.labels["service_instance"] for e in episodes} == {HOSTS[2]}
+
+
+def test_peer_outlier_reads_the_store_and_skips_peers_without_a_limit():
+    store = SeriesStore(lambda metric, labels: True)
+    values = fleet(lambda host, hours: afternoon(hours) if host == 0 else np.full(hours.size, 0.75))
+    times = T0 + STEP * np.arange(values.shape[1])
+    store.add_points([Point("cpu_idle_ratio", (("instance", host),), float(t), float(v), GAUGE)
+                      for k, host in enumerate(HOSTS) for t, v in zip(times, values[k])])
+    pairs = sorted(store.matching(parse_config(CONFIG).predictors[0].series))
+    keys = [key for key, _ in pairs]
+    now = float(times[-1])
+    assert peer_outlier(keys[0], pairs, lambda key: 0.05, -1.0, T0, now) is True
+    assert peer_outlier(keys[1], pairs, lambda key: 0.05, -1.0, T0, now) is False
+    only_two = {keys[0], keys[1], keys[2]}  # the others have no limit: not peers
+    assert peer_outlier(keys[0], pairs, lambda key: 0.05 if key in only_two else None, -1.0, T0, now) is None
