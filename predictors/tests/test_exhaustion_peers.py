@@ -7,7 +7,8 @@ from foresight.config import parse_config
 from foresight.contracts.points import GAUGE, Point
 from foresight.contracts.severities import CRITICAL, NONE
 from foresight.policy.severity import Policy
-from foresight.predictors.exhaustion.peers import evenly, headroom_ratio, peer_outlier, shrank_more
+from foresight.predictors.exhaustion.peers import SPREAD_FLOOR, headroom_ratio, peer_outlier
+from foresight.predictors.peers import apart, evenly
 from foresight.runtime.alert_episodes import AlertReplay
 from foresight.runtime.engine import Engine
 from foresight.store import SeriesStore
@@ -39,10 +40,15 @@ def test_headroom_is_compared_as_a_ratio_of_then_and_now():
 
 
 def test_a_ratio_shrank_more_only_well_below_its_peers():
+    def shrank_more(own, peers):
+        return apart(own, peers, SPREAD_FLOOR, below_only=True)
+
     assert shrank_more(0.2, [0.5, 0.45]) is None  # too few peers
     assert shrank_more(0.2, [0.5, 0.45, 0.55, 0.5]) is True
     assert shrank_more(0.4, [0.5, 0.45, 0.55, 0.5]) is False  # within the spread floor of theirs
     assert shrank_more(0.2, [0.2, 0.25, 0.3, 0.9]) is False  # the fleet moved alike
+    assert shrank_more(0.9, [0.2, 0.25, 0.3, 0.2]) is False  # more room than its peers: only below counts
+    assert apart(0.9, [0.2, 0.25, 0.3, 0.2], SPREAD_FLOOR) is True  # either side, where both count
     assert evenly(list(range(10)), 4) == [0, 2, 5, 7] and evenly([1, 2], 4) == [1, 2]
 
 

@@ -27,7 +27,7 @@ class Prediction:
     failures_seen: int = 0  # times this target has reached its limit while watched
     anomaly_score: float | None = None  # [0, 1], for the kinds that score anomalies
     persisting: bool | None = None  # anomaly kind: still away from its level (holds a detection); else None
-    peer_outlier: bool | None = None  # exhaustion kind, young targets at risk: headroom shrank more than peers'; else None
+    peer_outlier: bool | None = None  # young targets at risk (exhaustion) or away (anomaly): moved apart from peers; else None
     attributions: dict = field(default_factory=dict)  # feature -> share of the anomaly (sums to 1)
     drivers: list = field(default_factory=list)  # "why": plain-word sentences, strongest first
     action: str = ""  # the predictor's recommended action with the numbers filled in

@@ -31,21 +31,23 @@ class Policy:
     def decide_prediction(self, prediction) -> int:
         if self.scores:
             return self.decide_score(prediction.key, prediction.anomaly_score, prediction.timestamp,
-                                     prediction.history_seconds, prediction.persisting)
+                                     prediction.history_seconds, prediction.persisting, prediction.peer_outlier)
         return self.decide(prediction.key, prediction.probability, prediction.history_seconds,
                            prediction.failures_seen, prediction.peer_outlier)
 
     def decide_score(self, key: tuple, score: float | None, now: float | None = None,
-                     history_seconds: float = float("inf"), persisting: bool | None = None) -> int:
+                     history_seconds: float = float("inf"), persisting: bool | None = None,
+                     peer_outlier: bool | None = None) -> int:
         """`score_severity` while the anomaly score is at or above the threshold, with the
         same hysteresis as probabilities, and for `score_hold` after the last detection:
         streaming detectors score a change once and then go quiet, while an alert needs
         the level to hold for its `for:`. The hold ends early once the predictor says the
         series is no longer away from its level (`persisting` False): a blip that is over
         within the alert's `for:` (a restart, a deploy) does not fire. A target watched
-        for less than `min_history` does not alert: until its daily pattern is known, its
+        for less than `min_history` alerts only on a move of its own (`peer_outlier` True:
+        its level changed apart from its peers'): until its daily pattern is known, its
         first days all look new."""
-        if history_seconds < self.config.min_history:
+        if history_seconds < self.config.min_history and peer_outlier is not True:
             self.levels[key] = NONE
             return NONE
         current = self.levels.get(key, NONE)

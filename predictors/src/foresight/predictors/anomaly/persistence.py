@@ -9,13 +9,23 @@ At each alarm the predictor notes where the series was: the median of the points
 it, and their spread (robust: 1.4826 x their median absolute deviation). From then on the
 series is away while the median of its newest points is more than AWAY such spreads from
 there. Strictly causal; two numbers per target.
+
+A young target (watched less than `policy.min_history`) may alert only when its move is
+its own: its level's change since the alarm's reference lies apart from its peers' change
+over the same time (`moved_apart`; foresight.predictors.peers). A node that stops sending
+packets moves alone; the fleet's first evening, or a batch job on every host, moves all.
 """
+import math
+
 import numpy as np
+
+from foresight.predictors.peers import apart, others
 
 REFERENCE_ROWS = 40  # points before an alarm that say where the series was (10 min at 15 s)
 RECENT_ROWS = 4  # newest points whose median says where it is now (1 min at 15 s)
 AWAY = 3.0  # robust standard deviations of the reference points
 RELATIVE_FLOOR = 1e-3  # a spread floor, as a share of the level: a flat series is not away by a hair
+PEER_FLOOR = 0.1  # a floor on the peers' spread of log changes: moves within ~10% of each other are alike
 
 
 def reference(before: np.ndarray) -> tuple[float, float] | None:
@@ -40,4 +50,28 @@ def away(ref: tuple[float, float] | None, recent: np.ndarray) -> bool | None:
     return abs(median - level) > AWAY * spread
 
 
-__all__ = ["AWAY", "RECENT_ROWS", "REFERENCE_ROWS", "away", "reference"]
+def level_change(times: np.ndarray, values: np.ndarray, span: tuple[float, float]) -> float | None:
+    """log(level now / level then): the median of the newest RECENT_ROWS points over the
+    median of the points within `span`; None without them, or with a level then <= 0."""
+    then = values[(times >= span[0]) & (times <= span[1])]
+    if then.size == 0 or values.size == 0:
+        return None
+    before = float(np.median(then))
+    if not before > 0.0:
+        return None
+    now = float(np.median(values[-RECENT_ROWS:]))
+    return math.log(max(now, 1e-3 * before) / before)
+
+
+def moved_apart(own_key: tuple, pairs: list, span: tuple[float, float]) -> bool | None:
+    """Whether the target whose series is `own_key` changed, since its alarm's reference
+    `span`, apart from its peers over the same time; None when it cannot be judged."""
+    own = dict(pairs).get(own_key)
+    mine = None if own is None else level_change(*own.arrays(since=span[0]), span)
+    if mine is None:
+        return None
+    changes = [level_change(*window.arrays(since=span[0]), span) for _, window in others(pairs, own_key)]
+    return apart(mine, [c for c in changes if c is not None], PEER_FLOOR)
+
+
+__all__ = ["AWAY", "PEER_FLOOR", "RECENT_ROWS", "REFERENCE_ROWS", "away", "level_change", "moved_apart", "reference"]

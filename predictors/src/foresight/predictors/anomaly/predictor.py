@@ -25,7 +25,7 @@ from foresight.predictors.base import Predictor
 from foresight.store import SeriesStore, Window, same_target
 
 from .config import AnomalyConfig
-from .persistence import RECENT_ROWS, REFERENCE_ROWS, away, reference
+from .persistence import RECENT_ROWS, REFERENCE_ROWS, away, moved_apart, reference
 from .univariate import StreamingDetector
 
 ATTRIBUTE_EVERY = 600.0  # event seconds between attributions of a score below explain_above
@@ -49,6 +49,7 @@ class _Target:
     attributions: dict = field(default_factory=dict)
     explained_at: float = -math.inf  # event time of the latest attributions
     reference: tuple | None = None  # (level, spread) before the latest alarm (persistence)
+    reference_span: tuple | None = None  # event times of the first and last of those points
 
 
 class AnomalyPredictor(Predictor):
@@ -104,7 +105,9 @@ class AnomalyPredictor(Predictor):
                         target.attributions, target.explained_at = result.attributions, t
             if score is not None and score >= alarm_level:  # where the series was before the alarm
                 at = start + i
-                target.reference = reference(values[max(0, at - REFERENCE_ROWS):at])
+                first = max(0, at - REFERENCE_ROWS)
+                target.reference = reference(values[first:at])
+                target.reference_span = (float(times[first]), float(times[at - 1])) if at > first else None
             if score is not None:  # several new points: the worst counts
                 best = score if best is None else max(best, score)
         target.fed_until = float(times[-1])
@@ -119,6 +122,16 @@ class AnomalyPredictor(Predictor):
             attributions=dict(target.attributions),
             persisting=away(target.reference, values[-RECENT_ROWS:]),
         )
+
+    def evaluate(self, store: SeriesStore) -> list[Prediction]:
+        predictions = super().evaluate(store)
+        for p in predictions:  # a young target whose anomaly lasts: judged against its peers
+            if p.persisting and p.history_seconds < self.config.policy.min_history:
+                target = self._targets.get(tuple(sorted(self.source_labels(p.key).items())))
+                if target is not None and target.reference_span is not None:
+                    p.peer_outlier = moved_apart(self.source_series(p.key), store.targets_matching(self.config.series),
+                                                 target.reference_span)
+        return predictions
 
     def model_reason(self, prediction: Prediction) -> str:
         """The check that drove the score, e.g. 'request latency is unusual for this time of day'."""

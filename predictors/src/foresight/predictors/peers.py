@@ -1,0 +1,41 @@
+"""Peers: the other targets of one predictor, which are alike (the cores of a fleet, its
+hosts' memory, the pools of a service). A young target, whose own daily pattern is not
+known yet, is judged against them: what moved it alone is not the fleet's load.
+
+Kinds measure a change per target (exhaustion: the headroom's ratio; anomaly: the level's
+log ratio); this module says whether one target's change lies apart from its peers'.
+"""
+import numpy as np
+
+MIN_PEERS = 3  # fewer peers than this say nothing
+MAX_PEERS = 50  # peers taken evenly from the predictor's targets: a bounded cost per judgement
+AWAY = 3.0  # robust standard deviations (1.4826 x the median absolute deviation) of the peers' changes
+
+
+def evenly(items: list, most: int) -> list:
+    """At most `most` of the items, spread evenly over the list (deterministic)."""
+    if len(items) <= most:
+        return items
+    step = len(items) / most
+    return [items[int(i * step)] for i in range(most)]
+
+
+def others(pairs: list, own_key: tuple) -> list:
+    """The (series key, window) pairs of a target's peers: the predictor's other series, at
+    most MAX_PEERS of them."""
+    return evenly([pair for pair in pairs if pair[0] != own_key], MAX_PEERS)
+
+
+def apart(own: float, changes: list, floor: float, below_only: bool = False) -> bool | None:
+    """Whether a target's change lies more than AWAY robust spreads (at least `floor`) from
+    the median of its peers' (only below it, with `below_only`); None with fewer than
+    MIN_PEERS peers."""
+    if len(changes) < MIN_PEERS:
+        return None
+    values = np.asarray(changes, dtype=float)
+    middle = float(np.median(values))
+    spread = max(1.4826 * float(np.median(np.abs(values - middle))), floor)
+    return own < middle - AWAY * spread if below_only else abs(own - middle) > AWAY * spread
+
+
+__all__ = ["AWAY", "MAX_PEERS", "MIN_PEERS", "apart", "evenly", "others"]

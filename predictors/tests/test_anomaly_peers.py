@@ -1,0 +1,79 @@
+"""A young anomaly target (watched less than `policy.min_history`) alerts on a lasting move
+of its own: one host's packets falling while its peers' do not. The same fall on every host
+at once (the fleet's traffic) does not alert, nor does a lone host with too few peers."""
+import numpy as np
+
+from foresight.config import parse_config
+from foresight.contracts.points import GAUGE, Point
+from foresight.contracts.severities import NONE, WARNING
+from foresight.policy.severity import Policy
+from foresight.predictors.anomaly.persistence import level_change
+from foresight.runtime.alert_episodes import AlertReplay
+from foresight.runtime.engine import Engine
+
+T0 = 1_767_225_600.0
+STEP = 15.0
+ROWS = 1200  # 5 h: far younger than min_history (36 h)
+FALL = 900  # the row the fall starts at
+CONFIG = """
+predictors:
+  - name: packets
+    kind: anomaly
+    series: packets_sent_per_second
+    resource: packets sent
+"""
+
+
+def fleet(falls: set, hosts: int = 6) -> dict:
+    """Packets sent per second per host; the hosts in `falls` lose 95% of them at FALL, for good."""
+    rng = np.random.default_rng(11)
+    series = {}
+    for h in range(hosts):
+        values = 1000.0 * (1 + 0.2 * h) + rng.normal(0.0, 20.0, ROWS)
+        if h in falls:
+            values[FALL:] *= 0.05
+        series[f"store-{h + 1}:9100"] = values
+    return series
+
+
+def episodes(series: dict) -> list:
+    config = parse_config(CONFIG)
+    engine, alerts = Engine(config), AlertReplay(config.predictors)
+    times = T0 + STEP * np.arange(ROWS)
+    for i in range(0, ROWS, 4):  # a flush a minute
+        engine.add_points("metrics", [Point("packets_sent_per_second", (("instance", host), ("job", "node")), float(t), float(v), GAUGE)
+                                      for host, values in series.items()
+                                      for t, v in zip(times[i:i + 4], values[i:i + 4])])
+        alerts.observe(float(times[min(i + 3, ROWS - 1)]), engine.evaluate(), engine.withdrawn)
+    return alerts.episodes
+
+
+def test_one_young_host_that_stops_sending_alerts():
+    fired = episodes(fleet({2}))
+    assert {e.labels["service_instance"] for e in fired} == {"store-3:9100"}
+    assert all(e.severity == "warning" and T0 + FALL * STEP <= e.start <= T0 + FALL * STEP + 900 for e in fired)
+
+
+def test_the_same_fall_on_every_young_host_does_not_alert():
+    assert episodes(fleet(set(range(6)))) == []
+
+
+def test_a_young_host_without_enough_peers_does_not_alert():
+    assert episodes(fleet({0}, hosts=3)) == []  # two peers: not judged, young targets stay silent
+
+
+def test_the_policy_lets_a_young_target_alert_only_on_a_move_of_its_own():
+    config = parse_config(CONFIG).predictors[0].policy
+    young = 3600.0
+    assert Policy(config, scores=True).decide_score("a", 0.95, 0.0, young, persisting=True) == NONE
+    assert Policy(config, scores=True).decide_score("a", 0.95, 0.0, young, True, peer_outlier=False) == NONE
+    assert Policy(config, scores=True).decide_score("a", 0.95, 0.0, young, True, peer_outlier=True) == WARNING
+
+
+def test_level_change_is_a_log_ratio_from_the_reference_span():
+    t = T0 + STEP * np.arange(100)
+    v = np.where(np.arange(100) < 50, 200.0, 100.0)
+    assert abs(level_change(t, v, (T0, T0 + 40 * STEP)) - np.log(0.5)) < 1e-9
+    assert level_change(t, np.zeros(100), (T0, T0 + 40 * STEP)) is None  # no level then
+    assert level_change(t, v, (T0 - 600, T0 - 60)) is None  # no points then
+    assert level_change(t, np.where(np.arange(100) < 50, 200.0, 0.0), (T0, T0 + 40 * STEP)) == np.log(1e-3)
