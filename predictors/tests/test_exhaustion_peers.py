@@ -5,7 +5,7 @@ import numpy as np
 
 from foresight.config import parse_config
 from foresight.contracts.points import GAUGE, Point
-from foresight.contracts.severities import CRITICAL, NONE
+from foresight.contracts.severities import CRITICAL, NONE, WARNING
 from foresight.policy.severity import Policy
 from foresight.predictors.exhaustion.peers import SPREAD_FLOOR, headroom_ratio, peer_outlier
 from foresight.predictors.peers import apart, evenly
@@ -61,6 +61,11 @@ def test_the_policy_holds_back_a_young_target_only_when_its_peers_moved_alike():
     assert Policy(config).decide("a", imminent, young, peer_outlier=None) == CRITICAL  # not judged: as before
     mature = config.min_history + 3600
     assert Policy(config).decide("a", imminent, mature, peer_outlier=False) == CRITICAL  # its daily pattern speaks
+    # One that has reached its limit before (a CPU spiking to it in a deploy) may warn, but
+    # not when its peers moved alike.
+    assert Policy(config).decide("a", imminent, young, failures_seen=1, peer_outlier=None) == CRITICAL
+    assert Policy(config).decide("a", {config.warning_within: 0.99}, young, failures_seen=1) == WARNING
+    assert Policy(config).decide("a", imminent, young, failures_seen=1, peer_outlier=False) == NONE
 
 
 def fleet(idle) -> np.ndarray:

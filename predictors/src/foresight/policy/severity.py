@@ -73,13 +73,15 @@ class Policy:
 
         A target watched for less than `min_history` can only be critical: until its daily
         pattern is known, a new node's ramp could as well be its morning as a leak, so only
-        an imminent crossing alerts, and not when its peers moved alike (`peer_outlier`
-        False: the fleet's first peak or start-up, not a fault). One that has already
-        reached its limit is no new node. One watched for less than `first_alert_after`
-        does not alert at all.
+        an imminent crossing alerts. One that has already reached its limit is no new node.
+        One watched for less than `first_alert_after` does not alert at all. Nor does any
+        target watched for less than `min_history` whose peers moved alike (`peer_outlier`
+        False: the fleet's first peak, its start-up, a CPU's spikes to its limit in a
+        deploy), whether it has reached its limit before or not.
         """
-        young = history_seconds < self.config.min_history and failures_seen == 0
-        if young and (history_seconds < self.config.first_alert_after or peer_outlier is False):
+        new_node = history_seconds < self.config.min_history
+        young = new_node and failures_seen == 0
+        if (young and history_seconds < self.config.first_alert_after) or (new_node and peer_outlier is False):
             self.levels[key] = NONE
             return NONE
         current = self.levels.get(key, NONE)

@@ -70,7 +70,7 @@ class ExhaustionPredictor(Predictor):
         predictions = super().evaluate(store)
         policy, sign = self.config.policy, (1.0 if self.config.direction == "up" else -1.0)
         for p in predictions:  # a young target at risk is judged against its peers (peers.py)
-            if p.history_seconds < policy.min_history and not p.failures_seen and self._targets[
+            if p.history_seconds < policy.min_history and self._targets[
                     tuple(sorted(self.source_labels(p.key).items()))].at_risk:
                 p.peer_outlier = peer_outlier(self.source_series(p.key), store.targets_matching(self.config.series),
                                               lambda key: self.limit_for(dict(key[1]), store), sign,
