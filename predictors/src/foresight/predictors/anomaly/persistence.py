@@ -53,7 +53,7 @@ def away(ref: tuple[float, float] | None, recent: np.ndarray) -> bool | None:
 def level_change(times: np.ndarray, values: np.ndarray, span: tuple[float, float]) -> float | None:
     """log(level now / level then): the median of the newest RECENT_ROWS points over the
     median of the points within `span`; None without them, or with a level then <= 0."""
-    then = values[(times >= span[0]) & (times <= span[1])]
+    then = values[times.searchsorted(span[0]):times.searchsorted(span[1], side="right")]  # times are sorted
     if then.size == 0 or values.size == 0:
         return None
     before = float(np.median(then))

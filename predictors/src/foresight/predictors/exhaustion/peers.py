@@ -22,8 +22,8 @@ def headroom_ratio(times: np.ndarray, values: np.ndarray, sign: float, limit: fl
                    since: float, now: float) -> float | None:
     """Headroom in the quarter hour up to `now` over headroom in the quarter hour from
     `since` (medians); None without points in both, or without headroom at first."""
-    first = values[(times >= since) & (times < since + RECENT)]
-    last = values[times > now - RECENT]
+    first = values[times.searchsorted(since):times.searchsorted(since + RECENT)]  # times are sorted
+    last = values[times.searchsorted(now - RECENT, side="right"):]
     if first.size == 0 or last.size == 0:
         return None
     then = sign * (limit - float(np.median(first)))
