@@ -42,11 +42,20 @@ def spans_of(series: dict) -> dict:
     return spans
 
 
+def chosen_config(kinds: list | None):
+    """The crash runs' config, or only its predictors of these kinds."""
+    config = foresight_config()
+    if kinds:
+        config.predictors = [p for p in config.predictors if p.kind in kinds]
+        config.source += f" (kinds: {', '.join(kinds)})"
+    return config
+
+
 def one_run(job: tuple) -> dict:
-    fault, seed, every = job
+    fault, seed, every, kinds = job
     started = time.perf_counter()
     run = crash_run(fault, seed)
-    replayed = replay(run, foresight_config(), every)
+    replayed = replay(run, chosen_config(kinds), every)
     spans = spans_of(replayed.series)
     foresight = score_run(run, foresight_episodes(replayed), spans)
     mixin = score_run(run, mixin_episodes(mixin_alerts(replayed.series)), spans)
@@ -65,6 +74,9 @@ def main(argv=None) -> int:
                         help="faults to run (default: all)")
     parser.add_argument("--every", type=float, default=60.0,
                         help="seconds of data per flush; Foresight evaluates after each (default %(default)s)")
+    parser.add_argument("--kinds", nargs="+", choices=("exhaustion", "anomaly"), default=None,
+                        help="replay only the predictors of these kinds (default: all); a change to one kind is "
+                             "measured faster, but 'warned' then counts only their alerts")
     parser.add_argument("--jobs", type=int, default=2, help="runs in parallel (default %(default)s)")
     parser.add_argument("--name", default=None, help="result file name (default: crashruns-seeds-A-B)")
     parser.add_argument("--note", default="Nothing in Foresight was tuned on these runs.",
@@ -74,7 +86,7 @@ def main(argv=None) -> int:
     if args.every <= 0 or args.jobs < 1:
         parser.error("--every must be positive and --jobs at least 1")
     name = args.name or f"crashruns-seeds-{min(args.seeds)}-{max(args.seeds)}"
-    jobs = [(fault, seed, args.every) for seed in args.seeds for fault in args.faults]
+    jobs = [(fault, seed, args.every, args.kinds) for seed in args.seeds for fault in args.faults]
     started = time.perf_counter()
     code = model_source()["sha256"]  # which Foresight these figures are of
     results = []
@@ -85,7 +97,7 @@ def main(argv=None) -> int:
             print(f"[{i}/{len(jobs)}] {result['run']}: {result['seconds']:.0f} s, warned {f['warned']}, "
                   f"false {f['false']} (pages {f['false_pages']})", file=sys.stderr, flush=True)
     meta = {"name": name, "seeds": args.seeds, "faults": args.faults, "every": args.every,
-            "wall_seconds": time.perf_counter() - started, "config": foresight_config().source, "code": code,
+            "wall_seconds": time.perf_counter() - started, "config": chosen_config(args.kinds).source, "code": code,
             "note": args.note}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{name}.json").write_text(json.dumps({"meta": meta, "runs": results}, indent=1, default=str))

@@ -36,3 +36,15 @@ def test_bad_options_are_named():
     assert done.returncode == 2 and "--every" in done.stderr
     done = subprocess.run([sys.executable, str(RUN), "--faults", "meteor"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "meteor" in done.stderr
+
+
+def test_kinds_keep_only_those_predictors():
+    from crashruns.run import chosen_config  # noqa: E402
+
+    everything = chosen_config(None)
+    exhaustion = chosen_config(["exhaustion"])
+    assert {p.kind for p in everything.predictors} == {"exhaustion", "anomaly"}
+    assert {p.name for p in exhaustion.predictors} == {p.name for p in everything.predictors if p.kind == "exhaustion"}
+    assert exhaustion.source.endswith("(kinds: exhaustion)")
+    done = subprocess.run([sys.executable, str(RUN), "--kinds", "logs"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "logs" in done.stderr

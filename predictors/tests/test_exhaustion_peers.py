@@ -1,13 +1,14 @@
 """A young target at risk is judged against its peers: when every host's headroom shrinks
 together (a young fleet's first afternoon peak) none pages; when one host's shrinks alone
-(a CPU hog) it pages, young or not."""
+(a CPU hog) it pages, young or not; a host that joins late and fills up to where its peers
+are (a replacement's rebalance) does not, one that fills on past them does."""
 import numpy as np
 
 from foresight.config import parse_config
 from foresight.contracts.points import GAUGE, Point
 from foresight.contracts.severities import CRITICAL, NONE, WARNING
 from foresight.policy.severity import Policy
-from foresight.predictors.exhaustion.peers import SPREAD_FLOOR, headroom_ratio, peer_outlier
+from foresight.predictors.exhaustion.peers import SPREAD_FLOOR, headroom_ratio, log_headroom, peer_outlier
 from foresight.predictors.peers import apart, evenly
 from foresight.runtime.alert_episodes import AlertReplay
 from foresight.runtime.engine import Engine
@@ -113,7 +114,66 @@ def test_peer_outlier_reads_the_store_and_skips_peers_without_a_limit():
     pairs = sorted(store.matching(parse_config(CONFIG).predictors[0].series))
     keys = [key for key, _ in pairs]
     now = float(times[-1])
-    assert peer_outlier(keys[0], pairs, lambda key: 0.05, -1.0, T0, now) is True
-    assert peer_outlier(keys[1], pairs, lambda key: 0.05, -1.0, T0, now) is False
+    windows = dict(pairs)
+    assert peer_outlier(keys[0], windows[keys[0]], pairs, lambda key: 0.05, -1.0, T0, now) is True
+    assert peer_outlier(keys[1], windows[keys[1]], pairs, lambda key: 0.05, -1.0, T0, now) is False
     only_two = {keys[0], keys[1], keys[2]}  # the others have no limit: not peers
-    assert peer_outlier(keys[0], pairs, lambda key: 0.05 if key in only_two else None, -1.0, T0, now) is None
+    assert peer_outlier(keys[0], windows[keys[0]], pairs, lambda key: 0.05 if key in only_two else None,
+                        -1.0, T0, now) is None
+    assert peer_outlier(keys[0], None, pairs, lambda key: 0.05, -1.0, T0, now) is None  # no window of its own
+
+
+FS_CONFIG = """
+predictors:
+  - name: node-filesystem
+    kind: exhaustion
+    series: node_filesystem_avail_bytes
+    direction: down
+    limit: 0
+    resource: filesystem
+    unit: bytes
+"""
+SIZE = 1e12
+
+
+def test_log_headroom_is_of_the_last_quarter_hour():
+    t = T0 + STEP * np.arange(240)
+    v = np.where(t < t[-1] - 900, 0.8, 0.4) * SIZE
+    assert abs(log_headroom(t, v, -1.0, 0.0, float(t[-1])) - np.log(0.4 * SIZE)) < 1e-9
+    assert log_headroom(t, v, -1.0, 0.5 * SIZE, float(t[-1])) == np.log(1e-12)  # past its limit: the least there is
+    assert log_headroom(t, v, -1.0, 0.0, float(t[-1]) + 2000) is None
+
+
+def filesystem_pages(newcomer) -> list:
+    """Critical episodes of six hosts' available bytes over 8 h: five old hosts (45-75% free,
+    filling slowly) and one that joins at hour 4 with its disk 95% free and fills as
+    `newcomer(minutes since it joined)` (a share of the disk's size) says."""
+    config = parse_config(FS_CONFIG)
+    engine, alerts = Engine(config), AlertReplay(config.predictors)
+    rng = np.random.default_rng(3)
+    times = T0 + STEP * np.arange(8 * 240)
+    joined = T0 + 4 * 3600
+    free = [0.45, 0.52, 0.6, 0.68, 0.75]
+    for i in range(0, times.size, 4):
+        batch = times[i:i + 4]
+        points = [Point("node_filesystem_avail_bytes", (("instance", host),), float(t),
+                        float((f - 0.002 * (t - T0) / 3600 + rng.normal(0, 1e-4)) * SIZE), GAUGE)
+                  for host, f in zip(HOSTS[:5], free) for t in batch]
+        points += [Point("node_filesystem_avail_bytes", (("instance", HOSTS[5]),), float(t),
+                         float(newcomer((t - joined) / 60) * SIZE), GAUGE) for t in batch if t >= joined]
+        engine.add_points("metrics", points)
+        alerts.observe(float(batch[-1]), engine.evaluate(), engine.withdrawn)
+    return [e for e in alerts.episodes if e.severity == "critical"]
+
+
+def test_a_replacement_that_fills_up_to_its_peers_level_does_not_page():
+    # A rebalance: from 95% free to 55% in 45 min (on its own, it would be full in 1.8 h), then flat.
+    episodes = filesystem_pages(lambda minutes: 0.95 - 0.4 * min(minutes, 45.0) / 45.0)
+    assert episodes == []
+
+
+def test_a_newcomer_that_fills_on_past_its_peers_pages_before_it_is_full():
+    minutes_to_full = 0.95 / (0.4 / 45.0)  # the same rate, never levelling: full 107 min after joining
+    episodes = filesystem_pages(lambda minutes: max(0.95 - 0.4 * minutes / 45.0, 0.0))
+    assert {e.labels["service_instance"] for e in episodes} == {HOSTS[5]}
+    assert min(e.start for e in episodes) < T0 + 4 * 3600 + 60 * (minutes_to_full - 10)

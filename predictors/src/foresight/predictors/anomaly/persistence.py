@@ -63,10 +63,10 @@ def level_change(times: np.ndarray, values: np.ndarray, span: tuple[float, float
     return math.log(max(now, 1e-3 * before) / before)
 
 
-def moved_apart(own_key: tuple, pairs: list, span: tuple[float, float]) -> bool | None:
-    """Whether the target whose series is `own_key` changed, since its alarm's reference
-    `span`, apart from its peers over the same time; None when it cannot be judged."""
-    own = dict(pairs).get(own_key)
+def moved_apart(own_key: tuple, own, pairs: list, span: tuple[float, float]) -> bool | None:
+    """Whether the target whose series is `own_key` (its Window `own`) changed, since its
+    alarm's reference `span`, apart from its peers over the same time; None when it cannot
+    be judged."""
     mine = None if own is None else level_change(*own.arrays(since=span[0]), span)
     if mine is None:
         return None

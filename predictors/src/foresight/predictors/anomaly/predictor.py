@@ -129,7 +129,8 @@ class AnomalyPredictor(Predictor):
             if p.persisting and p.history_seconds < self.config.policy.min_history:
                 target = self._targets.get(tuple(sorted(self.source_labels(p.key).items())))
                 if target is not None and target.reference_span is not None:
-                    p.peer_outlier = moved_apart(self.source_series(p.key), store.targets_matching(self.config.series),
+                    own = self.source_series(p.key)
+                    p.peer_outlier = moved_apart(own, store.windows.get(own), store.targets_matching(self.config.series),
                                                  target.reference_span)
         return predictions
 

@@ -25,6 +25,12 @@ class ExhaustionConfig(PredictorConfig):
     model_refit_every: float = 3 * 3600.0
     selection_horizon: float = 8 * 3600.0
 
+    @property
+    def sign(self) -> float:
+        """+1 for a resource that fills up to its limit, -1 for one that drains to it (the
+        model mirrors its values)."""
+        return 1.0 if self.direction == "up" else -1.0
+
     @classmethod
     def from_fields(cls, f: Fields) -> "ExhaustionConfig":
         cfg = cls(

@@ -7,15 +7,26 @@ at the same time. So a young target at risk pages only when, over the time it ha
 watched, its headroom shrank clearly more than its peers' did over the same time: a fault
 on one host does that; the fleet's load does not.
 
-Headroom is compared as a ratio (now over then), so targets of different sizes compare.
-Strictly causal; judged only for young targets at risk.
+A host that joins a fleet late (a replacement taking its share of the data, a new replica
+filling its cache) shrinks alone too, but towards where its peers already are. So it also
+has to be clearly below its peers now: its headroom more than AWAY robust spreads under
+theirs. A fault that takes a target to its limit gets there long before the crossing is
+imminent; a newcomer filling up to the fleet's level does not.
+
+Headroom is compared as a ratio (now over then) for the shrinking and as a logarithm for
+the level, so targets of different sizes compare. Strictly causal; judged only for young
+targets at risk.
 """
+import math
+
 import numpy as np
 
 from foresight.predictors.peers import apart, others
 
 RECENT = 900.0  # where a series is: the median of a quarter hour of its points
-SPREAD_FLOOR = 0.05  # of the headroom: peers that all moved alike still leave some room
+SPREAD_FLOOR = 0.05  # of the headroom ratio: peers that all moved alike still leave some room
+LEVEL_FLOOR = 0.1  # of the log headroom: levels within ~10% of each other are alike
+TINY = 1e-12  # a headroom at or past the limit, for its logarithm
 
 
 def headroom_ratio(times: np.ndarray, values: np.ndarray, sign: float, limit: float,
@@ -32,25 +43,41 @@ def headroom_ratio(times: np.ndarray, values: np.ndarray, sign: float, limit: fl
     return sign * (limit - float(np.median(last))) / then
 
 
-def peer_outlier(own_key: tuple, pairs: list, limit_of, sign: float, since: float, now: float) -> bool | None:
-    """For the target whose series is `own_key`, watched since `since`: whether its headroom
-    shrank clearly more than its peers' since then. `pairs` are (series key, Window) of the
-    predictor's series; `limit_of(series key)` gives a series' limit (None: not a peer).
-    None when it cannot be judged (too few peers watched that long)."""
-    own = dict(pairs).get(own_key)
+def log_headroom(times: np.ndarray, values: np.ndarray, sign: float, limit: float, now: float) -> float | None:
+    """log of the headroom in the quarter hour up to `now` (its median); None without points."""
+    last = values[times.searchsorted(now - RECENT, side="right"):]
+    if last.size == 0:
+        return None
+    return math.log(max(sign * (limit - float(np.median(last))), TINY))
+
+
+def peer_outlier(own_key: tuple, own, pairs: list, limit_of, sign: float, since: float, now: float) -> bool | None:
+    """For the target whose series is `own_key` (its Window `own`), watched since `since`:
+    whether its headroom shrank clearly more than its peers' since then and is clearly below
+    theirs now. `pairs` are (series key, Window) of the predictor's series; `limit_of(series
+    key)` gives a series' limit (None: not a peer). None when it cannot be judged (too few
+    peers watched that long)."""
     limit = limit_of(own_key)
     if own is None or limit is None:
         return None
-    mine = headroom_ratio(*own.arrays(since=since), sign, limit, since, now)
+    times, values = own.arrays(since=since)
+    mine = headroom_ratio(times, values, sign, limit, since, now)
     if mine is None:
         return None
-    ratios = []
+    ratios, levels = [], []
     for key, window in others(pairs, own_key):
         peer_limit = limit_of(key)
-        ratio = None if peer_limit is None else headroom_ratio(*window.arrays(since=since), sign, peer_limit, since, now)
+        if peer_limit is None:
+            continue
+        peer_times, peer_values = window.arrays(since=since)
+        ratio = headroom_ratio(peer_times, peer_values, sign, peer_limit, since, now)
         if ratio is not None:
             ratios.append(ratio)
-    return apart(mine, ratios, SPREAD_FLOOR, below_only=True)
+            levels.append(log_headroom(peer_times, peer_values, sign, peer_limit, now))
+    shrank = apart(mine, ratios, SPREAD_FLOOR, below_only=True)
+    if not shrank:
+        return shrank
+    return apart(log_headroom(times, values, sign, limit, now), levels, LEVEL_FLOOR, below_only=True)
 
 
-__all__ = ["RECENT", "SPREAD_FLOOR", "headroom_ratio", "peer_outlier"]
+__all__ = ["LEVEL_FLOOR", "RECENT", "SPREAD_FLOOR", "headroom_ratio", "log_headroom", "peer_outlier"]

@@ -68,11 +68,12 @@ class ExhaustionPredictor(Predictor):
     def evaluate(self, store: SeriesStore) -> list[Prediction]:
         self.refit_pending()  # a caller that did not run the last loop's refits: before predicting
         predictions = super().evaluate(store)
-        policy, sign = self.config.policy, (1.0 if self.config.direction == "up" else -1.0)
+        policy, sign = self.config.policy, self.config.sign
         for p in predictions:  # a young target at risk is judged against its peers (peers.py)
             if p.history_seconds < policy.min_history and self._targets[
                     tuple(sorted(self.source_labels(p.key).items()))].at_risk:
-                p.peer_outlier = peer_outlier(self.source_series(p.key), store.targets_matching(self.config.series),
+                own = self.source_series(p.key)
+                p.peer_outlier = peer_outlier(own, store.windows.get(own), store.targets_matching(self.config.series),
                                               lambda key: self.limit_for(dict(key[1]), store), sign,
                                               p.timestamp - p.history_seconds, p.timestamp)
         return predictions
@@ -296,7 +297,7 @@ class ExhaustionPredictor(Predictor):
         limit = self.limit_for(labels, store)
         if limit is None:
             return None
-        sign = 1.0 if cfg.direction == "up" else -1.0  # a draining resource is mirrored
+        sign = cfg.sign  # a draining resource is mirrored
         state = self._state(labels)
         state.unseen, state.seen_at = now - state.seen_at, now
         drop = state.reset_drop
