@@ -8,7 +8,7 @@ from foresight.config import parse_config
 from foresight.contracts.points import GAUGE, Point
 from foresight.contracts.severities import CRITICAL, NONE, WARNING
 from foresight.policy.severity import Policy
-from foresight.predictors.exhaustion.peers import SPREAD_FLOOR, headroom_ratio, log_headroom, peer_outlier
+from foresight.predictors.exhaustion.peers import LATE, SPREAD_FLOOR, headroom_ratio, joined_late, log_headroom, peer_outlier
 from foresight.predictors.peers import apart, evenly
 from foresight.runtime.alert_episodes import AlertReplay
 from foresight.runtime.engine import Engine
@@ -144,26 +144,53 @@ def test_log_headroom_is_of_the_last_quarter_hour():
     assert log_headroom(t, v, -1.0, 0.0, float(t[-1]) + 2000) is None
 
 
-def filesystem_pages(newcomer) -> list:
-    """Critical episodes of six hosts' available bytes over 8 h: five old hosts (45-75% free,
-    filling slowly) and one that joins at hour 4 with its disk 95% free and fills as
-    `newcomer(minutes since it joined)` (a share of the disk's size) says."""
+def test_a_target_joined_late_when_first_seen_over_an_hour_after_most():
+    assert joined_late(3600.0, 5 * 3600.0)
+    assert not joined_late(5 * 3600.0 - LATE + 60, 5 * 3600.0)  # a fleet starting within the hour
+
+
+def replay_pages(free_at, hosts=HOSTS, hours=8) -> list:
+    """Critical episodes of each host's available bytes, `free_at(host index, hour)` (None
+    before the host is there), replayed a flush a minute."""
     config = parse_config(FS_CONFIG)
     engine, alerts = Engine(config), AlertReplay(config.predictors)
     rng = np.random.default_rng(3)
-    times = T0 + STEP * np.arange(8 * 240)
-    joined = T0 + 4 * 3600
-    free = [0.45, 0.52, 0.6, 0.68, 0.75]
+    times = T0 + STEP * np.arange(hours * 240)
     for i in range(0, times.size, 4):
         batch = times[i:i + 4]
         points = [Point("node_filesystem_avail_bytes", (("instance", host),), float(t),
-                        float((f - 0.002 * (t - T0) / 3600 + rng.normal(0, 1e-4)) * SIZE), GAUGE)
-                  for host, f in zip(HOSTS[:5], free) for t in batch]
-        points += [Point("node_filesystem_avail_bytes", (("instance", HOSTS[5]),), float(t),
-                         float(newcomer((t - joined) / 60) * SIZE), GAUGE) for t in batch if t >= joined]
+                        float(free + rng.normal(0, 1e-4 * SIZE)), GAUGE)
+                  for k, host in enumerate(hosts) for t in batch
+                  if (free := free_at(k, (t - T0) / 3600)) is not None]
         engine.add_points("metrics", points)
         alerts.observe(float(batch[-1]), engine.evaluate(), engine.withdrawn)
     return [e for e in alerts.episodes if e.severity == "critical"]
+
+
+def filesystem_pages(newcomer) -> list:
+    """Six hosts over 8 h: five old ones (45-75% free, filling slowly) and one that joins at
+    hour 4 with its disk 95% free and fills as `newcomer(minutes since it joined)` (a share
+    of the disk's size) says."""
+    free = [0.45, 0.52, 0.6, 0.68, 0.75]
+
+    def free_at(k, hour):
+        if k < 5:
+            return (free[k] - 0.002 * hour) * SIZE
+        return None if hour < 4 else newcomer((hour - 4) * 60) * SIZE
+    return replay_pages(free_at)
+
+
+def test_two_hosts_of_a_young_fleet_of_mixed_sizes_that_fill_together_page():
+    # Disks of 0.5, 1 and 2 TB, 60% free; hosts 0 and 3 fill from hour 4 and are full at hour 7.
+    sizes = [0.5, 1.0, 2.0, 0.5, 1.0, 2.0]
+
+    def free_at(k, hour):
+        share = 0.6 - (0.6 * np.clip((hour - 4) / 3, 0, 1) if k in (0, 3) else 0.002 * hour)
+        return share * sizes[k] * SIZE
+    episodes = replay_pages(free_at)
+    assert {e.labels["service_instance"] for e in episodes} == {HOSTS[0], HOSTS[3]}
+    assert all(min(e.start for e in episodes if e.labels["service_instance"] == host) < T0 + 6.5 * 3600
+               for host in (HOSTS[0], HOSTS[3]))  # at least half an hour before they are full
 
 
 def test_a_replacement_that_fills_up_to_its_peers_level_does_not_page():

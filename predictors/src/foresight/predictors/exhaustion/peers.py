@@ -7,11 +7,13 @@ at the same time. So a young target at risk pages only when, over the time it ha
 watched, its headroom shrank clearly more than its peers' did over the same time: a fault
 on one host does that; the fleet's load does not.
 
-A host that joins a fleet late (a replacement taking its share of the data, a new replica
-filling its cache) shrinks alone too, but towards where its peers already are. So it also
-has to be clearly below its peers now: its headroom more than AWAY robust spreads under
-theirs. A fault that takes a target to its limit gets there long before the crossing is
-imminent; a newcomer filling up to the fleet's level does not.
+A target that joins a fleet late (a replacement host taking its share of the data, a new
+pod filling its cache) shrinks alone too, but towards where its peers already are. So one
+first seen more than LATE after most of its predictor's targets also has to be clearly
+below its peers now: its headroom more than AWAY robust spreads under theirs. A fault that
+takes it to its limit gets it there before the crossing is imminent; filling up to the
+fleet's level does not. Targets that started with the fleet are not held to that: the
+peers of a small fleet may differ in size, and a fault may take several of them at once.
 
 Headroom is compared as a ratio (now over then) for the shrinking and as a logarithm for
 the level, so targets of different sizes compare. Strictly causal; judged only for young
@@ -27,6 +29,13 @@ RECENT = 900.0  # where a series is: the median of a quarter hour of its points
 SPREAD_FLOOR = 0.05  # of the headroom ratio: peers that all moved alike still leave some room
 LEVEL_FLOOR = 0.1  # of the log headroom: levels within ~10% of each other are alike
 TINY = 1e-12  # a headroom at or past the limit, for its logarithm
+LATE = 3600.0  # first seen this much later than most of the predictor's targets: it joined late
+
+
+def joined_late(watched: float, typical: float) -> bool:
+    """Whether a target watched for `watched` seconds joined more than LATE after most of
+    its predictor's targets (`typical`: the median of how long each has been watched)."""
+    return watched < typical - LATE
 
 
 def headroom_ratio(times: np.ndarray, values: np.ndarray, sign: float, limit: float,
@@ -51,10 +60,11 @@ def log_headroom(times: np.ndarray, values: np.ndarray, sign: float, limit: floa
     return math.log(max(sign * (limit - float(np.median(last))), TINY))
 
 
-def peer_outlier(own_key: tuple, own, pairs: list, limit_of, sign: float, since: float, now: float) -> bool | None:
+def peer_outlier(own_key: tuple, own, pairs: list, limit_of, sign: float, since: float, now: float,
+                 late: bool = False) -> bool | None:
     """For the target whose series is `own_key` (its Window `own`), watched since `since`:
-    whether its headroom shrank clearly more than its peers' since then and is clearly below
-    theirs now. `pairs` are (series key, Window) of the predictor's series; `limit_of(series
+    whether its headroom shrank clearly more than its peers' since then (and, for one that
+    joined `late`, is clearly below theirs now). `pairs` are (series key, Window) of the predictor's series; `limit_of(series
     key)` gives a series' limit (None: not a peer). None when it cannot be judged (too few
     peers watched that long)."""
     limit = limit_of(own_key)
@@ -75,9 +85,9 @@ def peer_outlier(own_key: tuple, own, pairs: list, limit_of, sign: float, since:
             ratios.append(ratio)
             levels.append(log_headroom(peer_times, peer_values, sign, peer_limit, now))
     shrank = apart(mine, ratios, SPREAD_FLOOR, below_only=True)
-    if not shrank:
+    if not shrank or not late:
         return shrank
     return apart(log_headroom(times, values, sign, limit, now), levels, LEVEL_FLOOR, below_only=True)
 
 
-__all__ = ["LEVEL_FLOOR", "RECENT", "SPREAD_FLOOR", "headroom_ratio", "log_headroom", "peer_outlier"]
+__all__ = ["LATE", "LEVEL_FLOOR", "RECENT", "SPREAD_FLOOR", "headroom_ratio", "joined_late", "log_headroom", "peer_outlier"]

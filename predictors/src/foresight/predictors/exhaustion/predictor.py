@@ -33,7 +33,7 @@ from .forecasters import (CYCLE_HISTORY, DAILY_PEAKS, ETS, PROPHET, ROBUST, STL_
 from .limits import LimitIndex
 from .model_selection import ModelSelector
 from .peaks import excess_over_means, fit_peak_trend, today_ratio
-from .peers import peer_outlier
+from .peers import joined_late, peer_outlier
 from .resets import RESET_WITHIN, falls_ahead, last_reset, reset_threshold
 from .seasonality import DAY, fit_profile, left_the_day
 from .state import TargetState, next_due
@@ -68,14 +68,15 @@ class ExhaustionPredictor(Predictor):
     def evaluate(self, store: SeriesStore) -> list[Prediction]:
         self.refit_pending()  # a caller that did not run the last loop's refits: before predicting
         predictions = super().evaluate(store)
-        policy, sign = self.config.policy, self.config.sign
+        typical = float(np.median([p.history_seconds for p in predictions])) if predictions else 0.0
         for p in predictions:  # a young target at risk is judged against its peers (peers.py)
-            if p.history_seconds < policy.min_history and self._targets[
+            if p.history_seconds < self.config.policy.min_history and self._targets[
                     tuple(sorted(self.source_labels(p.key).items()))].at_risk:
-                own = self.source_series(p.key)
-                p.peer_outlier = peer_outlier(own, store.windows.get(own), store.targets_matching(self.config.series),
-                                              lambda key: self.limit_for(dict(key[1]), store), sign,
-                                              p.timestamp - p.history_seconds, p.timestamp)
+                p.peer_outlier = peer_outlier(own := self.source_series(p.key), store.windows.get(own),
+                                              store.targets_matching(self.config.series),
+                                              lambda key: self.limit_for(dict(key[1]), store), self.config.sign,
+                                              p.timestamp - p.history_seconds, p.timestamp,
+                                              late=joined_late(p.history_seconds, typical))
         return predictions
 
     def refit_pending(self):
@@ -103,15 +104,14 @@ class ExhaustionPredictor(Predictor):
         limits = store.matching(self.config.limit_series)
         if self._limit_index[0] is not limits:  # index when the limit series change, not per target
             self._limit_index = (limits, LimitIndex(limits, self.config.limit_match_on))
-        window = self._limit_index[1].find(labels)
-        return window.last_value if window is not None else None
+        return None if (window := self._limit_index[1].find(labels)) is None else window.last_value
 
     def _state(self, labels: dict) -> TargetState:
         key = tuple(sorted(labels.items()))
         state = self._targets.get(key)
         if state is None:
-            phase = zlib.crc32(repr(key).encode()) % 1000 / 1000 * self.config.refit_every
             cfg = self.config
+            phase = zlib.crc32(repr(key).encode()) % 1000 / 1000 * cfg.refit_every
             state = self._targets[key] = TargetState(GrowthCalibration(check_after=cfg.lookback), phase)
             state.selector = ModelSelector(horizons=(cfg.selection_horizon / 2, cfg.selection_horizon), default=ROBUST)
         return state
