@@ -2,13 +2,16 @@
 together (a young fleet's first afternoon peak) none pages; when one host's shrinks alone
 (a CPU hog) it pages, young or not; a host that joins late and fills up to where its peers
 are (a replacement's rebalance) does not, one that fills on past them does."""
+from types import SimpleNamespace
+
 import numpy as np
 
 from foresight.config import parse_config
 from foresight.contracts.points import GAUGE, Point
 from foresight.contracts.severities import CRITICAL, NONE, WARNING
 from foresight.policy.severity import Policy
-from foresight.predictors.exhaustion.peers import LATE, SPREAD_FLOOR, headroom_ratio, joined_late, log_headroom, peer_outlier
+from foresight.predictors.exhaustion.peers import (LATE, SPREAD_FLOOR, headroom_ratio, joined_late, log_headroom,
+                                                   pattern_unknown, peer_outlier)
 from foresight.predictors.peers import apart, evenly
 from foresight.runtime.alert_episodes import AlertReplay
 from foresight.runtime.engine import Engine
@@ -61,7 +64,10 @@ def test_the_policy_holds_back_a_young_target_only_when_its_peers_moved_alike():
     assert Policy(config).decide("a", imminent, young, peer_outlier=True) == CRITICAL
     assert Policy(config).decide("a", imminent, young, peer_outlier=None) == CRITICAL  # not judged: as before
     mature = config.min_history + 3600
-    assert Policy(config).decide("a", imminent, mature, peer_outlier=False) == CRITICAL  # its daily pattern speaks
+    assert Policy(config).decide("a", imminent, mature) == CRITICAL  # not judged: its daily pattern speaks
+    # Judged only while its daily pattern is not known (no profile yet): its peers moved alike.
+    assert Policy(config).decide("a", imminent, mature, peer_outlier=False) == NONE
+    assert Policy(config).decide("a", {config.warning_within: 0.99}, mature, peer_outlier=True) == WARNING
     # One that has reached its limit before (a CPU spiking to it in a deploy) may warn, but
     # not when its peers moved alike.
     assert Policy(config).decide("a", imminent, young, failures_seen=1, peer_outlier=None) == CRITICAL
@@ -144,6 +150,17 @@ def test_log_headroom_is_of_the_last_quarter_hour():
     assert log_headroom(t, v, -1.0, 0.0, float(t[-1]) + 2000) is None
 
 
+def test_a_daily_pattern_is_unknown_until_min_history_and_a_profile():
+    config = parse_config(CONFIG).predictors[0]
+    day = 86400.0
+
+    def unknown(hours, profile_days):
+        return pattern_unknown(SimpleNamespace(history_seconds=hours * 3600.0, daily_profile_days=profile_days), config)
+    assert unknown(30, 0) and unknown(30, 2)  # younger than min_history (36 h)
+    assert unknown(40, 0) and not unknown(40, 2)  # no profile before two days: the second afternoon is unknown
+    assert unknown(48.5, 0) and not unknown((2 * day + config.season_refit_every) / 3600 + 0.1, 0)  # none came: no pattern
+
+
 def test_a_target_joined_late_when_first_seen_over_an_hour_after_most():
     assert joined_late(3600.0, 5 * 3600.0)
     assert not joined_late(5 * 3600.0 - LATE + 60, 5 * 3600.0)  # a fleet starting within the hour
@@ -204,3 +221,23 @@ def test_a_newcomer_that_fills_on_past_its_peers_pages_before_it_is_full():
     episodes = filesystem_pages(lambda minutes: max(0.95 - 0.4 * minutes / 45.0, 0.0))
     assert {e.labels["service_instance"] for e in episodes} == {HOSTS[5]}
     assert min(e.start for e in episodes) < T0 + 4 * 3600 + 60 * (minutes_to_full - 10)
+
+
+def test_a_fleet_s_second_afternoon_does_not_warn_before_its_daily_profile():
+    """36 h in, a target is no longer young, but its daily profile needs two whole days: the
+    second afternoon's climb (idle falling towards its limit, as on the first) is judged
+    against the peers, which climb alike."""
+    config = parse_config(CONFIG)
+    engine, alerts = Engine(config), AlertReplay(config.predictors)
+    rng = np.random.default_rng(11)
+    times = T0 + 60.0 * np.arange(46 * 60)  # a point a minute: 46 h
+
+    def idle(t):  # 0.8 at night; down to 0.12 at 16:00 UTC
+        hour = (t - T0) / 3600 % 24
+        return 0.8 - 0.68 * max(0.0, np.sin(np.pi * (hour - 10) / 12)) if 10 <= hour <= 22 else 0.8
+    for i in range(times.size):
+        t = float(times[i])
+        engine.add_points("metrics", [Point("cpu_idle_ratio", (("instance", host), ("job", "node")), t,
+                                            idle(t) + rng.normal(0.0, 0.01), GAUGE) for host in HOSTS])
+        alerts.observe(t, engine.evaluate(), engine.withdrawn)
+    assert [(e.severity, round((e.start - T0) / 3600, 1)) for e in alerts.episodes] == []

@@ -75,13 +75,14 @@ class Policy:
         pattern is known, a new node's ramp could as well be its morning as a leak, so only
         an imminent crossing alerts. One that has already reached its limit is no new node.
         One watched for less than `first_alert_after` does not alert at all. Nor does any
-        target watched for less than `min_history` whose peers moved alike (`peer_outlier`
-        False: the fleet's first peak, its start-up, a CPU's spikes to its limit in a
-        deploy), whether it has reached its limit before or not.
+        target whose peers moved alike (`peer_outlier` False: the fleet's first peak, its
+        start-up, a CPU's spikes to its limit in a deploy), whether it has reached its limit
+        before or not. Predictors judge that only while a target's own daily pattern is not
+        known (younger than `min_history`, or than the two days a daily profile needs).
         """
         new_node = history_seconds < self.config.min_history
         young = new_node and failures_seen == 0
-        if (young and history_seconds < self.config.first_alert_after) or (new_node and peer_outlier is False):
+        if (young and history_seconds < self.config.first_alert_after) or peer_outlier is False:
             self.levels[key] = NONE
             return NONE
         current = self.levels.get(key, NONE)

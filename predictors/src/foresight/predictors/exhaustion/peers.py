@@ -15,6 +15,10 @@ takes it to its limit gets it there before the crossing is imminent; filling up 
 fleet's level does not. Targets that started with the fleet are not held to that: the
 peers of a small fleet may differ in size, and a fault may take several of them at once.
 
+A target is judged so while its own daily pattern is not known: watched for less than
+`policy.min_history`, or, without a daily profile, for less than the two days a profile
+needs (a fleet's second afternoon climbs as its first did).
+
 Headroom is compared as a ratio (now over then) for the shrinking and as a logarithm for
 the level, so targets of different sizes compare. Strictly causal; judged only for young
 targets at risk.
@@ -25,11 +29,23 @@ import numpy as np
 
 from foresight.predictors.peers import apart, others
 
+from .seasonality import DAY, PROFILE_DAYS
+
 RECENT = 900.0  # where a series is: the median of a quarter hour of its points
 SPREAD_FLOOR = 0.05  # of the headroom ratio: peers that all moved alike still leave some room
 LEVEL_FLOOR = 0.1  # of the log headroom: levels within ~10% of each other are alike
 TINY = 1e-12  # a headroom at or past the limit, for its logarithm
 LATE = 3600.0  # first seen this much later than most of the predictor's targets: it joined late
+
+
+def pattern_unknown(prediction, config) -> bool:
+    """Whether a prediction's target does not know its daily pattern yet: watched for less
+    than `policy.min_history`, or, without a daily profile, for less than the days one needs
+    and the profile's next refit after them (`season_refit_every`)."""
+    needed = config.policy.min_history
+    if not prediction.daily_profile_days:
+        needed = max(needed, PROFILE_DAYS * DAY + config.season_refit_every)
+    return prediction.history_seconds < needed
 
 
 def joined_late(watched: float, typical: float) -> bool:
@@ -90,4 +106,4 @@ def peer_outlier(own_key: tuple, own, pairs: list, limit_of, sign: float, since:
     return apart(log_headroom(times, values, sign, limit, now), levels, LEVEL_FLOOR, below_only=True)
 
 
-__all__ = ["LATE", "LEVEL_FLOOR", "RECENT", "SPREAD_FLOOR", "headroom_ratio", "joined_late", "log_headroom", "peer_outlier"]
+__all__ = ["LATE", "LEVEL_FLOOR", "RECENT", "SPREAD_FLOOR", "headroom_ratio", "joined_late", "log_headroom", "pattern_unknown", "peer_outlier"]

@@ -33,7 +33,7 @@ from .forecasters import (CYCLE_HISTORY, DAILY_PEAKS, ETS, PROPHET, ROBUST, STL_
 from .limits import LimitIndex
 from .model_selection import ModelSelector
 from .peaks import excess_over_means, fit_peak_trend, today_ratio
-from .peers import joined_late, peer_outlier
+from .peers import joined_late, pattern_unknown, peer_outlier
 from .resets import RESET_WITHIN, falls_ahead, last_reset, reset_threshold
 from .seasonality import DAY, fit_profile, left_the_day
 from .state import TargetState, next_due
@@ -69,9 +69,8 @@ class ExhaustionPredictor(Predictor):
         self.refit_pending()  # a caller that did not run the last loop's refits: before predicting
         predictions = super().evaluate(store)
         typical = float(np.median([p.history_seconds for p in predictions])) if predictions else 0.0
-        for p in predictions:  # a young target at risk is judged against its peers (peers.py)
-            if p.history_seconds < self.config.policy.min_history and self._targets[
-                    tuple(sorted(self.source_labels(p.key).items()))].at_risk:
+        for p in predictions:  # at risk, and its own daily pattern not known: judged against its peers (peers.py)
+            if pattern_unknown(p, self.config) and self._targets[tuple(sorted(self.source_labels(p.key).items()))].at_risk:
                 p.peer_outlier = peer_outlier(own := self.source_series(p.key), store.windows.get(own),
                                               store.targets_matching(self.config.series),
                                               lambda key: self.limit_for(dict(key[1]), store), self.config.sign,

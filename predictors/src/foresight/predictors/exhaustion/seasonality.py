@@ -13,6 +13,7 @@ from foresight.store import means_per_bin
 DAY = 86400.0
 BINS = 288  # five-minute bins
 BIN_SECONDS = _BIN = DAY / BINS
+PROFILE_DAYS = 2  # whole days of history before a daily profile is fitted
 
 
 @dataclass
@@ -31,7 +32,7 @@ def fit_profile(t: np.ndarray, v: np.ndarray, now: float) -> "DailyProfile | Non
     # Five-minute means, whatever the scrape interval and however the store holds the
     # points: recent raw points must not outweigh older bin means.
     t, v = means_per_bin(t, v, BIN_SECONDS)
-    if t.size < 2 or now - t[0] < 2 * DAY:
+    if t.size < 2 or now - t[0] < PROFILE_DAYS * DAY:
         return None
     # The slow trend, blind to the time of day: the change between whole-day means.
     first, last = t < t[0] + DAY, t >= now - DAY
