@@ -20,7 +20,7 @@ A target is judged so while its own daily pattern is not known: watched for less
 needs (a fleet's second afternoon climbs as its first did).
 
 Headroom is compared as a ratio (now over then) for the shrinking and as a logarithm for
-the level, so targets of different sizes compare. Strictly causal; judged only for young
+the level, so targets of different sizes compare. Strictly causal; judged only for
 targets at risk.
 """
 import math
@@ -80,9 +80,9 @@ def peer_outlier(own_key: tuple, own, pairs: list, limit_of, sign: float, since:
                  late: bool = False) -> bool | None:
     """For the target whose series is `own_key` (its Window `own`), watched since `since`:
     whether its headroom shrank clearly more than its peers' since then (and, for one that
-    joined `late`, is clearly below theirs now). `pairs` are (series key, Window) of the predictor's series; `limit_of(series
-    key)` gives a series' limit (None: not a peer). None when it cannot be judged (too few
-    peers watched that long)."""
+    joined `late`, is clearly below theirs now). `pairs` are (series key, Window) of the
+    predictor's series; `limit_of(series key)` gives a series' limit (None: not a peer).
+    None when it cannot be judged (too few peers watched that long)."""
     limit = limit_of(own_key)
     if own is None or limit is None:
         return None
@@ -106,4 +106,5 @@ def peer_outlier(own_key: tuple, own, pairs: list, limit_of, sign: float, since:
     return apart(log_headroom(times, values, sign, limit, now), levels, LEVEL_FLOOR, below_only=True)
 
 
-__all__ = ["LATE", "LEVEL_FLOOR", "RECENT", "SPREAD_FLOOR", "headroom_ratio", "joined_late", "log_headroom", "pattern_unknown", "peer_outlier"]
+__all__ = ["LATE", "LEVEL_FLOOR", "RECENT", "SPREAD_FLOOR", "headroom_ratio", "joined_late", "log_headroom",
+           "pattern_unknown", "peer_outlier"]
