@@ -151,14 +151,16 @@ def test_log_headroom_is_of_the_last_quarter_hour():
 
 
 def test_a_daily_pattern_is_unknown_until_min_history_and_a_profile():
-    config = parse_config(CONFIG).predictors[0]
-    day = 86400.0
+    policy = parse_config(CONFIG).predictors[0].policy
+    assert policy.peer_history == 49 * 3600.0  # two days for a profile, and its hourly refit
 
-    def unknown(hours, profile_days):
-        return pattern_unknown(SimpleNamespace(history_seconds=hours * 3600.0, daily_profile_days=profile_days), config)
+    def unknown(hours, profile_days, policy=policy):
+        return pattern_unknown(SimpleNamespace(history_seconds=hours * 3600.0, daily_profile_days=profile_days), policy)
     assert unknown(30, 0) and unknown(30, 2)  # younger than min_history (36 h)
     assert unknown(40, 0) and not unknown(40, 2)  # no profile before two days: the second afternoon is unknown
-    assert unknown(48.5, 0) and not unknown((2 * day + config.season_refit_every) / 3600 + 0.1, 0)  # none came: no pattern
+    assert unknown(48.5, 0) and not unknown(49.1, 0)  # none came by then: no daily pattern to wait for
+    only_young = parse_config(CONFIG.replace("    unit: ratio\n", "    unit: ratio\n    policy: {peer_history: 0s}\n"))
+    assert not unknown(40, 0, only_young.predictors[0].policy) and unknown(30, 0, only_young.predictors[0].policy)
 
 
 def test_a_target_joined_late_when_first_seen_over_an_hour_after_most():

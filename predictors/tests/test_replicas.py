@@ -48,7 +48,7 @@ predictors:
     series: app_used_ratio
     limit: 1.0
     resource: memory
-    policy: {min_history: 1h}
+    policy: {min_history: 1h, peer_history: 0s}
     # Short refits: the two leaks enter risk within minutes of each other, as one incident
     # needs (the correlator's 30-minute window), whatever phase each target's refits have.
     refit_every: 1m

@@ -44,6 +44,10 @@ class PolicyConfig:
     # A young target does not alert at all before it has been watched this long: its first minutes show a
     # start-up ramp, a GC tooth or a batch job's first part as well as a leak.
     first_alert_after: float = 30 * 60.0
+    # Exhaustion: a target at risk watched for less than this and still without a daily profile (one needs two
+    # whole days, then its hourly refit) is judged against its peers, as a young target is: its second
+    # afternoon climbs as its first did. 0s: only targets younger than `min_history` are judged.
+    peer_history: float = 49 * 3600.0
     # Kinds that score anomalies (anomaly, logs): the score that enters `score_severity`.
     score_threshold: float = 0.9
     score_severity: str = "warning"
@@ -60,6 +64,7 @@ class PolicyConfig:
             hysteresis=f.number("hysteresis", d.hysteresis, low=0.0, high=0.9),
             min_history=f.duration("min_history", d.min_history, minimum=-1),
             first_alert_after=f.duration("first_alert_after", d.first_alert_after, minimum=-1),
+            peer_history=f.duration("peer_history", d.peer_history, minimum=-1),
             score_threshold=f.number("score_threshold", d.score_threshold, low=0.01, high=1.0),
             score_severity=f.text("score_severity", d.score_severity, choices=("info", "warning", "critical")),
             score_hold=f.duration("score_hold", d.score_hold, minimum=-1),

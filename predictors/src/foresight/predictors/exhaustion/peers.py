@@ -16,8 +16,8 @@ fleet's level does not. Targets that started with the fleet are not held to that
 peers of a small fleet may differ in size, and a fault may take several of them at once.
 
 A target is judged so while its own daily pattern is not known: watched for less than
-`policy.min_history`, or, without a daily profile, for less than the two days a profile
-needs (a fleet's second afternoon climbs as its first did).
+`policy.min_history`, or, without a daily profile, for less than `policy.peer_history` (by
+default the two days a profile needs: a fleet's second afternoon climbs as its first did).
 
 Headroom is compared as a ratio (now over then) for the shrinking and as a logarithm for
 the level, so targets of different sizes compare. Strictly causal; judged only for
@@ -29,8 +29,6 @@ import numpy as np
 
 from foresight.predictors.peers import apart, others
 
-from .seasonality import DAY, PROFILE_DAYS
-
 RECENT = 900.0  # where a series is: the median of a quarter hour of its points
 SPREAD_FLOOR = 0.05  # of the headroom ratio: peers that all moved alike still leave some room
 LEVEL_FLOOR = 0.1  # of the log headroom: levels within ~10% of each other are alike
@@ -38,13 +36,11 @@ TINY = 1e-12  # a headroom at or past the limit, for its logarithm
 LATE = 3600.0  # first seen this much later than most of the predictor's targets: it joined late
 
 
-def pattern_unknown(prediction, config) -> bool:
+def pattern_unknown(prediction, policy) -> bool:
     """Whether a prediction's target does not know its daily pattern yet: watched for less
-    than `policy.min_history`, or, without a daily profile, for less than the days one needs
-    and the profile's next refit after them (`season_refit_every`)."""
-    needed = config.policy.min_history
-    if not prediction.daily_profile_days:
-        needed = max(needed, PROFILE_DAYS * DAY + config.season_refit_every)
+    than `policy.min_history`, or, without a daily profile, for less than
+    `policy.peer_history` (by default the two days a profile needs, and its next refit)."""
+    needed = policy.min_history if prediction.daily_profile_days else max(policy.min_history, policy.peer_history)
     return prediction.history_seconds < needed
 
 

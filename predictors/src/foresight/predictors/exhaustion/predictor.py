@@ -70,7 +70,7 @@ class ExhaustionPredictor(Predictor):
         predictions = super().evaluate(store)
         typical = float(np.median([p.history_seconds for p in predictions])) if predictions else 0.0
         for p in predictions:  # at risk, and its own daily pattern not known: judged against its peers (peers.py)
-            if pattern_unknown(p, self.config) and self._targets[tuple(sorted(self.source_labels(p.key).items()))].at_risk:
+            if pattern_unknown(p, self.config.policy) and self._targets[tuple(sorted(self.source_labels(p.key).items()))].at_risk:
                 p.peer_outlier = peer_outlier(own := self.source_series(p.key), store.windows.get(own),
                                               store.targets_matching(self.config.series),
                                               lambda key: self.limit_for(dict(key[1]), store), self.config.sign,
