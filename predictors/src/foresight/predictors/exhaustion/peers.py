@@ -95,7 +95,8 @@ def peer_outlier(own_key: tuple, own, pairs: list, limit_of, sign: float, since:
         ratio = headroom_ratio(peer_times, peer_values, sign, peer_limit, since, now)
         if ratio is not None:
             ratios.append(ratio)
-            levels.append(log_headroom(peer_times, peer_values, sign, peer_limit, now))
+            if late:  # only a late joiner's level is compared
+                levels.append(log_headroom(peer_times, peer_values, sign, peer_limit, now))
     shrank = apart(mine, ratios, SPREAD_FLOOR, below_only=True)
     if not shrank or not late:
         return shrank

@@ -68,9 +68,10 @@ class ExhaustionPredictor(Predictor):
     def evaluate(self, store: SeriesStore) -> list[Prediction]:
         self.refit_pending()  # a caller that did not run the last loop's refits: before predicting
         predictions = super().evaluate(store)
-        typical = float(np.median([p.history_seconds for p in predictions])) if predictions else 0.0
+        typical = None  # the median time watched, worked out only if a target is judged
         for p in predictions:  # at risk, and its own daily pattern not known: judged against its peers (peers.py)
             if pattern_unknown(p, self.config.policy) and self._targets[tuple(sorted(self.source_labels(p.key).items()))].at_risk:
+                typical = float(np.median([q.history_seconds for q in predictions])) if typical is None else typical
                 p.peer_outlier = peer_outlier(own := self.source_series(p.key), store.windows.get(own),
                                               store.targets_matching(self.config.series),
                                               lambda key: self.limit_for(dict(key[1]), store), self.config.sign,
