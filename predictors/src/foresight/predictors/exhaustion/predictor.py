@@ -38,7 +38,7 @@ from .resets import RESET_WITHIN, falls_ahead, last_reset, reset_threshold
 from .seasonality import DAY, fit_profile, left_the_day
 from .state import TargetState, next_due
 from .sawtooth import is_sawtooth, upper_envelope
-from .trends import Z80, TrendFit, fit_multiscale, fit_trend, levelling, still_rising
+from .trends import Z80, TrendFit, fit_multiscale, fit_trend, levelling, still_rising, stopped
 
 
 DEPARTURE = 4.0
@@ -194,8 +194,8 @@ class ExhaustionPredictor(Predictor):
             if self._young(state, window, now):
                 # A young target's rise that levels off is a start-up ramp or a warm-up, not a
                 # leak: its recent trend speaks for it (and it pages only if that still crosses).
-                ramp = levelling(t, v, now, cfg.min_points)
-                if ramp is not None and ramp.recent.level + ramp.remaining_rise + 2 * fit.residual_sd < limit * sign:
+                ramp = levelling(t, v, now, cfg.min_points) or stopped(t, v, now, fit, cfg.min_points)
+                if ramp is not None and ramp.recent.level + ramp.remaining_rise + 2 * (ramp.noise or fit.residual_sd) < limit * sign:
                     fit, state.model, state.peak_offset = ramp.fit(), ROBUST, 0.0
         state.fit, state.fit_time, state.reset_since = fit, now, float(t[0])
         # The first refit comes after a per-target phase; later ones keep that stagger.
