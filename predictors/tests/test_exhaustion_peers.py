@@ -225,21 +225,50 @@ def test_a_newcomer_that_fills_on_past_its_peers_pages_before_it_is_full():
     assert min(e.start for e in episodes) < T0 + 4 * 3600 + 60 * (minutes_to_full - 10)
 
 
+def two_days_of(idle, seed: int) -> list:
+    """Alert episodes (every severity) of a fleet whose CPU idle is `idle(t, host index)`,
+    replayed through Engine a point a minute for 46 h (starting at midnight UTC)."""
+    config = parse_config(CONFIG)
+    engine, alerts = Engine(config), AlertReplay(config.predictors)
+    rng = np.random.default_rng(seed)
+    for t in T0 + 60.0 * np.arange(46 * 60):
+        t = float(t)
+        engine.add_points("metrics", [Point("cpu_idle_ratio", (("instance", host), ("job", "node")), t,
+                                            idle(t, k) + rng.normal(0.0, 0.01), GAUGE) for k, host in enumerate(HOSTS)])
+        alerts.observe(t, engine.evaluate(), engine.withdrawn)
+    return alerts.episodes
+
+
+def afternoons(depth: float, t: float) -> float:
+    """Idle 0.8 at night, dipping by `depth` at 16:00 UTC (a sine from 10:00 to 22:00)."""
+    hour = (t - T0) / 3600 % 24
+    return 0.8 - depth * max(0.0, np.sin(np.pi * (hour - 10) / 12)) if 10 <= hour <= 22 else 0.8
+
+
 def test_a_fleet_s_second_afternoon_does_not_warn_before_its_daily_profile():
     """36 h in, a target is no longer young, but its daily profile needs two whole days: the
     second afternoon's climb (idle falling towards its limit, as on the first) is judged
     against the peers, which climb alike."""
-    config = parse_config(CONFIG)
-    engine, alerts = Engine(config), AlertReplay(config.predictors)
-    rng = np.random.default_rng(11)
-    times = T0 + 60.0 * np.arange(46 * 60)  # a point a minute: 46 h
+    episodes = two_days_of(lambda t, host: afternoons(0.68, t), seed=11)  # down to 0.12
+    assert [(e.severity, round((e.start - T0) / 3600, 1)) for e in episodes] == []
 
-    def idle(t):  # 0.8 at night; down to 0.12 at 16:00 UTC
-        hour = (t - T0) / 3600 % 24
-        return 0.8 - 0.68 * max(0.0, np.sin(np.pi * (hour - 10) / 12)) if 10 <= hour <= 22 else 0.8
-    for i in range(times.size):
-        t = float(times[i])
-        engine.add_points("metrics", [Point("cpu_idle_ratio", (("instance", host), ("job", "node")), t,
-                                            idle(t) + rng.normal(0.0, 0.01), GAUGE) for host in HOSTS])
-        alerts.observe(t, engine.evaluate(), engine.withdrawn)
-    assert [(e.severity, round((e.start - T0) / 3600, 1)) for e in alerts.episodes] == []
+
+def test_a_host_with_a_deeper_afternoon_than_its_peers_does_not_warn_on_its_second():
+    """From its second day on, a target's headroom is compared with the same time yesterday,
+    not with when it was first seen (a night): a host that takes more of the fleet's traffic
+    dips deeper every afternoon, which measured from a night looks like a fault."""
+    depth = [0.50, 0.55, 0.55, 0.6, 0.5, 0.72]  # store-6 dips to 0.08 idle, the others to 0.2-0.3
+    episodes = two_days_of(lambda t, host: afternoons(depth[host], t), seed=12)
+    # (Its first afternoon, at 15 h, may page: then it has no yesterday to be compared with.)
+    assert [(e.severity, round((e.start - T0) / 3600, 1)) for e in episodes if e.start > T0 + 24 * 3600] == []
+
+
+def test_a_host_whose_cpu_climbs_alone_on_its_second_day_pages():
+    """Compared with the same time yesterday, a runaway process's climb on one host still
+    stands out: it pages before the host is saturated."""
+    def idle(t, host):  # from 33 h (09:00 UTC) store-3 loses 0.35 of idle an hour, on top of the day's climb
+        return afternoons(0.55, t) - (0.35 * max(0.0, t - T0 - 33 * 3600) / 3600 if host == 2 else 0.0)
+    saturated = next(t for t in T0 + 60.0 * np.arange(46 * 60) if idle(t, 2) <= 0.05)  # at about 34.8 h
+    episodes = two_days_of(lambda t, host: max(idle(t, host), 0.0), seed=13)
+    assert {e.labels["service_instance"] for e in episodes} == {HOSTS[2]}
+    assert min(e.start for e in episodes if e.severity == "critical") < saturated - 20 * 60

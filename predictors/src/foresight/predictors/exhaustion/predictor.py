@@ -33,7 +33,7 @@ from .forecasters import (CYCLE_HISTORY, DAILY_PEAKS, ETS, PROPHET, ROBUST, STL_
 from .limits import LimitIndex
 from .model_selection import ModelSelector
 from .peaks import excess_over_means, fit_peak_trend, today_ratio
-from .peers import joined_late, pattern_unknown, peer_outlier
+from .peers import compared_since, joined_late, pattern_unknown, peer_outlier
 from .resets import RESET_WITHIN, falls_ahead, last_reset, reset_threshold
 from .seasonality import DAY, fit_profile, left_the_day
 from .state import TargetState, next_due
@@ -75,7 +75,7 @@ class ExhaustionPredictor(Predictor):
                 p.peer_outlier = peer_outlier(own := self.source_series(p.key), store.windows.get(own),
                                               store.targets_matching(self.config.series),
                                               lambda key: self.limit_for(dict(key[1]), store), self.config.sign,
-                                              p.timestamp - p.history_seconds, p.timestamp,
+                                              compared_since(p), p.timestamp,
                                               late=joined_late(p.history_seconds, typical))
         return predictions
 
