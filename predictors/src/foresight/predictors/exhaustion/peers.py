@@ -19,11 +19,6 @@ A target is judged so while its own daily pattern is not known: watched for less
 `policy.min_history`, or, without a daily profile, for less than `policy.peer_history` (by
 default the two days a profile needs: a fleet's second afternoon climbs as its first did).
 
-The shrinking is measured from when the target was first seen, and once it has been
-watched for a day, from the same time of day yesterday (`compared_since`). Over a day the
-fleet's daily cycle cancels out: a host with more traffic than its peers has a deeper
-afternoon every day, which measured from a night two days back looks like a fault.
-
 Headroom is compared as a ratio (now over then) for the shrinking and as a logarithm for
 the level, so targets of different sizes compare. Strictly causal; judged only for
 targets at risk.
@@ -33,8 +28,6 @@ import math
 import numpy as np
 
 from foresight.predictors.peers import apart, others
-
-from .seasonality import DAY
 
 RECENT = 900.0  # where a series is: the median of a quarter hour of its points
 SPREAD_FLOOR = 0.05  # of the headroom ratio: peers that all moved alike still leave some room
@@ -49,12 +42,6 @@ def pattern_unknown(prediction, policy) -> bool:
     `policy.peer_history` (by default the two days a profile needs, and its next refit)."""
     needed = policy.min_history if prediction.daily_profile_days else max(policy.min_history, policy.peer_history)
     return prediction.history_seconds < needed
-
-
-def compared_since(prediction) -> float:
-    """Where a target's headroom is measured from: when it was first seen, or the same time
-    yesterday once it has been watched for longer than a day."""
-    return prediction.timestamp - min(prediction.history_seconds, DAY)
 
 
 def joined_late(watched: float, typical: float) -> bool:
@@ -116,5 +103,5 @@ def peer_outlier(own_key: tuple, own, pairs: list, limit_of, sign: float, since:
     return apart(log_headroom(times, values, sign, limit, now), levels, LEVEL_FLOOR, below_only=True)
 
 
-__all__ = ["LATE", "LEVEL_FLOOR", "RECENT", "SPREAD_FLOOR", "compared_since", "headroom_ratio", "joined_late", "log_headroom",
+__all__ = ["LATE", "LEVEL_FLOOR", "RECENT", "SPREAD_FLOOR", "headroom_ratio", "joined_late", "log_headroom",
            "pattern_unknown", "peer_outlier"]

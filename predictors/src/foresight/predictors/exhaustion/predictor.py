@@ -33,12 +33,12 @@ from .forecasters import (CYCLE_HISTORY, DAILY_PEAKS, ETS, PROPHET, ROBUST, STL_
 from .limits import LimitIndex
 from .model_selection import ModelSelector
 from .peaks import excess_over_means, fit_peak_trend, today_ratio
-from .peers import compared_since, joined_late, pattern_unknown, peer_outlier
+from .peers import joined_late, pattern_unknown, peer_outlier
 from .resets import RESET_WITHIN, falls_ahead, last_reset, reset_threshold
 from .seasonality import DAY, fit_profile, left_the_day
 from .state import TargetState, next_due
 from .sawtooth import is_sawtooth, upper_envelope
-from .trends import Z80, TrendFit, fit_multiscale, fit_trend, levelling, still_rising, stopped
+from .trends import Z80, TrendFit, fit_multiscale, fit_trend, levelling, still_rising
 
 
 DEPARTURE = 4.0
@@ -75,7 +75,7 @@ class ExhaustionPredictor(Predictor):
                 p.peer_outlier = peer_outlier(own := self.source_series(p.key), store.windows.get(own),
                                               store.targets_matching(self.config.series),
                                               lambda key: self.limit_for(dict(key[1]), store), self.config.sign,
-                                              compared_since(p), p.timestamp,
+                                              p.timestamp - p.history_seconds, p.timestamp,
                                               late=joined_late(p.history_seconds, typical))
         return predictions
 
@@ -194,8 +194,8 @@ class ExhaustionPredictor(Predictor):
             if self._young(state, window, now):
                 # A young target's rise that levels off is a start-up ramp or a warm-up, not a
                 # leak: its recent trend speaks for it (and it pages only if that still crosses).
-                ramp = levelling(t, v, now, cfg.min_points) or stopped(t, v, now, fit, cfg.min_points)
-                if ramp is not None and ramp.recent.level + ramp.remaining_rise + 2 * (ramp.noise or fit.residual_sd) < limit * sign:
+                ramp = levelling(t, v, now, cfg.min_points)
+                if ramp is not None and ramp.recent.level + ramp.remaining_rise + 2 * fit.residual_sd < limit * sign:
                     fit, state.model, state.peak_offset = ramp.fit(), ROBUST, 0.0
         state.fit, state.fit_time, state.reset_since = fit, now, float(t[0])
         # The first refit comes after a per-target phase; later ones keep that stagger.

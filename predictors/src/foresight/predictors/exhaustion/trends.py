@@ -122,7 +122,6 @@ class Levelling:
     recent: TrendFit  # the trend of the window's second half, at now
     time_constant: float  # seconds in which the rate falls by a factor e
     rate_now: float  # the rate at now, on that curve
-    noise: float | None = None  # after a step, the noise about `recent` (a line through the step overstates it)
 
     @property
     def remaining_rise(self) -> float:
@@ -166,26 +165,6 @@ def levelling(t: np.ndarray, v: np.ndarray, now: float, min_points: int) -> Leve
 
 
 LEVELLING = 0.8
-
-
-def stopped(t: np.ndarray, v: np.ndarray, now: float, fit: TrendFit, min_points: int) -> Levelling | None:
-    """A rise that has stopped, or None when the last STOPPED_SPAN still rises.
-
-    A nightly batch or a deploy steps a young series up and then holds it flat; `levelling`
-    misses that, as the part before the step does not rise at all. The rule is the same:
-    the last STOPPED_SPAN rises clearly slower than `fit`, the trend that would be
-    extrapolated (its 80% range wholly below it, its centre under LEVELLING of it).
-    """
-    recent_part = t >= now - STOPPED_SPAN
-    if fit.slope <= 0 or recent_part.sum() < min_points or (~recent_part).sum() < min_points:
-        return None
-    recent = fit_trend(t[recent_part], v[recent_part], now)
-    if not (recent.slope_high < fit.slope and recent.slope < LEVELLING * fit.slope):
-        return None
-    return Levelling(recent, STOPPED_SPAN, max(recent.slope, 0.0), recent.residual_sd)
-
-
-STOPPED_SPAN = 900.0  # a quarter hour, as the policy's and the peers' RECENT
 
 
 def still_rising(t: np.ndarray, v: np.ndarray, now: float, span: float, min_points: int) -> bool:
