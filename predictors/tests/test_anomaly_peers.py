@@ -1,6 +1,10 @@
 """A young anomaly target (watched less than `policy.min_history`) alerts on a lasting move
 of its own: one host's packets falling while its peers' do not. The same fall on every host
-at once (the fleet's traffic) does not alert, nor does a lone host with too few peers."""
+at once (the fleet's traffic) does not alert, nor does a lone host with too few peers.
+
+At any age, an alarm that most of a target's peers raised within the same hour is the
+fleet's (a batch job on every host, a rolling deploy) and does not alert; a fall on one
+or two hosts of six still does."""
 import numpy as np
 
 from foresight.config import parse_config
@@ -22,22 +26,25 @@ predictors:
     series: packets_sent_per_second
     resource: packets sent
 """
+MATURE = CONFIG + "    policy: {min_history: 0s}\n"  # every target's daily pattern taken as known
 
 
-def fleet(falls: set, hosts: int = 6) -> dict:
-    """Packets sent per second per host; the hosts in `falls` lose 95% of them at FALL, for good."""
+def fleet(falls: set, hosts: int = 6, stagger: int = 0, rows: int | None = None) -> dict:
+    """Packets sent per second per host; the hosts in `falls` lose 95% of them at FALL (the
+    k-th of them `stagger` rows after the one before), for good or for `rows` rows."""
     rng = np.random.default_rng(11)
     series = {}
     for h in range(hosts):
         values = 1000.0 * (1 + 0.2 * h) + rng.normal(0.0, 20.0, ROWS)
         if h in falls:
-            values[FALL:] *= 0.05
+            begin = FALL + stagger * sorted(falls).index(h)
+            values[begin:None if rows is None else begin + rows] *= 0.05
         series[f"store-{h + 1}:9100"] = values
     return series
 
 
-def episodes(series: dict) -> list:
-    config = parse_config(CONFIG)
+def episodes(series: dict, text: str = CONFIG) -> list:
+    config = parse_config(text)
     engine, alerts = Engine(config), AlertReplay(config.predictors)
     times = T0 + STEP * np.arange(ROWS)
     for i in range(0, ROWS, 4):  # a flush a minute
@@ -62,12 +69,32 @@ def test_a_young_host_without_enough_peers_does_not_alert():
     assert episodes(fleet({0}, hosts=3)) == []  # two peers: not judged, young targets stay silent
 
 
+def test_one_or_two_mature_hosts_that_stop_sending_alert():
+    for falls in ({2}, {1, 4}):
+        fired = episodes(fleet(falls), MATURE)
+        assert {e.labels["service_instance"] for e in fired} == {f"store-{h + 1}:9100" for h in falls}
+
+
+def test_a_batch_job_on_every_mature_host_does_not_alert():
+    assert episodes(fleet(set(range(6)), rows=120), MATURE) == []  # 30 minutes, all hosts at once
+
+
+def test_a_rolling_deploy_alerts_at_most_on_its_first_two_hosts():
+    # Each host's packets fall for 20 minutes, one host every 4 minutes. A host's alarm is
+    # the fleet's once half its peers have alarmed too; the first two hosts fire before that.
+    fired = episodes(fleet(set(range(6)), stagger=16, rows=80), MATURE)
+    assert {e.labels["service_instance"] for e in fired} <= {"store-1:9100", "store-2:9100"}
+
+
 def test_the_policy_lets_a_young_target_alert_only_on_a_move_of_its_own():
     config = parse_config(CONFIG).predictors[0].policy
     young = 3600.0
     assert Policy(config, scores=True).decide_score("a", 0.95, 0.0, young, persisting=True) == NONE
     assert Policy(config, scores=True).decide_score("a", 0.95, 0.0, young, True, peer_outlier=False) == NONE
     assert Policy(config, scores=True).decide_score("a", 0.95, 0.0, young, True, peer_outlier=True) == WARNING
+    mature = 2 * config.min_history
+    assert Policy(config, scores=True).decide_score("a", 0.95, 0.0, mature, persisting=True) == WARNING
+    assert Policy(config, scores=True).decide_score("a", 0.95, 0.0, mature, True, peer_outlier=False) == NONE
 
 
 def test_level_change_is_a_log_ratio_from_the_reference_span():

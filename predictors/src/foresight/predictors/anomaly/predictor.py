@@ -25,7 +25,9 @@ from foresight.predictors.base import Predictor
 from foresight.store import SeriesStore, Window, same_target
 
 from .config import AnomalyConfig
-from .persistence import RECENT_ROWS, REFERENCE_ROWS, away, moved_apart, reference
+from foresight.predictors.peers import others
+
+from .persistence import RECENT_ROWS, REFERENCE_ROWS, alarmed_together, away, moved_apart, reference
 from .univariate import StreamingDetector
 
 ATTRIBUTE_EVERY = 600.0  # event seconds between attributions of a score below explain_above
@@ -50,6 +52,7 @@ class _Target:
     explained_at: float = -math.inf  # event time of the latest attributions
     reference: tuple | None = None  # (level, spread) before the latest alarm (persistence)
     reference_span: tuple | None = None  # event times of the first and last of those points
+    alarmed_at: float = -math.inf  # event time of the latest alarm (peers: alarmed_together)
 
 
 class AnomalyPredictor(Predictor):
@@ -108,6 +111,7 @@ class AnomalyPredictor(Predictor):
                 first = max(0, at - REFERENCE_ROWS)
                 target.reference = reference(values[first:at])
                 target.reference_span = (float(times[first]), float(times[at - 1])) if at > first else None
+                target.alarmed_at = t
             if score is not None:  # several new points: the worst counts
                 best = score if best is None else max(best, score)
         target.fed_until = float(times[-1])
@@ -125,14 +129,26 @@ class AnomalyPredictor(Predictor):
 
     def evaluate(self, store: SeriesStore) -> list[Prediction]:
         predictions = super().evaluate(store)
-        for p in predictions:  # a young target whose anomaly lasts: judged against its peers
-            if p.persisting and p.history_seconds < self.config.policy.min_history:
-                target = self._targets.get(tuple(sorted(self.source_labels(p.key).items())))
-                if target is not None and target.reference_span is not None:
-                    own = self.source_series(p.key)
-                    p.peer_outlier = moved_apart(own, store.windows.get(own), store.targets_matching(self.config.series),
-                                                 target.reference_span)
+        pairs = None
+        for p in predictions:  # an anomaly that lasts: is it the target's own, or its fleet's?
+            if not p.persisting:
+                continue
+            target = self._targets.get(tuple(sorted(self.source_labels(p.key).items())))
+            own = self.source_series(p.key)
+            if target is None or own is None:
+                continue
+            if pairs is None:
+                pairs = store.targets_matching(self.config.series)
+            peer_alarms = [self._alarmed_at(key) for key, _ in others(pairs, own)]
+            if alarmed_together(peer_alarms, target.alarmed_at):
+                p.peer_outlier = False
+            elif p.history_seconds < self.config.policy.min_history and target.reference_span is not None:
+                p.peer_outlier = moved_apart(own, store.windows.get(own), pairs, target.reference_span)
         return predictions
+
+    def _alarmed_at(self, series_key: tuple) -> float:
+        target = self._targets.get(tuple(sorted(series_key[1])))
+        return -math.inf if target is None else target.alarmed_at
 
     def model_reason(self, prediction: Prediction) -> str:
         """The check that drove the score, e.g. 'request latency is unusual for this time of day'."""
