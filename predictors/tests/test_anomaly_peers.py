@@ -11,7 +11,7 @@ from foresight.config import parse_config
 from foresight.contracts.points import GAUGE, Point
 from foresight.contracts.severities import NONE, WARNING
 from foresight.policy.severity import Policy
-from foresight.predictors.anomaly.persistence import level_change
+from foresight.predictors.anomaly.persistence import alarmed_together, level_change
 from foresight.runtime.alert_episodes import AlertReplay
 from foresight.runtime.engine import Engine
 
@@ -79,6 +79,11 @@ def test_a_batch_job_on_every_mature_host_does_not_alert():
     assert episodes(fleet(set(range(6)), rows=120), MATURE) == []  # 30 minutes, all hosts at once
 
 
+def test_fleet_share_zero_lets_a_batch_job_on_every_mature_host_alert():
+    fired = episodes(fleet(set(range(6)), rows=120), MATURE.replace("min_history: 0s", "min_history: 0s, fleet_share: 0"))
+    assert len({e.labels["service_instance"] for e in fired}) == 6
+
+
 def test_a_rolling_deploy_alerts_at_most_on_its_first_two_hosts():
     # Each host's packets fall for 20 minutes, one host every 4 minutes. A host's alarm is
     # the fleet's once half its peers have alarmed too; the first two hosts fire before that.
@@ -104,3 +109,11 @@ def test_level_change_is_a_log_ratio_from_the_reference_span():
     assert level_change(t, np.zeros(100), (T0, T0 + 40 * STEP)) is None  # no level then
     assert level_change(t, v, (T0 - 600, T0 - 60)) is None  # no points then
     assert level_change(t, np.where(np.arange(100) < 50, 200.0, 0.0), (T0, T0 + 40 * STEP)) == np.log(1e-3)
+
+
+def test_peers_alarms_within_an_hour_either_side_are_the_same_event():
+    t, never = T0 + 86400.0, float("-inf")
+    assert alarmed_together([t - 3500, t + 3500, never], t, 0.5) is True  # 2 of 3
+    assert alarmed_together([t - 3700, t + 3700, t], t, 0.5) is False  # 1 of 3
+    assert alarmed_together([t, t], t, 0.5) is None  # too few peers to say
+    assert alarmed_together([t, t, t], t, 0.0) is None  # turned off

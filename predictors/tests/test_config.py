@@ -46,6 +46,7 @@ def test_selector_with_matchers_round_trips():
     (MINIMAL + "    horizn: 1h\n", "predictors[0].horizn", "unknown field"),
     (MINIMAL + "    direction: sideways\n", "predictors[0].direction", "not one of up, down"),
     (MINIMAL + "    policy:\n      probability: 2\n", "predictors[0].policy.probability", "outside"),
+    (MINIMAL + "    policy:\n      fleet_share: 1.5\n", "predictors[0].policy.fleet_share", "outside"),
     (MINIMAL + MINIMAL.split("predictors:")[1], "predictors[1].name", "unique"),
     ("predictors: [\n", "line", "invalid YAML"),
 ])

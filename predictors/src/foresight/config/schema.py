@@ -52,6 +52,9 @@ class PolicyConfig:
     score_threshold: float = 0.9
     score_severity: str = "warning"
     score_hold: float = 15 * 60.0  # a detection keeps its level this long (detectors go quiet after one)
+    # Anomaly: a detection that at least this share of the target's peers also raised within an hour of it is
+    # the fleet's (a rolling deploy, a batch job on every host) and does not alert. 0: every detection may alert.
+    fleet_share: float = 0.5
 
     @classmethod
     def read(cls, f: Fields, defaults: "PolicyConfig | None" = None) -> "PolicyConfig":
@@ -68,6 +71,7 @@ class PolicyConfig:
             score_threshold=f.number("score_threshold", d.score_threshold, low=0.01, high=1.0),
             score_severity=f.text("score_severity", d.score_severity, choices=("info", "warning", "critical")),
             score_hold=f.duration("score_hold", d.score_hold, minimum=-1),
+            fleet_share=f.number("fleet_share", d.fleet_share, low=0.0, high=1.0),
         )
         f.reject_unknown()
         if not cfg.critical_within <= cfg.warning_within <= cfg.info_within:

@@ -15,10 +15,11 @@ its own: its level's change since the alarm's reference lies apart from its peer
 over the same time (`moved_apart`; foresight.predictors.peers). A node that stops sending
 packets moves alone; the fleet's first evening, or a batch job on every host, moves all.
 
-At any age, an alarm that most of a target's peers also raised within the hour is the
-fleet's, not the target's (`alarmed_together`): a rolling deploy restarts every host a
-few minutes apart, a batch job or a change of load moves them all at once. Those do not
-alert per target. A fault on one host, or on a few of a larger fleet, still does.
+At any age, an alarm that half of a target's peers (`policy.fleet_share`) also raised
+within the hour is the fleet's, not the target's (`alarmed_together`): a rolling deploy
+restarts every host a few minutes apart, a batch job or a change of load moves them all
+at once. Those do not alert per target. A fault on one host, or on a few of a larger
+fleet, still does.
 """
 import math
 
@@ -32,7 +33,6 @@ AWAY = 3.0  # robust standard deviations of the reference points
 RELATIVE_FLOOR = 1e-3  # a spread floor, as a share of the level: a flat series is not away by a hair
 PEER_FLOOR = 0.1  # a floor on the peers' spread of log changes: moves within ~10% of each other are alike
 SHARED_WINDOW = 3600.0  # event seconds: peers' alarms this close to a target's are the same event (a rolling deploy's span)
-SHARED_SHARE = 0.5  # the share of peers whose alarms make an alarm the fleet's
 
 
 def reference(before: np.ndarray) -> tuple[float, float] | None:
@@ -81,14 +81,14 @@ def moved_apart(own_key: tuple, own, pairs: list, span: tuple[float, float]) -> 
     return apart(mine, [c for c in changes if c is not None], PEER_FLOOR)
 
 
-def alarmed_together(peer_alarms: list, at: float) -> bool | None:
-    """Whether at least SHARED_SHARE of a target's peers raised an alarm within
-    SHARED_WINDOW of its own alarm at `at`, before or since; `peer_alarms` holds each
-    peer's latest alarm time (-inf for none). None with fewer than MIN_PEERS peers."""
-    if len(peer_alarms) < MIN_PEERS:
+def alarmed_together(peer_alarms: list, at: float, share: float) -> bool | None:
+    """Whether at least `share` of a target's peers raised an alarm within SHARED_WINDOW
+    of its own alarm at `at`, before or since; `peer_alarms` holds each peer's latest
+    alarm time (-inf for none). None with fewer than MIN_PEERS peers, or a share of 0."""
+    if len(peer_alarms) < MIN_PEERS or share <= 0.0:
         return None
     near = sum(1 for peer in peer_alarms if abs(peer - at) <= SHARED_WINDOW)
-    return near >= SHARED_SHARE * len(peer_alarms)
+    return near >= share * len(peer_alarms)
 
 
-__all__ = ["AWAY", "PEER_FLOOR", "SHARED_SHARE", "SHARED_WINDOW", "alarmed_together", "RECENT_ROWS", "REFERENCE_ROWS", "away", "level_change", "moved_apart", "reference"]
+__all__ = ["AWAY", "PEER_FLOOR", "SHARED_WINDOW", "alarmed_together", "RECENT_ROWS", "REFERENCE_ROWS", "away", "level_change", "moved_apart", "reference"]

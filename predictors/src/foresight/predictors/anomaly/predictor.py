@@ -140,7 +140,7 @@ class AnomalyPredictor(Predictor):
             if pairs is None:
                 pairs = store.targets_matching(self.config.series)
             peer_alarms = [self._alarmed_at(key) for key, _ in others(pairs, own)]
-            if alarmed_together(peer_alarms, target.alarmed_at):
+            if alarmed_together(peer_alarms, target.alarmed_at, self.config.policy.fleet_share):
                 p.peer_outlier = False
             elif p.history_seconds < self.config.policy.min_history and target.reference_span is not None:
                 p.peer_outlier = moved_apart(own, store.windows.get(own), pairs, target.reference_span)
