@@ -46,9 +46,9 @@ class Policy:
         within the alert's `for:` (a restart, a deploy) does not fire. A target watched
         for less than `min_history` alerts only on a move of its own (`peer_outlier` True:
         its level changed apart from its peers'): until its daily pattern is known, its
-        first days all look new. At any age, an alarm most of its peers raised within the
-        same hour (`peer_outlier` False: a rolling deploy, a batch job on every host) is
-        the fleet's and does not alert."""
+        first days all look new. At any age, an alarm that `fleet_share` of its peers raised
+        within the same hour (`peer_outlier` False: a rolling deploy, a batch job on every
+        host) is the fleet's and does not alert."""
         if peer_outlier is False or (history_seconds < self.config.min_history and peer_outlier is not True):
             self.levels[key] = NONE
             return NONE

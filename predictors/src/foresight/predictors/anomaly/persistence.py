@@ -91,4 +91,5 @@ def alarmed_together(peer_alarms: list, at: float, share: float) -> bool | None:
     return near >= share * len(peer_alarms)
 
 
-__all__ = ["AWAY", "PEER_FLOOR", "SHARED_WINDOW", "alarmed_together", "RECENT_ROWS", "REFERENCE_ROWS", "away", "level_change", "moved_apart", "reference"]
+__all__ = ["AWAY", "PEER_FLOOR", "RECENT_ROWS", "REFERENCE_ROWS", "SHARED_WINDOW", "alarmed_together", "away",
+           "level_change", "moved_apart", "reference"]

@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 
 from foresight.contracts.predictions import Prediction, output_labels
 from foresight.predictors.base import Predictor
+from foresight.predictors.peers import others
 from foresight.store import SeriesStore, Window, same_target
 
 from .config import AnomalyConfig
-from foresight.predictors.peers import others
-
 from .persistence import RECENT_ROWS, REFERENCE_ROWS, alarmed_together, away, moved_apart, reference
 from .univariate import StreamingDetector
 
