@@ -6,7 +6,8 @@ healthy control run).
 
 A held-out evaluation generator: written before anyone saw how Foresight scores on it,
 and independently of `loadgen/` and `bench/exhaustion/generator2.py` (its own shapes are
-in `shapes.py`). Everything follows from (fault, seed). A run's arrays are built per node
+in `shapes.py`; the kernel tables and their faults are in `tables.py`). Everything follows
+from (fault, seed). A run's arrays are built per node
 with numpy; `crash_run` keeps only what the run is (times, instances, confounders) and
 `CrashRun.batches` builds the arrays again and turns them into points a flush at a time,
 so a suite of many runs holds no data.
@@ -21,18 +22,23 @@ import numpy as np
 from foresight.contracts.points import COUNTER, GAUGE, Point
 
 from . import shapes as sh
+from . import tables
 
-FAULTS = ("memory-leak", "packet-loss", "cpu-hog", "disk-fill", "none")
+FAULTS = ("memory-leak", "packet-loss", "cpu-hog", "disk-fill", "fd-leak", "inode-exhaustion", "conntrack-full",
+          "none")
+LEAKS = ("memory-leak", "disk-fill", *tables.FILLS)  # crash where the resource runs out
 CONFOUNDERS = ("rolling-deploy", "nightly-batch", "exporter-restart", "clock-skew",
                "node-replaced", "fs-compaction")
 STEP, MIN, HOUR, GIB = 15.0, 60.0, 3600.0, 2.0 ** 30
 NCPU = 4
 MODES = ("idle", "iowait", "system", "user")
-FS = (("device", "/dev/nvme0n1p1"), ("fstype", "ext4"), ("mountpoint", "/var/lib/store"))
-# Time from fault start to crash. The leak and the fill crash where the data cross their
+FS = tables.FS  # the data filesystem's labels
+# Time from fault start to crash. The leaks and fills crash where the data cross their
 # limit, close to the drawn time; packet loss and the cpu hog crash at the drawn time.
 TO_CRASH = {"memory-leak": (1 * HOUR, 8 * HOUR), "packet-loss": (20 * MIN, 120 * MIN),
-            "cpu-hog": (30 * MIN, 150 * MIN), "disk-fill": (2 * HOUR, 12 * HOUR)}
+            "cpu-hog": (30 * MIN, 150 * MIN), "disk-fill": (2 * HOUR, 12 * HOUR),
+            "fd-leak": (1 * HOUR, 8 * HOUR), "inode-exhaustion": (2 * HOUR, 12 * HOUR),
+            "conntrack-full": (30 * MIN, 4 * HOUR)}
 # (metric, labels besides job and instance, kind): the rows of a node's value array
 SERIES = ([("node_memory_MemTotal_bytes", (), GAUGE),
            ("node_memory_MemAvailable_bytes", (), GAUGE),
@@ -46,7 +52,8 @@ SERIES = ([("node_memory_MemTotal_bytes", (), GAUGE),
              ("node_disk_io_time_seconds_total", (("device", "nvme0n1"),), COUNTER),
              ("node_filesystem_avail_bytes", FS, GAUGE),
              ("node_filesystem_size_bytes", FS, GAUGE),
-             ("node_context_switches_total", (), COUNTER)])
+             ("node_context_switches_total", (), COUNTER)]
+          + tables.SERIES)
 ROW = {name: i for i, (name, _, _) in enumerate(SERIES)}  # (used for the one-row metrics)
 
 
@@ -127,18 +134,17 @@ def _simulate(fault: str, seed: int, start: float):
         horizon = fault_start + 1.6 * nominal + HOUR  # room for a leak or fill running late
     t = start + STEP * np.arange(int((horizon - start) // STEP) + 1)
     c, slots, events = _plan(rng, fault, n, t, fault_start, nominal)
+    c.update(seed=int(seed), fault=fault, tables=tables.cluster_draws(seed, fault))  # no draw from rng
     values, instants = zip(*[_node(rng, t, c, s) for s in slots])
 
     # the crash: where a leak or a fill crosses its limit first, else at the drawn time
-    if fault in ("memory-leak", "disk-fill"):
-        leak = fault == "memory-leak"
-        row = ROW["node_memory_MemAvailable_bytes" if leak else "node_filesystem_avail_bytes"]
+    if fault in LEAKS:
         hits = []
         for s in slots:
             if s["fault"] is not None:
-                limit = c["level"] * s["total"] if leak else 0.0
                 k0 = int(np.searchsorted(t, s["fault"]["start"]))
-                below = np.nonzero(values[s["i"]][row, k0:] <= limit)[0]
+                full = _out_of(fault, values[s["i"]][:, k0:], c["level"] * s["total"])
+                below = np.nonzero(full)[0]
                 hits += [k0 + int(below[0])] if below.size else []
         if not hits:
             raise RuntimeError(f"{fault} seed {seed}: no node reached its limit")
@@ -174,6 +180,16 @@ def _simulate(fault: str, seed: int, start: float):
         confounders=sorted(((name, x) for name, x in events if x <= end), key=lambda e: e[1]),
         skew=skews)
     return run, t[:kc + 1], hosts
+
+
+def _out_of(fault: str, values: np.ndarray, memory_limit: float) -> np.ndarray:
+    """Where a node's resource has run out: its rows (SERIES order) over some scrapes."""
+    if fault == "memory-leak":
+        return values[ROW["node_memory_MemAvailable_bytes"]] <= memory_limit
+    if fault == "disk-fill":
+        return values[ROW["node_filesystem_avail_bytes"]] <= 0.0
+    rows = {name: values[len(SERIES) - len(tables.SERIES) + i] for i, (name, _, _) in enumerate(tables.SERIES)}
+    return tables.crossed(fault, rows)
 
 
 def _plan(rng, fault, n, t, fault_start, nominal):
@@ -264,7 +280,7 @@ def _plan(rng, fault, n, t, fault_start, nominal):
         s["faulty_name"] = name  # the host in this slot when the fault starts
         slots.append(s)
     for j, i in enumerate(faulty):  # the first faulty node crashes near the drawn time
-        late = j > 0 and fault in ("memory-leak", "disk-fill")
+        late = j > 0 and fault in LEAKS
         offset = rng.uniform(0, 0.3) * nominal if late else rng.uniform(0, 5 * MIN) * j
         slots[i]["fault"] = dict(
             kind=fault, start=fault_start + offset, dur=nominal * (rng.uniform(1.1, 1.6) if late else 1.0),
@@ -377,7 +393,11 @@ def _node(rng, t, c, s):
     stored = s["fs_used"] * size + written + size * sh.noise(rng, T, 0.0003)
     if newcomer:
         stored = np.where(t >= s["joined"], stored * sh.ramp_to(t, s["joined"], s["rebalance"]), stored)
-    fs_avail = 0.95 * size - stored
+    kernel_tables, small_files = tables.node_rows(
+        c["seed"], c["fault"], s["i"], t,
+        dict(c=c["tables"], traffic=traffic, batch=batch, rebal=rebal, procs=procs, ramp=s["ramp"], total=s["total"],
+             size=size, stored=stored, fault=f, amp=c["amp"] * s["amp"], load=s["load"]))
+    fs_avail = 0.95 * size - stored - small_files
     if kind == "disk-fill":
         k0 = int(np.searchsorted(t, f["start"]))
         room = fs_avail[max(k0 - 40, 0):k0 + 1].mean()
@@ -393,4 +413,4 @@ def _node(rng, t, c, s):
     out += [counter(r, 0.01) for r in rows]
     out += [load1, counter(rx, 1.0), counter(tx, 1.0), counter(tx_bytes, 1.0), counter(disk, 0.001),
             fs_avail, np.full(T, size), counter(switches, 1.0)]
-    return np.vstack(out), at
+    return np.vstack(out + kernel_tables), at

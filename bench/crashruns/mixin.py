@@ -8,7 +8,13 @@ as Prometheus would (range selectors, `for:`: bench/exhaustion/baselines.py):
 - NodeFilesystemSpaceFillingUp: less than 40% free and predict_linear(avail[6h], 24h) < 0
   (warning), less than 20% free and predict_linear(avail[6h], 4h) < 0 (critical), for 1h;
   as bench/exhaustion/baselines.node_mixin;
-- NodeFilesystemAlmostOutOfSpace: less than 5% free (warning), 3% (critical), for 30m.
+- NodeFilesystemAlmostOutOfSpace: less than 5% free (warning), 3% (critical), for 30m;
+- NodeFilesystemFilesFillingUp and NodeFilesystemAlmostOutOfFiles: the same two rules on
+  free inodes (node_filesystem_files_free of node_filesystem_files), every `for:` 1h;
+- NodeFileDescriptorLimit: node_filefd_allocated above 70% of node_filefd_maximum
+  (warning), 90% (critical), for 15m;
+- NodeHighNumberConntrackEntriesUsed, warning: node_nf_conntrack_entries above 75% of
+  node_nf_conntrack_entries_limit, no `for:`.
 """
 import warnings
 
@@ -19,6 +25,18 @@ from exhaustion.score import episodes
 
 GRID = 60.0
 RATE_WINDOW = 120.0
+# (available, size, the filling-up rule, the almost-out rule, the almost-out rule's `for:`)
+FILESYSTEM_RULES = [
+    ("node_filesystem_avail_bytes", "node_filesystem_size_bytes", "NodeFilesystemSpaceFillingUp",
+     "NodeFilesystemAlmostOutOfSpace", 1800),
+    ("node_filesystem_files_free", "node_filesystem_files", "NodeFilesystemFilesFillingUp",
+     "NodeFilesystemAlmostOutOfFiles", 3600)]
+# (used, limit, rule, (severity, share above which it holds), `for:`)
+TABLE_RULES = [
+    ("node_filefd_allocated", "node_filefd_maximum", "NodeFileDescriptorLimit",
+     (("warning", 0.7), ("critical", 0.9)), 900),
+    ("node_nf_conntrack_entries", "node_nf_conntrack_entries_limit", "NodeHighNumberConntrackEntriesUsed",
+     (("warning", 0.75),), 0)]
 
 
 def episodes_of(grid: np.ndarray, firing: np.ndarray, rule: str, instance: str, severity: str) -> list[dict]:
@@ -83,21 +101,26 @@ def node_alerts(instance: str, node: dict) -> list[dict]:
         if load:
             saturated = instant(*load, grid) / len(idle) > 2
             out += episodes_of(grid, hold_for(grid, saturated, 900), "NodeSystemSaturation", instance, "warning")
-    for (name, labels), (ts, avail_fs) in node.items():
-        if name != "node_filesystem_avail_bytes":
-            continue
-        size = _one(node, "node_filesystem_size_bytes", **dict(labels))
-        if size is None:
-            continue
-        free = instant(ts, avail_fs, grid) / instant(*size, grid)
-        warn = (free < 0.4) & (predict_linear(ts, avail_fs, grid, 6 * 3600, 24 * 3600) < 0)
-        crit = (free < 0.2) & (predict_linear(ts, avail_fs, grid, 6 * 3600, 4 * 3600) < 0)
-        out += episodes_of(grid, hold_for(grid, warn, 3600), "NodeFilesystemSpaceFillingUp", instance, "warning")
-        out += episodes_of(grid, hold_for(grid, crit, 3600), "NodeFilesystemSpaceFillingUp", instance, "critical")
-        out += episodes_of(grid, hold_for(grid, free < 0.05, 1800), "NodeFilesystemAlmostOutOfSpace", instance,
-                           "warning")
-        out += episodes_of(grid, hold_for(grid, free < 0.03, 1800), "NodeFilesystemAlmostOutOfSpace", instance,
-                           "critical")
+    for avail_name, size_name, filling, almost, almost_for in FILESYSTEM_RULES:
+        for (name, labels), (ts, avail_fs) in node.items():
+            if name != avail_name:
+                continue
+            size = _one(node, size_name, **dict(labels))
+            if size is None:
+                continue
+            free = instant(ts, avail_fs, grid) / instant(*size, grid)
+            warn = (free < 0.4) & (predict_linear(ts, avail_fs, grid, 6 * 3600, 24 * 3600) < 0)
+            crit = (free < 0.2) & (predict_linear(ts, avail_fs, grid, 6 * 3600, 4 * 3600) < 0)
+            out += episodes_of(grid, hold_for(grid, warn, 3600), filling, instance, "warning")
+            out += episodes_of(grid, hold_for(grid, crit, 3600), filling, instance, "critical")
+            out += episodes_of(grid, hold_for(grid, free < 0.05, almost_for), almost, instance, "warning")
+            out += episodes_of(grid, hold_for(grid, free < 0.03, almost_for), almost, instance, "critical")
+    for used_name, limit_name, rule, levels, hold in TABLE_RULES:
+        used, limit = _one(node, used_name), _one(node, limit_name)
+        if used and limit:
+            share = instant(*used, grid) / instant(*limit, grid)
+            for severity, level in levels:
+                out += episodes_of(grid, hold_for(grid, share > level, hold), rule, instance, severity)
     return out
 
 

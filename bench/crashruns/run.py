@@ -4,7 +4,8 @@
 Each run is a small data-store cluster seen through node_exporter (bench/crashruns/cluster.py,
 a generator written before any result was seen): it starts, lives through deploys, batch
 jobs, exporter restarts, clock skew and node replacements, then gets one fault (a memory
-leak, packet loss, a CPU hog, a filling disk, or none) that ends in a crash. Foresight runs
+leak, packet loss, a CPU hog, a filling disk, a full table of open files, inodes or
+tracked connections, or none) that ends in a crash. Foresight runs
 the shipped node_exporter example plus anomaly predictors on ten node KPIs
 (bench/crashruns/cluster-kpis.yaml); node-mixin's node alerts run on the same samples.
 Scored: warned at least 10 minutes before the crash on the faulty node, and false alerts

@@ -119,14 +119,17 @@ def test_series_labels_kinds_and_flushes():
     assert 4 <= len({i for i in run.instances}) <= 9
     for inst in run.instances:
         mine = {(m, labels) for i, m, labels in series if i == inst}
-        assert len(mine) == 27
+        assert len(mine) == 33
         cpus = {(dict(labels)["cpu"], dict(labels)["mode"]) for m, labels in mine if m == CPU}
         assert cpus == {(str(c), m) for c in range(4) for m in ("idle", "iowait", "system", "user")}
         for metric, labels in [(RX, ETH0), (TX, ETH0), ("node_network_transmit_bytes_total", ETH0),
                                ("node_disk_io_time_seconds_total", (("device", "nvme0n1"),)),
                                (FS_AVAIL, FS), ("node_filesystem_size_bytes", FS),
                                (MEM_TOTAL, ()), (MEM_AVAIL, ()), ("node_memory_Cached_bytes", ()),
-                               (LOAD, ()), ("node_context_switches_total", ())]:
+                               (LOAD, ()), ("node_context_switches_total", ()),
+                               ("node_filefd_allocated", ()), ("node_filefd_maximum", ()),
+                               ("node_filesystem_files", FS), ("node_filesystem_files_free", FS),
+                               ("node_nf_conntrack_entries", ()), ("node_nf_conntrack_entries_limit", ())]:
             assert (metric, labels) in mine
         total = get(series, inst, MEM_TOTAL)[1]
         assert np.all(total == total[0]) and total[0] in (16 * 2**30, 32 * 2**30)
@@ -371,3 +374,68 @@ def test_daily_cycle_and_autocorrelated_noise():
     smooth = np.convolve(r, np.ones(240) / 240, mode="same")
     rest = (r - smooth)[240:-240]
     assert np.corrcoef(rest[:-1], rest[1:])[0, 1] > 0.3
+
+
+# the kernel's tables (crashruns/tables.py): (fault, the series that fills, its limit or None)
+TABLES = [("fd-leak", "node_filefd_allocated", "node_filefd_maximum", ()),
+          ("inode-exhaustion", "node_filesystem_files_free", None, FS),
+          ("conntrack-full", "node_nf_conntrack_entries", "node_nf_conntrack_entries_limit", ())]
+
+
+def used_share(series, inst, metric, limit, labels):
+    """The table's used share at each scrape: filled over limit, or 1 - free over total."""
+    ts, vs = get(series, inst, metric, labels)
+    if limit is None:
+        return ts, 1.0 - vs / get(series, inst, "node_filesystem_files", labels)[1]
+    return ts, vs / get(series, inst, limit, labels)[1]
+
+
+@pytest.mark.parametrize("fault, metric, limit, labels", TABLES)
+def test_each_table_fills_to_its_limit_on_the_faulty_node_only(fault, metric, limit, labels):
+    run = pick(fault)
+    series, _ = data(run)
+    low, high = cluster.TO_CRASH[fault]
+    assert 0.9 * low <= run.crash - run.fault_start <= 1.7 * high
+    full = []
+    for inst in run.instances:
+        ts, share = used_share(series, inst, metric, limit, labels)
+        true = ts - run.skew[inst]
+        assert np.all(share >= 0.0) and np.all(share <= 1.0)
+        assert np.all(get(series, inst, metric, labels)[1] % 1 == 0)  # counts of things
+        if inst in run.faulty_instances:
+            full.append(share[-1])
+            assert window(true, share, run.fault_start - 10 * MIN, run.fault_start).max() < 0.97
+        else:
+            assert share.max() < 1.0  # never full without the fault
+    assert max(full) == 1.0
+
+
+def test_tables_follow_traffic_restarts_and_batches():
+    run = pick("packet-loss", ("rolling-deploy",))
+    series, _ = data(run)
+    deploy = dict(run.confounders)["rolling-deploy"]
+    moved = 0
+    for inst in run.instances:
+        ts, fds = get(series, inst, "node_filefd_allocated")
+        true = ts - run.skew[inst]
+        assert np.ptp(fds) > 0.05 * fds.mean()  # the day's traffic moves the sockets
+        assert len(set(get(series, inst, "node_filefd_maximum")[1])) == 1
+        assert len(set(get(series, inst, "node_nf_conntrack_entries_limit")[1])) == 1
+        if true[0] > deploy - 30 * MIN or true[-1] < deploy + 60 * MIN:
+            continue  # a host that came or went around the deploy
+        before = window(true, fds, deploy - 30 * MIN, deploy - MIN).mean()
+        moved += window(true, fds, deploy, deploy + 30 * MIN).min() < 0.97 * before  # its files closed
+    assert moved >= 3  # the nodes restart in turn, a few minutes apart
+
+
+def test_the_tables_draws_leave_every_other_series_as_it_was(monkeypatch):
+    before = cluster.crash_run("memory-leak", 12)
+    points = [p for _, batch in itertools.islice(before.batches(), 30) for p in batch]
+    original = cluster.tables._rng
+    monkeypatch.setattr(cluster.tables, "_rng", lambda seed, fault, *more: original(seed + 1000, fault, *more))
+    again = cluster.crash_run("memory-leak", 12)
+    moved = [p for _, batch in itertools.islice(again.batches(), 30) for p in batch]
+    names = {name for name, _, _ in cluster.tables.SERIES}
+    assert again == before
+    assert ([p for p in moved if p.metric not in names] == [p for p in points if p.metric not in names])
+    assert [p for p in moved if p.metric in names] != [p for p in points if p.metric in names]

@@ -110,3 +110,47 @@ def test_foresight_episodes_are_put_on_the_node_its_labels_name():
                                          Episode("node-cpu", labels, "critical", T0 + 30, None, None, "")])
     (only,) = foresight_episodes(replayed)
     assert only["instance"] == "store-2:9100" and only["severity"] == "critical" and only["end"] is None
+
+
+def table_series(metric, limit_metric, share, hours=3.0, limit=100_000.0):
+    """One node's `metric` at `share(t)` of a constant `limit_metric`."""
+    ts = T0 + np.arange(0.0, hours * HOUR, 15.0)
+    labels = (("instance", "a:9100"), ("job", "node"))
+    return {(metric, labels): samples("gauge", ts, np.floor(limit * share(ts - T0))),
+            (limit_metric, labels): samples("gauge", ts, np.full(ts.size, limit))}
+
+
+def rules(alerts, rule):
+    return [(a["severity"], a["start"] - T0) for a in alerts if a["rule"] == rule]
+
+
+def test_file_descriptor_limit_warns_above_70_and_pages_above_90_percent_after_15_minutes():
+    share = lambda t: np.where(t >= HOUR, 0.95, np.where(t >= 0.5 * HOUR, 0.75, 0.5))  # noqa: E731
+    alerts = mixin_alerts(table_series("node_filefd_allocated", "node_filefd_maximum", share))
+    assert rules(alerts, "NodeFileDescriptorLimit") == [("warning", 0.5 * HOUR + 900), ("critical", HOUR + 900)]
+    assert not mixin_alerts(table_series("node_filefd_allocated", "node_filefd_maximum", lambda t: 0.69 + 0 * t))
+
+
+def test_conntrack_warns_at_once_above_75_percent():
+    share = lambda t: np.where((t >= HOUR) & (t < 1.5 * HOUR), 0.8, 0.7)  # noqa: E731
+    alerts = mixin_alerts(table_series("node_nf_conntrack_entries", "node_nf_conntrack_entries_limit", share))
+    assert rules(alerts, "NodeHighNumberConntrackEntriesUsed") == [("warning", HOUR)]
+    assert alerts[0]["end"] == T0 + 1.5 * HOUR
+
+
+def test_inodes_filling_up_needs_a_falling_trend_and_less_than_40_percent_free():
+    fs = (("device", "/dev/sda1"), ("fstype", "ext4"), ("instance", "a:9100"), ("job", "node"),
+          ("mountpoint", "/data"))
+    ts = T0 + np.arange(0.0, 8 * HOUR, 15.0)
+
+    def node(free_share):
+        total = 1_000_000.0
+        return {("node_filesystem_files_free", fs): samples("gauge", ts, np.floor(total * free_share)),
+                ("node_filesystem_files", fs): samples("gauge", ts, np.full(ts.size, total))}
+
+    falling = mixin_alerts(node(0.45 - 0.02 * (ts - T0) / HOUR))  # 45% free, 2 points an hour less
+    warned = rules(falling, "NodeFilesystemFilesFillingUp")
+    assert warned and warned[0][0] == "warning"
+    assert 3.5 * HOUR < warned[0][1] <= 3.5 * HOUR + 60  # below 40% just after 2.5 h, then for: 1h
+    assert not rules(mixin_alerts(node(0.3 + 0 * ts)), "NodeFilesystemFilesFillingUp")  # low but steady
+    assert rules(mixin_alerts(node(0.04 + 0 * ts)), "NodeFilesystemAlmostOutOfFiles")[0] == ("warning", HOUR)

@@ -80,6 +80,20 @@ FILESYSTEMS = [
 ]
 # node_exporter memory: (instance, MemTotal, MemAvailable at START, empty at or None).
 MEMORY = [("node-1:9100", 16 * GIB, 12 * GIB, START + 12 * HOUR), ("node-2:9100", 8 * GIB, 5 * GIB, None)]
+INODES = 6_553_600
+INODES_EMPTY = {("node-2:9100", "/"): (3_000_000, START + 14 * HOUR)}  # small files pile up; bytes do not move
+# The kernel's tables: (instance, limit, in use at START, full at or None), as
+# node_filefd_allocated against node_filefd_maximum and node_nf_conntrack_entries against
+# node_nf_conntrack_entries_limit.
+OPEN_FILES = [("node-1:9100", 200_000, 20_000, START + 12 * HOUR), ("node-2:9100", 1_620_000, 5_000, None)]
+CONNTRACK = [("node-1:9100", 262_144, 80_000, None), ("node-2:9100", 65_536, 10_000, START + 11 * HOUR)]
+
+
+def filling(t: float, start_value: float, limit: float, full_at: float | None, seed: int) -> float:
+    """A count rising linearly from `start_value` at START to `limit` at `full_at`, or steady."""
+    if full_at is None:
+        return round(start_value + wobble(t, 0.05 * start_value, seed))
+    return round(limit - draining(t, limit - start_value, full_at, seed))
 
 
 def node_exporter_scrape(t: float) -> list:
@@ -91,8 +105,10 @@ def node_exporter_scrape(t: float) -> list:
                    gauge("node_filesystem_free_bytes", labels, t, now + 0.05 * size),
                    gauge("node_filesystem_size_bytes", labels, t, size),
                    gauge("node_filesystem_readonly", labels, t, 0),
-                   gauge("node_filesystem_files", labels, t, 6_553_600),
-                   gauge("node_filesystem_files_free", labels, t, 6_000_000)]
+                   gauge("node_filesystem_files", labels, t, INODES)]
+        free, empty_at = INODES_EMPTY.get((instance, mountpoint), (6_000_000, None))
+        free = draining(t, free, empty_at, 20 + i) if empty_at else free + wobble(t, 1000, 20 + i)
+        points.append(gauge("node_filesystem_files_free", labels, t, round(free)))
     for i, (instance, total, available, empty_at) in enumerate(MEMORY):
         labels = {"job": "node", "instance": instance}
         now = draining(t, available, empty_at, 10 + i) if empty_at else available + wobble(t, 0.01 * total, 10 + i)
@@ -100,6 +116,14 @@ def node_exporter_scrape(t: float) -> list:
                    gauge("node_memory_MemAvailable_bytes", labels, t, now),
                    gauge("node_memory_MemFree_bytes", labels, t, 0.3 * now),
                    gauge("node_memory_Cached_bytes", labels, t, 0.5 * now)]
+    for i, (instance, limit, start_value, full_at) in enumerate(OPEN_FILES):
+        labels = {"job": "node", "instance": instance}
+        points += [gauge("node_filefd_allocated", labels, t, filling(t, start_value, limit, full_at, 30 + i)),
+                   gauge("node_filefd_maximum", labels, t, limit)]
+    for i, (instance, limit, start_value, full_at) in enumerate(CONNTRACK):
+        labels = {"job": "node", "instance": instance}
+        points += [gauge("node_nf_conntrack_entries", labels, t, filling(t, start_value, limit, full_at, 40 + i)),
+                   gauge("node_nf_conntrack_entries_limit", labels, t, limit)]
     return points
 
 
@@ -143,6 +167,29 @@ def test_node_exporter_memory_drains_towards_zero_on_one_host_only(node_exporter
     assert targets["node-1:9100"].observed < 6 * GIB
     assert_time_to_failure(targets["node-1:9100"], 4 * HOUR)  # empty at 12 h, seen at 8 h
     assert_no_failure_ahead(targets["node-2:9100"])
+
+
+def test_node_exporter_inodes_run_out_on_one_filesystem_only(node_exporter_run):
+    targets = {(p.labels.get("service_instance"), p.labels.get("mountpoint")): p
+               for p in by_predictor(node_exporter_run, "node-inodes")}
+    assert set(targets) == {("node-1:9100", "/"), ("node-1:9100", "/var/lib/postgresql"),
+                            ("node-1:9100", "/boot/efi"), ("node-2:9100", "/")}
+    assert_time_to_failure(targets[("node-2:9100", "/")], 6 * HOUR)  # no inode left at 14 h, seen at 8 h
+    for key in (("node-1:9100", "/"), ("node-1:9100", "/var/lib/postgresql"), ("node-1:9100", "/boot/efi")):
+        assert_no_failure_ahead(targets[key])  # /var/lib/postgresql fills with bytes, not files
+
+
+@pytest.mark.parametrize("predictor, table, filling_host, steady_host, hours_left", [
+    ("node-file-descriptors", OPEN_FILES, "node-1:9100", "node-2:9100", 4),
+    ("node-conntrack", CONNTRACK, "node-2:9100", "node-1:9100", 3)])
+def test_node_exporter_kernel_tables_against_their_limit_series(node_exporter_run, predictor, table,
+                                                                filling_host, steady_host, hours_left):
+    targets = {p.labels["service_instance"]: p for p in by_predictor(node_exporter_run, predictor)}
+    assert set(targets) == {"node-1:9100", "node-2:9100"}
+    limits = {instance: limit for instance, limit, _, _ in table}
+    assert {host: p.limit for host, p in targets.items()} == limits  # each host's own limit series
+    assert_time_to_failure(targets[filling_host], hours_left * HOUR)
+    assert_no_failure_ahead(targets[steady_host])
 
 
 # Kubernetes: (namespace, pod, container, limit, working set at START, limit reached at or None).
@@ -201,6 +248,13 @@ def cadvisor_scrape(t: float) -> list:
 # PersistentVolumeClaims: (namespace, claim, capacity, used at START, full at or None).
 VOLUMES = [("shop", "data-postgres-0", 50 * GIB, 30 * GIB, START + 12 * HOUR),
            ("shop", "data-redis-0", 10 * GIB, 2 * GIB, None)]
+# Their inodes: (inodes, used at START, none left at or None); redis' small files run out first.
+VOLUME_INODES = {"data-postgres-0": (3_276_800, 12_000, None), "data-redis-0": (655_360, 100_000, START + 14 * HOUR)}
+
+
+def inodes_used(t: float, claim: str, seed: int) -> float:
+    inodes, used, none_left_at = VOLUME_INODES[claim]
+    return filling(t, used, inodes, none_left_at, seed)
 
 
 def kubelet_volume_scrape(t: float) -> list:
@@ -215,7 +269,8 @@ def kubelet_volume_scrape(t: float) -> list:
         points += [gauge("kubelet_volume_stats_used_bytes", labels, t, now),
                    gauge("kubelet_volume_stats_available_bytes", labels, t, capacity - now),
                    gauge("kubelet_volume_stats_capacity_bytes", labels, t, capacity),
-                   gauge("kubelet_volume_stats_inodes_used", labels, t, 12_000)]
+                   gauge("kubelet_volume_stats_inodes", labels, t, VOLUME_INODES[claim][0]),
+                   gauge("kubelet_volume_stats_inodes_used", labels, t, inodes_used(t, claim, 25 + i))]
     return points
 
 
@@ -249,6 +304,13 @@ def test_kubernetes_one_target_per_volume_claim_against_its_capacity(kubernetes_
     assert [targets[(v[0], v[1])].limit for v in VOLUMES] == [v[2] for v in VOLUMES]
     assert_time_to_failure(targets[("shop", "data-postgres-0")], 4 * HOUR)  # full at 12 h, seen at 8 h
     assert_no_failure_ahead(targets[("shop", "data-redis-0")])
+
+
+def test_kubernetes_volume_inodes_run_out_on_the_claim_of_small_files(kubernetes_run):
+    targets = {p.labels.get("persistentvolumeclaim"): p for p in by_predictor(kubernetes_run, "pvc-inodes")}
+    assert {claim: p.limit for claim, p in targets.items()} == {c: v[0] for c, v in VOLUME_INODES.items()}
+    assert_time_to_failure(targets["data-redis-0"], 6 * HOUR)  # none left at 14 h, seen at 8 h
+    assert_no_failure_ahead(targets["data-postgres-0"])  # its bytes fill, its inodes do not
 
 
 def test_limit_series_from_another_scrape_are_matched_only_on_the_configured_labels():
