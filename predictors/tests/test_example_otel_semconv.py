@@ -3,7 +3,8 @@
 Instrumented services send the semantic conventions' metrics (db.client.connection.* as
 up-down counters split by pool and state, http.server.request.duration as a cumulative
 histogram by route and status code); hosts send what the hostmetrics receiver sends
-(system.filesystem.usage by state, system.filesystem.utilization once enabled). Every 15 s,
+(system.filesystem.usage and system.filesystem.inodes.usage by state,
+system.filesystem.utilization once enabled). Every 15 s,
 several series per instance, through Engine.ingest.
 """
 import math
@@ -40,6 +41,8 @@ FILESYSTEMS = [("db-host-1", "/dev/nvme0n1p2", "ext4", "/", 100 * GIB, 40 * GIB,
                ("db-host-1", "tmpfs", "tmpfs", "/run", 4 * GIB, 1 * GIB, START + 9 * HOUR),
                ("db-host-2", "/dev/nvme0n1p2", "ext4", "/", 100 * GIB, 55 * GIB, None)]
 RESERVED = 0.05  # ext4's root reserve, as a share of the size
+INODES = 6_553_600
+INODES_EMPTY = {("db-host-2", "/"): (START + 14 * HOUR)}  # small files pile up there; its bytes do not move
 
 
 def noise(t: int, seed: str) -> float:
@@ -134,6 +137,7 @@ def hostmetrics_payload(times) -> bytes:
         scope = _resource(request, "hosts", host)
         usage = _up_down(scope, "system.filesystem.usage", "By")
         utilization = scope.metrics.add(name="system.filesystem.utilization", unit="1").gauge.data_points
+        inodes = _up_down(scope, "system.filesystem.inodes.usage", "{inodes}")
         for name, device, fstype, mountpoint, size, used, full_at in FILESYSTEMS:
             if name != host:
                 continue
@@ -147,6 +151,12 @@ def hostmetrics_payload(times) -> bytes:
                     _attributes(dp, {**attributes, "state": state})
                 dp = utilization.add(time_unix_nano=t * NS, as_double=now / usable)
                 _attributes(dp, attributes)
+                empty_at = INODES_EMPTY.get((name, mountpoint))
+                used_inodes = 200_000 + (INODES - 200_000) * (t - START) / (empty_at - START) if empty_at else 200_000
+                used_inodes = min(INODES, used_inodes + 500 * noise(t, f"inodes{name}{mountpoint}"))
+                for state, value in (("used", used_inodes), ("free", INODES - used_inodes)):
+                    dp = inodes.add(time_unix_nano=t * NS, start_time_unix_nano=START * NS, as_int=int(value))
+                    _attributes(dp, {**attributes, "state": state})
     return request.SerializeToString()
 
 
@@ -195,6 +205,17 @@ def test_one_filesystem_target_per_host_and_mountpoint_against_full(run):
     assert 0.9 < filling.observed < 1.0
     for key in (("db-host-1", "/"), ("db-host-2", "/")):
         assert filesystems[key].ttf[0.5] == math.inf, key
+
+
+def test_free_inodes_run_out_on_one_filesystem_only(run):
+    latest, _ = run
+    targets = {(p.labels["service_instance"], p.labels["mountpoint"]): p for p in of(latest, "filesystem-inodes")}
+    assert set(targets) == {("db-host-1", "/"), ("db-host-1", "/var/lib/postgresql"), ("db-host-2", "/")}
+    assert all(p.labels["state"] == "free" and p.limit == 0 for p in targets.values())
+    draining = targets[("db-host-2", "/")]
+    assert 6 * HOUR / 1.6 <= draining.ttf[0.5] <= 6 * HOUR * 1.6, draining.ttf  # none left at 14 h, seen at 8 h
+    for key in (("db-host-1", "/"), ("db-host-1", "/var/lib/postgresql")):  # the second fills with bytes only
+        assert targets[key].ttf[0.5] == math.inf, key
 
 
 def test_latency_is_scored_per_route_and_the_slow_route_stands_out(run):
