@@ -192,10 +192,10 @@ class ExhaustionPredictor(Predictor):
                 fit = fit_multiscale(t, v, now, cfg.min_points, long)
             fit = self._select_model(state, window, sign, limit, now, fit, first)
             if self._young(state, window, now):
-                # A young target's rise that levels off is a start-up ramp or a warm-up, not a
-                # leak: its recent trend speaks for it (and it pages only if that still crosses).
+                # A young target's rise that levels off is a start-up ramp or a warm-up, not a leak: its
+                # recent trend and the noise about it speak for it (a line through the bend overstates both).
                 ramp = levelling(t, v, now, cfg.min_points)
-                if ramp is not None and ramp.recent.level + ramp.remaining_rise + 2 * fit.residual_sd < limit * sign:
+                if ramp is not None and ramp.recent.level + ramp.remaining_rise + 2 * ramp.recent.residual_sd < limit * sign:
                     fit, state.model, state.peak_offset = ramp.fit(), ROBUST, 0.0
         state.fit, state.fit_time, state.reset_since = fit, now, float(t[0])
         # The first refit comes after a per-target phase; later ones keep that stagger.
