@@ -64,6 +64,9 @@ bench: setup  ## benchmarks: exhaustion vs predict_linear, crash runs vs node-mi
 	$(PY) bench/crashruns/run.py --seeds 1 2 3 --note "Design set: Foresight's anomaly persistence rule (anomaly/persistence.py) and its young targets' peer rule (predictors/peers.py) were designed after these seeds' false alerts were seen; their constants were set beforehand and not tuned. Judge Foresight on seeds 7-9."
 	$(PY) bench/crashruns/run.py --seeds 4 5 6 --note "Seen: held out until the peer rule for young targets, whose design read these seeds' false pages (nothing was tuned on them). Judge Foresight on seeds 7-9."
 	$(PY) bench/crashruns/run.py --seeds 7 8 9 --note "Held out: nothing in Foresight was designed or tuned on these seeds, first run when the peer rule was done."
+	$(PY) bench/crashruns/run.py --kinds exhaustion --seeds 78 79 80 81 82 83 84 85 --name crashruns-tables-seeds-78-85 --note "Held out: the kernel tables' generator (bench/crashruns/tables.py) and the three predictors were written before any of these seeds was run; nothing was changed after."
+	$(PY) bench/kubechurn/run.py --seeds 1 2 3 --name kubechurn-seeds-1-3 --note "Development seeds: the change to the levelling test was checked on these."
+	$(PY) bench/kubechurn/run.py --seeds $$(seq 11 20) --name kubechurn-seeds-11-20 --note "Held out: the generator and the change were written before these seeds were run (seeds 1-3 were the development set)."
 	$(PY) bench/run.py cost
 	$(PY) bench/forecasters/bench.py                   # forecaster candidates: fit cost, rolling-origin error (Prophet)
 	$(PY) bench/nab/run.py $(NAB_DIR) --scorer $(NAB_SCORER)
