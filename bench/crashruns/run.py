@@ -18,7 +18,6 @@ import argparse
 import json
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1]
@@ -30,6 +29,7 @@ from crashruns.replay import foresight_config, replay  # noqa: E402
 from crashruns.report import write_report  # noqa: E402
 from crashruns.score import foresight_episodes, mixin_episodes, score_run  # noqa: E402
 from exhaustion.foresight_runner import model_source  # noqa: E402
+from parallel import run_all  # noqa: E402
 
 
 def spans_of(series: dict) -> dict:
@@ -90,13 +90,7 @@ def main(argv=None) -> int:
     jobs = [(fault, seed, args.every, args.kinds) for seed in args.seeds for fault in args.faults]
     started = time.perf_counter()
     code = model_source()["sha256"]  # which Foresight these figures are of
-    results = []
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for i, result in enumerate(pool.map(one_run, jobs), 1):
-            results.append(result)
-            f = result["foresight"]
-            print(f"[{i}/{len(jobs)}] {result['run']}: {result['seconds']:.0f} s, warned {f['warned']}, "
-                  f"false {f['false']} (pages {f['false_pages']})", file=sys.stderr, flush=True)
+    results = run_all(one_run, jobs, args.jobs)
     meta = {"name": name, "seeds": args.seeds, "faults": args.faults, "every": args.every,
             "wall_seconds": time.perf_counter() - started, "config": chosen_config(args.kinds).source, "code": code,
             "note": args.note}

@@ -17,7 +17,6 @@ import argparse
 import json
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ sys.path.insert(0, str(BENCH))
 
 from exhaustion.foresight_runner import model_source  # noqa: E402
 from kubechurn.deployment import LIMIT, START, deployment, scrapes  # noqa: E402
+from parallel import run_all  # noqa: E402
 
 from foresight.config import load_config  # noqa: E402
 from foresight.runtime.alert_episodes import AlertReplay, hold_for  # noqa: E402
@@ -153,13 +153,7 @@ def main(argv=None) -> int:
         parser.error("--jobs must be at least 1")
     jobs = [(seed, leak) for seed in args.seeds for leak in (False, True)]
     started = time.perf_counter()
-    results = []
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for i, result in enumerate(pool.map(one_run, jobs), 1):
-            results.append(result)
-            f = result["foresight"]
-            print(f"[{i}/{len(jobs)}] {result['run']}: {result['seconds']:.0f} s, warned {f['warned']}, "
-                  f"false {f['false']} (pages {f['false_pages']})", file=sys.stderr, flush=True)
+    results = run_all(one_run, jobs, args.jobs)
     meta = {"name": args.name, "seeds": args.seeds, "wall_seconds": time.perf_counter() - started,
             "code": model_source()["sha256"], "note": args.note}
     args.out.mkdir(parents=True, exist_ok=True)
