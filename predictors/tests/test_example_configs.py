@@ -85,7 +85,8 @@ INODES_EMPTY = {("node-2:9100", "/"): (3_000_000, START + 14 * HOUR)}  # small f
 # The kernel's tables: (instance, limit, in use at START, full at or None), as
 # node_filefd_allocated against node_filefd_maximum and node_nf_conntrack_entries against
 # node_nf_conntrack_entries_limit.
-OPEN_FILES = [("node-1:9100", 200_000, 20_000, START + 12 * HOUR), ("node-2:9100", 1_620_000, 5_000, None)]
+# node-2's fs.file-max is systemd's default, 2^63 - 1 (a float sample of 2^63): no failure ahead.
+OPEN_FILES = [("node-1:9100", 200_000, 20_000, START + 12 * HOUR), ("node-2:9100", 2.0**63, 5_000, None)]
 CONNTRACK = [("node-1:9100", 262_144, 80_000, None), ("node-2:9100", 65_536, 10_000, START + 11 * HOUR)]
 
 
