@@ -99,11 +99,8 @@ def deployment(seed: int, leak: bool, days: float = 3.0) -> Run:
         to_limit = rng.uniform(0.35, 0.7) * (longest.end - longest.leak_from)
         longest.leak_rate = (1.0 - longest.level + 0.03) / to_limit
         run.leaking = longest.name
-    for pod in pods:
-        _values(pod, np.arange(pod.start, pod.end, STEP), rng=None)  # marks the OOM kills
-    if leak:
-        run.oom = next(p.kills[0] for p in pods if p.name == run.leaking and p.kills) if any(
-            p.kills for p in pods if p.name == run.leaking) else None
+        _values(longest, np.arange(longest.start, longest.end, STEP), rng=None)  # marks its OOM kills
+        run.oom = longest.kills[0] if longest.kills else None
     return run
 
 

@@ -25,6 +25,8 @@ BENCH = Path(__file__).resolve().parents[1]
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
+from crashruns.mixin import episodes_of  # noqa: E402
+from crashruns.score import merged  # noqa: E402
 from exhaustion.foresight_runner import model_source  # noqa: E402
 from kubechurn.deployment import LIMIT, START, deployment, scrapes  # noqa: E402
 from parallel import run_all  # noqa: E402
@@ -36,21 +38,12 @@ from foresight.runtime.engine import Engine  # noqa: E402
 CONFIG = REPO / "predictors" / "config" / "examples" / "kubernetes.yaml"
 PREDICTOR = "container-memory"
 MIN_LEAD = 600.0
-MERGE_GAP = 300.0
+RULE = "ContainerHighMemoryUsage"
 
 
-def merged(episodes: list[dict]) -> list[dict]:
-    """Episodes of one pod less than MERGE_GAP apart as one, with the highest severity."""
-    out, last = [], {}
-    for e in sorted(episodes, key=lambda e: (e["pod"], e["start"])):
-        prev = last.get(e["pod"])
-        if prev is not None and e["start"] - (prev["end"] if prev["end"] is not None else e["start"]) < MERGE_GAP:
-            prev["end"] = None if prev["end"] is None or e["end"] is None else max(prev["end"], e["end"])
-            prev["critical"] = prev["critical"] or e["critical"]
-            continue
-        last[e["pod"]] = dict(e)
-        out.append(last[e["pod"]])
-    return out
+def episode(pod: str, start: float, end: float | None, severity: str) -> dict:
+    """One alert episode on one pod, in the crash runs' form (crashruns.score.merged merges them)."""
+    return {"series": pod, "pod": pod, "start": start, "end": end, "severity": severity}
 
 
 def static_rule(samples: dict) -> list[dict]:
@@ -62,16 +55,14 @@ def static_rule(samples: dict) -> list[dict]:
         idx = np.searchsorted(ts, grid, side="right") - 1
         fresh = (idx >= 0) & (grid - ts[np.clip(idx, 0, None)] < 300)
         firing = hold_for(grid, fresh & (vs[np.clip(idx, 0, None)] / LIMIT > 0.8), 120)
-        edges = np.diff(np.concatenate([[0], firing.astype(int), [0]]))
-        for a, b in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]):
-            out.append({"pod": pod, "start": float(grid[a]), "end": float(grid[b - 1] + 60), "critical": False})
+        out += [episode(pod, e["start"], e["end"], e["severity"]) for e in episodes_of(grid, firing, RULE, pod, "warning")]
     return merged(out)
 
 
 def score(run, episodes: list[dict]) -> dict:
     false = [e for e in episodes if e["pod"] != run.leaking]
-    out = {"false": len(false), "false_pages": sum(e["critical"] for e in false),
-           "false_list": [{k: e[k] for k in ("pod", "start", "end", "critical")} for e in false],
+    out = {"false": len(false), "false_pages": sum(e["severity"] == "critical" for e in false),
+           "false_list": [{k: e[k] for k in ("pod", "start", "end", "severity")} for e in false],
            "warned": None, "lead": None}
     if run.oom is not None:
         hits = [e for e in episodes if e["pod"] == run.leaking and e["start"] <= run.oom - MIN_LEAD]
@@ -95,8 +86,7 @@ def one_run(job: tuple) -> dict:
                 ts.append(p.timestamp)
                 vs.append(p.value)
         alerts.observe(now, engine.evaluate(), engine.withdrawn)
-    foresight = merged([{"pod": e.labels.get("pod"), "start": e.start, "end": e.end, "critical": e.severity == "critical"}
-                        for e in alerts.episodes])
+    foresight = merged([episode(e.labels.get("pod"), e.start, e.end, e.severity) for e in alerts.episodes])
     return {"run": run.name, "seed": seed, "leak": leak, "pods": len(run.pods), "leaking": run.leaking, "oom": run.oom,
             "errors": sum(p.errors for p in engine.predictors), "seconds": time.perf_counter() - started,
             "foresight": score(run, foresight), "static": score(run, static_rule(samples))}

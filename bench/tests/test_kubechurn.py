@@ -7,7 +7,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from kubechurn.deployment import LIMIT, OOM_AT, START, deployment, scrapes  # noqa: E402
-from kubechurn.run import merged, one_run, score, static_rule  # noqa: E402
+from crashruns.score import merged  # noqa: E402
+from kubechurn.run import episode, one_run, score, static_rule  # noqa: E402
 
 HOUR = 3600.0
 
@@ -55,20 +56,20 @@ def test_scrapes_are_working_sets_under_the_limit_and_the_limits():
 
 def test_scores_count_false_alerts_off_the_leaking_pod_and_the_warning_lead():
     run = SimpleNamespace(leaking="b", oom=10_000.0)
-    episodes = merged([{"pod": "a", "start": 100.0, "end": 200.0, "critical": False},
-                       {"pod": "a", "start": 400.0, "end": 500.0, "critical": True},  # within 5 min: one episode
-                       {"pod": "b", "start": 9_500.0, "end": None, "critical": True}])
+    episodes = merged([episode("a", 100.0, 200.0, "warning"),
+                       episode("a", 400.0, 500.0, "critical"),  # within 5 min: one episode
+                       episode("b", 9_500.0, None, "critical")])
     out = score(run, episodes)
     assert out["false"] == 1 and out["false_pages"] == 1
     assert out["warned"] is False  # 500 s before the kill: less than 10 minutes
-    assert score(run, merged([{"pod": "b", "start": 9_000.0, "end": None, "critical": False}]))["lead"] == 1000.0
+    assert score(run, merged([episode("b", 9_000.0, None, "warning")]))["lead"] == 1000.0
 
 
 def test_the_static_rule_fires_after_two_minutes_above_80_percent():
     ts = START + np.arange(0, 1800, 15.0)
     vs = np.where(ts >= START + 600, 0.85, 0.5) * LIMIT
-    (episode,) = static_rule({"a": (ts.tolist(), vs.tolist())})
-    assert episode["start"] == START + 600 + 120 and not episode["critical"]
+    (only,) = static_rule({"a": (ts.tolist(), vs.tolist())})
+    assert only["start"] == START + 600 + 120 and only["severity"] == "warning"
 
 
 def test_one_run_through_the_engine():
