@@ -5,7 +5,21 @@ labels. Without it, it matches on every label the two series share by name, so
 `node_filesystem_size_bytes` finds the `node_filesystem_avail_bytes` of the same
 instance, device and mountpoint with no configuration; series from another exporter
 (other `job` and `instance`) need `limit_match_on`. The most specific match wins.
+
+Exporters write "no limit" as a number: cAdvisor's container_spec_memory_limit_bytes is 0
+for a container without one, JMX and Micrometer report a pool's undefined maximum as -1.
+For a resource that fills up, a limit series at or below 0 is read so (`limit_value`): the
+target has no limit, so no prediction, rather than one "already past its limit".
 """
+
+
+def limit_value(window, sign: float) -> float | None:
+    """The limit a limit series' window gives now, or None for "no limit": no window, a
+    value at or below 0 for a resource that fills up (`sign` > 0), or NaN."""
+    if window is None:
+        return None
+    value = window.last_value
+    return None if value != value or (sign > 0 and value <= 0.0) else value
 
 
 class LimitIndex:

@@ -30,7 +30,7 @@ from .config import ExhaustionConfig
 from .crossing import CrossingPath
 from .forecasters import (CYCLE_HISTORY, DAILY_PEAKS, ETS, PROPHET, ROBUST, STL_TREND, ets_damped_rate, load_prophet, load_statsmodels,
                           prophet_rate, stl_trend_rate)
-from .limits import LimitIndex
+from .limits import LimitIndex, limit_value
 from .model_selection import ModelSelector
 from .peaks import excess_over_means, fit_peak_trend, today_ratio
 from .peers import joined_late, pattern_unknown, peer_outlier
@@ -104,7 +104,7 @@ class ExhaustionPredictor(Predictor):
         limits = store.matching(self.config.limit_series)
         if self._limit_index[0] is not limits:  # index when the limit series change, not per target
             self._limit_index = (limits, LimitIndex(limits, self.config.limit_match_on))
-        return None if (window := self._limit_index[1].find(labels)) is None else window.last_value
+        return limit_value(self._limit_index[1].find(labels), self.config.sign)  # None: no limit
 
     def _state(self, labels: dict) -> TargetState:
         key = tuple(sorted(labels.items()))
