@@ -43,6 +43,13 @@ FILESYSTEMS = [("db-host-1", "/dev/nvme0n1p2", "ext4", "/", 100 * GIB, 40 * GIB,
 RESERVED = 0.05  # ext4's root reserve, as a share of the size
 INODES = 6_553_600
 INODES_EMPTY = {("db-host-2", "/"): (START + 14 * HOUR)}  # small files pile up there; its bytes do not move
+# JVMs (the Java agent's jvm.memory.*, G1): (service, instance, max heap, live share at START,
+# live set at the max at or None, restarted at or None). checkout leaks at a steady rate;
+# inventory's live set follows its daily load; catalog restarts at 5 h and warms its caches up again.
+JVMS = [("checkout", "checkout-0", 2 * GIB, 0.35, START + 14 * HOUR, None),
+        ("inventory", "inventory-0", 1 * GIB, 0.40, None, None),
+        ("catalog", "catalog-0", 4 * GIB, 0.30, None, START + 5 * HOUR)]
+OLD_GC_EVERY = 20 * 60  # mixed collections of the old generation; its after-GC figure moves only then
 
 
 def noise(t: int, seed: str) -> float:
@@ -160,6 +167,47 @@ def hostmetrics_payload(times) -> bytes:
     return request.SerializeToString()
 
 
+def live_share(t: float, jvm: tuple) -> float:
+    """The share of the max heap still reachable at `t`: the leak's straight climb, the daily
+    load's swing, or a warm-up from a restart (caches filling within about half an hour)."""
+    _, instance, _, share, full_at, restart_at = jvm
+    leaked = (1.0 - share) * (t - START) / (full_at - START) if full_at is not None else 0.0
+    if restart_at is not None and t >= restart_at:
+        share *= 1.0 - 0.85 * math.exp(-(t - restart_at) / 600)
+    swing = daily(t) ** 0.5 if full_at is None else 1.0  # (a leak under a daily swing: bench/, not here)
+    return share * swing + leaked + 0.01 * noise(t, instance)
+
+
+def jvm_payload(times) -> bytes:
+    """G1's three heap pools per JVM: jvm.memory.used (the old generation between IHOP-driven
+    collections, Eden between young ones), jvm.memory.used_after_last_gc (the old generation's
+    steps at each mixed collection, Eden's 0), jvm.memory.limit for the old generation only
+    (Eden and the survivor space have no maximum under G1, so the agent sends none)."""
+    request = ExportMetricsServiceRequest()
+    for jvm in JVMS:
+        service, instance, heap, _, _, restart_at = jvm
+        scope = _resource(request, service, instance)
+        used = _up_down(scope, "jvm.memory.used", "By")
+        after_gc = _up_down(scope, "jvm.memory.used_after_last_gc", "By")
+        limit = _up_down(scope, "jvm.memory.limit", "By")
+        started = restart_at if restart_at is not None and times[0] >= restart_at else START
+        for t in times:
+            since = t - started
+            collected = started + since - since % OLD_GC_EVERY  # the last mixed collection
+            old_after = heap * live_share(collected, jvm) if since >= OLD_GC_EVERY else 0.0
+            old_now = max(old_after, heap * live_share(t, jvm)) + 0.1 * heap * (since % OLD_GC_EVERY) / OLD_GC_EVERY
+            eden_now = 0.25 * heap * (t % 40) / 40
+            for pool, now, after in (("G1 Old Gen", old_now, old_after), ("G1 Eden Space", eden_now, 0.0),
+                                     ("G1 Survivor Space", 0.01 * heap, 0.01 * heap)):
+                attributes = {"jvm.memory.type": "heap", "jvm.memory.pool.name": pool}
+                for points, value in ((used, now), (after_gc, after)):
+                    _attributes(points.add(time_unix_nano=t * NS, start_time_unix_nano=started * NS,
+                                           as_int=int(value)), attributes)
+            _attributes(limit.add(time_unix_nano=t * NS, start_time_unix_nano=started * NS, as_int=heap),
+                        {"jvm.memory.type": "heap", "jvm.memory.pool.name": "G1 Old Gen"})
+    return request.SerializeToString()
+
+
 @pytest.fixture(scope="module")
 def run():
     """Eight hours through Engine.ingest, evaluated every 10 minutes; the latest prediction per
@@ -168,7 +216,8 @@ def run():
     latest, scores, totals = {}, {}, {}
     for begin in range(START, START + 8 * HOUR, 600):
         times = list(range(begin, begin + 600, STEP))
-        for payload in (pool_payload(times), http_payload(times, totals), hostmetrics_payload(times)):
+        for payload in (pool_payload(times), http_payload(times, totals), hostmetrics_payload(times),
+                        jvm_payload(times)):
             assert engine.ingest("metrics", payload) > 0
         for prediction in engine.evaluate():
             latest[prediction.key] = prediction
@@ -232,3 +281,15 @@ def test_latency_is_scored_per_route_and_the_slow_route_stands_out(run):
     assert max(steady) < 0.9
     errors = {p.labels["http_route"] for p in of(latest, "http-errors")}
     assert errors == {"/api/checkout", "/api/cart"}
+
+
+def test_jvm_heap_one_target_per_jvm_old_generation_and_only_the_leak_has_a_failure_ahead(run):
+    latest, _ = run
+    targets = {p.labels["service"]: p for p in of(latest, "jvm-heap")}
+    assert set(targets) == {jvm[0] for jvm in JVMS}  # Eden and the survivor space are left out
+    for service, _, heap, _, _, _ in JVMS:
+        assert targets[service].limit == heap and targets[service].labels["jvm_memory_pool_name"] == "G1 Old Gen"
+    leaking = targets["checkout"]
+    assert 6 * HOUR / 1.6 <= leaking.ttf[0.5] <= 6 * HOUR * 1.6, leaking.ttf  # at the max near 14 h, seen at 8 h
+    for service in ("inventory", "catalog"):  # catalog's warm-up after its restart levels off
+        assert targets[service].ttf[0.5] == math.inf and targets[service].probability[24 * HOUR] < 0.2, service

@@ -20,6 +20,7 @@ PEAK_HALF_WIDTH = 2 * 3600.0
 MIN_DAYS, MAX_DAYS = 3, 7
 TODAY_AGREEMENT = 3.0  # today's scaled peak within this many of the line's spreads
 TODAY_MIN_BINS = 6  # half an hour of five-minute means in the last hour, and a day before
+TODAY_SPAN = 3600.0  # today's last hour, against the same hour yesterday
 
 
 @dataclass
@@ -167,3 +168,13 @@ def _common(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ia = np.flatnonzero(b[at] == a)
         return ia, at[ia]
     return np.intersect1d(a, b, return_indices=True)[1:]
+
+
+def update_today(peaks: PeakTrend, window, sign: float, t: np.ndarray, v: np.ndarray, now: float):
+    """Today against yesterday (the first coming peak's scale), and what single points add
+    to five-minute means, from the raw lookback (`t`, `v`, mirrored by `sign`) of `window`."""
+    recent = t >= now - TODAY_SPAN
+    then_t, then_v = window.arrays(since=now - DAY - TODAY_SPAN)
+    before = then_t <= now - DAY
+    peaks.today = today_ratio(t[recent], v[recent], then_t[before], sign * then_v[before])
+    peaks.excess = excess_over_means(t, v)

@@ -5,6 +5,8 @@ The model, per target:
 - robust trends: Theil-Sen lines over the recent window (since the last reset) and its
   recent half and quarter, plus a deseasonalised day on seasonal series; the central
   slope and the spread of their 80% intervals give the forecast and its first range;
+- a gauge updated less often than it is scraped (a staircase: held.py) is fitted on its
+  updates, not its scrapes;
 - the series' track record: quantiles of its realised-to-forecast growth
   (GrowthCalibration) set the central time to failure and widen the range;
 - its past cycles: resets that stopped short of the limit (ResetHistory) lower the
@@ -30,9 +32,10 @@ from .config import ExhaustionConfig
 from .crossing import CrossingPath
 from .forecasters import (CYCLE_HISTORY, DAILY_PEAKS, ETS, PROPHET, ROBUST, STL_TREND, ets_damped_rate, load_prophet, load_statsmodels,
                           prophet_rate, stl_trend_rate)
+from .held import HELD_WINDOWS, is_held, updates
 from .limits import LimitIndex, limit_value
 from .model_selection import ModelSelector
-from .peaks import excess_over_means, fit_peak_trend, today_ratio
+from .peaks import fit_peak_trend, update_today
 from .peers import joined_late, pattern_unknown, peer_outlier
 from .resets import RESET_WITHIN, falls_ahead, last_reset, reset_threshold
 from .seasonality import DAY, fit_profile, left_the_day
@@ -44,7 +47,6 @@ from .trends import Z80, TrendFit, fit_multiscale, fit_trend, levelling, still_r
 DEPARTURE = 4.0
 RECENT = 900.0  # the last quarter hour: where the series is now
 Q_LOW, Q_MID, Q_HIGH = TTF_QUANTILES
-TODAY_SPAN = 3600.0  # today's last hour, against the same hour yesterday
 PEAK_SPREAD_FLOOR = 0.02  # of the series' range: a few daily peaks can lie on a line by chance
 
 
@@ -146,7 +148,7 @@ class ExhaustionPredictor(Predictor):
         t, v = window.arrays(since=now - cfg.lookback)
         v = sign * v
         if state.peaks is not None:
-            self._update_today(state, window, sign, t, v, now)
+            update_today(state.peaks, window, sign, t, v, now)
         falls = falls_ahead(t, v)
         _, day = window.arrays(since=now - DAY)
         state.reset_drop = reset_threshold(sign * day, sign * limit, falls, cfg.reset_drop_ratio)
@@ -158,6 +160,9 @@ class ExhaustionPredictor(Predictor):
             if state.resets.cycle_start is not cycle:
                 state.peaks = None  # the peaks of the cycle that ended; refitted with the profile
             t, v, falls = t[bottom:], v[bottom:], falls[bottom:]
+        if is_held(v) and (found := updates(*self._since_reset(state, window, sign, now - HELD_WINDOWS * cfg.lookback),
+                                            cfg.min_points)) is not None:
+            (t, v), falls = found, falls_ahead(*found)  # a staircase (held.py): its updates, not its scrapes
         if state.profile is not None:
             v = v - state.profile.at(t)
         young_cycle = state.resets.cycle_start is not None and now - state.resets.cycle_start[0] < cfg.lookback / 2
@@ -272,16 +277,6 @@ class ExhaustionPredictor(Predictor):
             t, v = self._since_reset(state, window, sign, now - cfg.season_history)
             rates[PROPHET] = self._safely(prophet_rate, t, v, cfg.selection_horizon, state.models)
         return rates
-
-    def _update_today(self, state: TargetState, window: Window, sign: float, t: np.ndarray, v: np.ndarray,
-                      now: float):
-        """Today against yesterday (the first coming peak's scale), and what single points
-        add to five-minute means, from the raw lookback."""
-        recent = t >= now - TODAY_SPAN
-        then_t, then_v = window.arrays(since=now - DAY - TODAY_SPAN)
-        before = then_t <= now - DAY
-        state.peaks.today = today_ratio(t[recent], v[recent], then_t[before], sign * then_v[before])
-        state.peaks.excess = excess_over_means(t, v)
 
     def _safely(self, fit, *args) -> float | None:
         """A candidate's rate, or None when its fit fails on odd data: the service keeps running."""
