@@ -45,10 +45,10 @@ INODES = 6_553_600
 INODES_EMPTY = {("db-host-2", "/"): (START + 14 * HOUR)}  # small files pile up there; its bytes do not move
 # JVMs (the Java agent's jvm.memory.*, G1): (service, instance, max heap, live share at START,
 # live set at the max at or None, restarted at or None). checkout leaks at a steady rate;
-# inventory's live set follows its daily load; catalog restarts at 5 h and warms its caches up again.
+# inventory's live set follows its daily load; catalog restarts at 2 h and warms its caches up again.
 JVMS = [("checkout", "checkout-0", 2 * GIB, 0.35, START + 14 * HOUR, None),
         ("inventory", "inventory-0", 1 * GIB, 0.40, None, None),
-        ("catalog", "catalog-0", 4 * GIB, 0.30, None, START + 5 * HOUR)]
+        ("catalog", "catalog-0", 4 * GIB, 0.30, None, START + 2 * HOUR)]
 OLD_GC_EVERY = 20 * 60  # mixed collections of the old generation; its after-GC figure moves only then
 
 
@@ -223,6 +223,8 @@ def run():
             latest[prediction.key] = prediction
             if prediction.anomaly_score is not None:
                 scores.setdefault(prediction.key, []).append((prediction.timestamp, prediction.anomaly_score))
+        for key in engine.withdrawn:
+            latest.pop(key, None)
     assert not any(engine.bad_input().values()), engine.bad_input()
     return latest, scores
 

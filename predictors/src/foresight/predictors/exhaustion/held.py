@@ -7,8 +7,9 @@ windows (the last half hour of a two-hour lookback) lie mostly on one step and s
 growth", and a rise that pauses at each step looks like a ramp levelling off. So a series
 that holds its values (for HELD_RUN points or more, at the median run) is fitted on its updates,
 the first point of each run of equal values, over HELD_WINDOWS lookbacks: a trend needs as
-many updates as it would need scrapes. Until that many updates are in, the series is
-fitted as before.
+many updates as it would need scrapes. Until that many updates are in, a young target
+(watched for less than `min_history`) has no prediction: a warm-up in a few big steps looks
+like a leak. An older one is fitted on its scrapes as before.
 """
 import numpy as np
 

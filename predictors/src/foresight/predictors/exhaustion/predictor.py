@@ -160,9 +160,13 @@ class ExhaustionPredictor(Predictor):
             if state.resets.cycle_start is not cycle:
                 state.peaks = None  # the peaks of the cycle that ended; refitted with the profile
             t, v, falls = t[bottom:], v[bottom:], falls[bottom:]
-        if is_held(v) and (found := updates(*self._since_reset(state, window, sign, now - HELD_WINDOWS * cfg.lookback),
-                                            cfg.min_points)) is not None:
-            (t, v), falls = found, falls_ahead(*found)  # a staircase (held.py): its updates, not its scrapes
+        if is_held(v):  # a staircase (held.py): fitted on its updates, not its scrapes
+            found = updates(*self._since_reset(state, window, sign, now - HELD_WINDOWS * cfg.lookback), cfg.min_points)
+            if found is None and self._young(state, window, now):
+                state.fit = None  # a few steps of a young target: a warm-up in steps would look like a leak
+                return False
+            if found is not None:
+                (t, v), falls = found, falls_ahead(*found)
         if state.profile is not None:
             v = v - state.profile.at(t)
         young_cycle = state.resets.cycle_start is not None and now - state.resets.cycle_start[0] < cfg.lookback / 2
