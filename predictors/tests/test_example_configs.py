@@ -275,10 +275,36 @@ def kubelet_volume_scrape(t: float) -> list:
     return points
 
 
+# Applications' process metrics through a ServiceMonitor: (namespace, pod, container, job,
+# nofile limit, open at START, limit reached at or None, scraped from, scraped until).
+# checkout leaks sockets; cart's pod is replaced at 4 h (a rollout: a new name, a fresh
+# process opening its files and connections); the Go exporter runs with containerd's limit.
+PROCESSES = [
+    ("shop", "checkout-7d9f8c6b5-x2x7q", "checkout", "checkout", 4096, 300, START + 11 * HOUR, START, None),
+    ("shop", "cart-5b6c7d8e9-k4m2n", "cart", "cart", 65536, 140, None, START, START + 4 * HOUR),
+    ("shop", "cart-5b6c7d8e9-p7w2z", "cart", "cart", 65536, 140, None, START + 4 * HOUR, None),
+    ("monitoring", "postgres-exporter-6c9d-2vq8r", "exporter", "postgres-exporter", 1_048_576, 12, None, START, None),
+]
+
+
+def process_scrape(t: float) -> list:
+    points = []
+    for i, (namespace, pod, container, job, limit, open_fds, full_at, since, until) in enumerate(PROCESSES):
+        if t < since or (until is not None and t >= until):
+            continue
+        warm = 1.0 - math.exp(-(t - since) / 300) if since > START else 1.0  # a new process opens its pools
+        labels = {"job": job, "instance": f"10.0.3.{20 + i}:8080", "namespace": namespace, "pod": pod,
+                  "container": container, "service": job, "endpoint": "http-metrics"}
+        points += [gauge("process_open_fds", labels, t, max(5, round(warm * filling(t, open_fds, limit, full_at, 50 + i)))),
+                   gauge("process_max_fds", labels, t, limit),
+                   gauge("process_resident_memory_bytes", labels, t, 200 * MIB)]
+    return points
+
+
 @pytest.fixture(scope="module")
 def kubernetes_run():
     engine = Engine(load_config(EXAMPLES / "kubernetes.yaml"))
-    return play(engine, lambda t: cadvisor_scrape(t) + kubelet_volume_scrape(t), hours=8)
+    return play(engine, lambda t: cadvisor_scrape(t) + kubelet_volume_scrape(t) + process_scrape(t), hours=8)
 
 
 def test_kubernetes_one_target_per_container_with_its_own_limit(kubernetes_run):
@@ -312,6 +338,19 @@ def test_kubernetes_volume_inodes_run_out_on_the_claim_of_small_files(kubernetes
     assert {claim: p.limit for claim, p in targets.items()} == {c: v[0] for c, v in VOLUME_INODES.items()}
     assert_time_to_failure(targets["data-redis-0"], 6 * HOUR)  # none left at 14 h, seen at 8 h
     assert_no_failure_ahead(targets["data-postgres-0"])  # its bytes fill, its inodes do not
+
+
+def test_kubernetes_process_file_descriptors_one_target_per_pod_and_only_the_leak_has_a_failure_ahead(
+        kubernetes_run):
+    targets = {p.labels["pod"]: p for p in by_predictor(kubernetes_run, "process-file-descriptors")}
+    assert {"checkout-7d9f8c6b5-x2x7q", "cart-5b6c7d8e9-p7w2z", "postgres-exporter-6c9d-2vq8r"} <= set(targets)
+    for namespace, pod, container, job, limit, *_ in PROCESSES:
+        if pod in targets:
+            assert targets[pod].limit == limit and targets[pod].labels["service"] == job, pod  # job is "service"
+            assert not {"instance", "service_instance", "endpoint"} & set(targets[pod].labels)
+    assert_time_to_failure(targets["checkout-7d9f8c6b5-x2x7q"], 3 * HOUR)  # at its limit at 11 h, seen at 8 h
+    assert_no_failure_ahead(targets["cart-5b6c7d8e9-p7w2z"])  # the new pod's start-up levelled off
+    assert_no_failure_ahead(targets["postgres-exporter-6c9d-2vq8r"])
 
 
 def test_limit_series_from_another_scrape_are_matched_only_on_the_configured_labels():
