@@ -30,7 +30,6 @@ Everything follows from (seed, leak).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
