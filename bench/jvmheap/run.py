@@ -15,8 +15,6 @@ warned at least 10 minutes before its first OutOfMemoryError. Writes NAME.md and
 
 usage: python bench/jvmheap/run.py [--seeds 1 2 3] [--jobs 2] [--name jvmheap] [--out DIR]
 """
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -30,10 +28,9 @@ sys.path.insert(0, str(BENCH))
 from crashruns.mixin import episodes_of  # noqa: E402
 from crashruns.score import merged  # noqa: E402
 from exhaustion.baselines import eval_grid, instant, predict_linear  # noqa: E402
-from exhaustion.foresight_runner import model_source  # noqa: E402
 from jvmheap.fleet import START, exports, fleet  # noqa: E402
 from kubechurn.run import score, summary  # noqa: E402
-from parallel import run_all  # noqa: E402
+from parallel import seeded_main  # noqa: E402
 
 from foresight.config import load_config  # noqa: E402
 from foresight.runtime.alert_episodes import AlertReplay, hold_for  # noqa: E402
@@ -128,26 +125,7 @@ def write_report(path: Path, meta: dict, results: list[dict]):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="bench/jvmheap/run.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds (default %(default)s)")
-    parser.add_argument("--jobs", type=int, default=2, help="runs in parallel (default %(default)s)")
-    parser.add_argument("--name", default="jvmheap", help="result file name (default %(default)s)")
-    parser.add_argument("--note", default="Nothing in Foresight was tuned on these runs.",
-                        help="what the report says of these seeds' role (default: %(default)r)")
-    parser.add_argument("--out", type=Path, default=BENCH / "bench-results", help="results folder (default %(default)s)")
-    args = parser.parse_args(argv)
-    if args.jobs < 1:
-        parser.error("--jobs must be at least 1")
-    jobs = [(seed, leak) for seed in args.seeds for leak in (False, True)]
-    started = time.perf_counter()
-    results = run_all(one_run, jobs, args.jobs)
-    meta = {"name": args.name, "seeds": args.seeds, "wall_seconds": time.perf_counter() - started,
-            "code": model_source()["sha256"], "note": args.note}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{args.name}.json").write_text(json.dumps({"meta": meta, "runs": results}, indent=1))
-    write_report(args.out / f"{args.name}.md", meta, results)
-    print(f"wrote {args.out / args.name}.md and .json", file=sys.stderr)
-    return 0
+    return seeded_main(argv, "bench/jvmheap/run.py", __doc__.split("\n\n")[0], "jvmheap", one_run, write_report)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ warned at least 10 minutes before its first OOM kill. Writes NAME.md and NAME.js
 
 usage: python bench/kubechurn/run.py [--seeds 1 2 3] [--jobs 2] [--name kubechurn] [--out DIR]
 """
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -27,9 +25,8 @@ sys.path.insert(0, str(BENCH))
 
 from crashruns.mixin import episodes_of  # noqa: E402
 from crashruns.score import merged  # noqa: E402
-from exhaustion.foresight_runner import model_source  # noqa: E402
 from kubechurn.deployment import LIMIT, START, deployment, scrapes  # noqa: E402
-from parallel import run_all  # noqa: E402
+from parallel import seeded_main  # noqa: E402
 
 from foresight.config import load_config  # noqa: E402
 from foresight.runtime.alert_episodes import AlertReplay, hold_for  # noqa: E402
@@ -131,26 +128,7 @@ def write_report(path: Path, meta: dict, results: list[dict]):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="bench/kubechurn/run.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds (default %(default)s)")
-    parser.add_argument("--jobs", type=int, default=2, help="runs in parallel (default %(default)s)")
-    parser.add_argument("--name", default="kubechurn", help="result file name (default %(default)s)")
-    parser.add_argument("--note", default="Nothing in Foresight was tuned on these runs.",
-                        help="what the report says of these seeds' role (default: %(default)r)")
-    parser.add_argument("--out", type=Path, default=BENCH / "bench-results", help="results folder (default %(default)s)")
-    args = parser.parse_args(argv)
-    if args.jobs < 1:
-        parser.error("--jobs must be at least 1")
-    jobs = [(seed, leak) for seed in args.seeds for leak in (False, True)]
-    started = time.perf_counter()
-    results = run_all(one_run, jobs, args.jobs)
-    meta = {"name": args.name, "seeds": args.seeds, "wall_seconds": time.perf_counter() - started,
-            "code": model_source()["sha256"], "note": args.note}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{args.name}.json").write_text(json.dumps({"meta": meta, "runs": results}, indent=1))
-    write_report(args.out / f"{args.name}.md", meta, results)
-    print(f"wrote {args.out / args.name}.md and .json", file=sys.stderr)
-    return 0
+    return seeded_main(argv, "bench/kubechurn/run.py", __doc__.split("\n\n")[0], "kubechurn", one_run, write_report)
 
 
 if __name__ == "__main__":
