@@ -29,7 +29,7 @@ from crashruns.mixin import episodes_of  # noqa: E402
 from crashruns.score import merged  # noqa: E402
 from exhaustion.baselines import eval_grid, instant, predict_linear  # noqa: E402
 from jvmheap.fleet import START, exports, fleet  # noqa: E402
-from kubechurn.run import score, summary  # noqa: E402
+from kubechurn.run import episode, score, summary  # noqa: E402
 from parallel import seeded_main  # noqa: E402
 
 from foresight.config import load_config  # noqa: E402
@@ -40,11 +40,6 @@ CONFIG = REPO / "predictors" / "config" / "examples" / "otel-semconv.yaml"
 PREDICTOR = "jvm-heap"
 AFTER_GC = "jvm_memory_used_after_last_gc_bytes"
 LIMIT = "jvm_memory_limit_bytes"
-
-
-def episode(pod: str, start: float, end: float | None, severity: str) -> dict:
-    """One alert episode on one JVM (its pod), in the crash runs' form."""
-    return {"series": pod, "pod": pod, "start": start, "end": end, "severity": severity}
 
 
 def baselines(samples: dict) -> tuple[list[dict], list[dict]]:
