@@ -11,6 +11,12 @@ from .targets import TargetIndex
 
 log = logging.getLogger(__name__)
 
+# A series that has sent nothing while the stream's clock moved on this far went away (a pod
+# deleted, a container replaced, a host down): its prediction is withdrawn, so an alert on
+# it resolves instead of firing until the store forgets the series. Three times
+# Prometheus' five-minute lookback, so slow exporters (1-5 min intervals) are not gone.
+GONE_AFTER = 900.0
+
 
 class Predictor:
     """Base class. Subclasses set `Config` and implement `_predict`."""
@@ -84,8 +90,8 @@ class Predictor:
 
         Each series is its own target (labels minus `drop_labels`), up to `max_targets`.
         A target that had a prediction and now cannot get one (too few points since a
-        reset, its limit gone, its model raised) is listed in `withdrawn`: a stale
-        forecast is worse than none.
+        reset, its limit gone, its model raised), or whose series went away (GONE_AFTER),
+        is listed in `withdrawn`: a stale forecast is worse than none.
         """
         results, self.withdrawn = [], []
         for key, window in store.targets_matching(self.config.series):
@@ -113,11 +119,16 @@ class Predictor:
                 results.append(prediction)
                 self._predicted.add(key)
             elif key in self._predicted:
-                self._predicted.discard(key)
-                if self._owner.get(identity) == key:  # else another series of the target renewed it
-                    del self._owner[identity]
-                    self.withdrawn.append(identity)
+                self._withdraw(key, identity)
+        for identity, key in [(i, k) for i, k in self._owner.items() if store.quiet_for(k) > GONE_AFTER]:
+            self._withdraw(key, identity)
         return results
+
+    def _withdraw(self, key: tuple, identity: tuple):
+        self._predicted.discard(key)
+        if self._owner.get(identity) == key:  # else another series of the target renewed it
+            del self._owner[identity]
+            self.withdrawn.append(identity)
 
     def _predict(self, labels: dict, window: Window, store: SeriesStore, now: float) -> Prediction | None:
         raise NotImplementedError
