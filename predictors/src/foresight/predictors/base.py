@@ -120,7 +120,8 @@ class Predictor:
                 self._predicted.add(key)
             elif key in self._predicted:
                 self._withdraw(key, identity)
-        for identity, key in [(i, k) for i, k in self._owner.items() if store.quiet_for(k) > GONE_AFTER]:
+        gone_before = store.watermark - GONE_AFTER
+        for identity, key in [(i, k) for i, k in self._owner.items() if store.last_accepted(k) < gone_before]:
             self._withdraw(key, identity)
         return results
 

@@ -251,12 +251,12 @@ class SeriesStore:
         self.evicted[reason] += 1
         self._evicted_keys.append(key)
 
-    def quiet_for(self, key: tuple) -> float:
-        """How far the watermark has moved since the series' last point was accepted (inf for
-        a series not held). Measured on the stream's clock, not the series' own timestamps,
-        so a producer whose clock runs behind is not quiet while it keeps sending."""
+    def last_accepted(self, key: tuple) -> float:
+        """The watermark when the series' last point was accepted (-inf for a series not
+        held): how long a series has been quiet is measured on the stream's clock, not its
+        own timestamps, so a producer whose clock runs behind is not quiet while it sends."""
         state = self._series.get(key)
-        return math.inf if state is None else self.clock.watermark - state.touched
+        return -math.inf if state is None else state.touched
 
     def sweep(self) -> list[tuple]:
         """Evict series idle past `series_ttl` of event time; returns every key evicted since
