@@ -344,6 +344,18 @@ def test_a_warm_up_with_collector_teeth_that_settles_near_the_limit_does_not_pag
     assert critical_minutes(young_run(jvm_warm_up(minutes, 86, 10, seed), policy="{}")) == []
 
 
+@pytest.mark.parametrize("seed", [1, 3, 4])
+def test_a_slow_warm_up_with_collector_teeth_is_not_critical_for_the_rules_for(seed):
+    # Time constant 40 min, settling at 80%. Levelling was judged on the window's halves
+    # first: a tooth at the end of the recent half tilted its slope, the ceiling came out
+    # near 100% and these seeds paged (2-2.5 min of critical). Where the last quarter also
+    # shows the rise levelling off, the lower ceiling speaks now. (At 86%, seed 3 is still
+    # critical for 2 min: 30 min into a 40 min approach, a leak and a warm-up look alike.)
+    minutes = np.arange(4 * 240) / 4
+    critical = critical_minutes(young_run(jvm_warm_up(minutes, 80, 40, seed), policy="{}"))
+    assert len(critical) < 8, critical  # evaluations 15 s apart: under the 2 min `for:`
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_warm_up_with_collector_teeth_that_goes_on_to_leak_pages(seed):
     minutes = np.arange(5 * 240) / 4

@@ -143,10 +143,13 @@ def levelling(t: np.ndarray, v: np.ndarray, now: float, min_points: int) -> Leve
     quarter for a rise that has just stopped) rises clearly slower than the part before:
     its 80% range lies wholly below the earlier part's slope, and its central slope is
     under LEVELLING of it. The ratio of the two rates gives the time constant of an
-    exponential approach, and from it the rise still to come.
+    exponential approach, and from it the rise still to come. Where both splits show it,
+    the one with the lower ceiling speaks: a collector's teeth tilt the slope of whichever
+    part ends in a tooth, and a leak shows in neither split as a levelling rise.
     """
     span = now - t[0]
     least = max(5, min_points // 2)
+    found = []
     for share in (0.5, 0.25):
         recent_part = t >= now - share * span
         if recent_part.sum() < least or (~recent_part).sum() < least:
@@ -158,10 +161,11 @@ def levelling(t: np.ndarray, v: np.ndarray, now: float, min_points: int) -> Leve
         gap = span / 2  # between the two parts' midpoints, whatever the share
         rate = max(recent.slope, 0.0)
         if rate == 0.0:
-            return Levelling(recent, gap, 0.0)
+            found.append(Levelling(recent, gap, 0.0))
+            continue
         tau = gap / math.log(early.slope / rate)
-        return Levelling(recent, tau, rate * math.exp(-(share * span / 2) / tau))
-    return None
+        found.append(Levelling(recent, tau, rate * math.exp(-(share * span / 2) / tau)))
+    return min(found, key=lambda r: r.recent.level + r.remaining_rise) if found else None
 
 
 LEVELLING = 0.8
