@@ -262,3 +262,37 @@ def test_a_host_whose_cpu_climbs_alone_on_its_second_day_pages():
     episodes = two_days_of(lambda t, host: max(idle(t, host), 0.0), seed=13)
     assert {e.labels["service_instance"] for e in episodes} == {HOSTS[2]}
     assert min(e.start for e in episodes if e.severity == "critical") < saturated - 20 * 60
+
+
+def test_peers_are_the_replicas_of_the_same_service_when_it_has_enough():
+    """One predictor on two services' heaps: `search` pods settle far higher than `orders`
+    pods. An orders pod that leaks to where search pods sit shrank as much as half the
+    predictor's targets, but clearly more than the other orders replicas: those judge it."""
+    from foresight.predictors.peers import others
+
+    t = T0 + STEP * np.arange(240)
+    store = SeriesStore(lambda metric, labels: True)
+    points = []
+
+    def heap(job, pod, end_share):
+        labels = (("instance", pod), ("job", job))
+        points.extend(Point("after_gc", labels, float(ti), float(vi), GAUGE)
+                      for ti, vi in zip(t, np.linspace(0.2, end_share, t.size)))
+        return ("after_gc", labels)
+
+    leaking = heap("orders", "orders-0", 0.85)
+    for i in range(1, 5):
+        heap("orders", f"orders-{i}", 0.35 + 0.02 * i)
+    for i in range(5):
+        heap("search", f"search-{i}", 0.8 + 0.02 * i)
+    store.add_points(points)
+    pairs = sorted(store.windows.items())
+    assert {dict(k[1])["job"] for k, _ in others(pairs, leaking)} == {"orders"}
+    judged = peer_outlier(leaking, store.windows[leaking], pairs, lambda key: 1.0, 1.0, T0, float(t[-1]))
+    assert judged is True
+    # With fewer than MIN_PEERS replicas of its own service, the predictor's other targets judge.
+    lone = heap("billing", "billing-0", 0.85)
+    store.add_points(points[-t.size:])
+    pairs = sorted(store.windows.items())
+    assert len({dict(k[1])["job"] for k, _ in others(pairs, lone)}) == 2
+    assert peer_outlier(lone, store.windows[lone], pairs, lambda key: 1.0, 1.0, T0, float(t[-1])) is False

@@ -1,5 +1,5 @@
 """Peers: the other targets of one predictor, which are alike (the cores of a fleet, its
-hosts' memory, the pools of a service). A young target, whose own daily pattern is not
+hosts' memory, the pools of a service; the replicas of the same service first). A young target, whose own daily pattern is not
 known yet, is judged against them: what moved it alone is not the fleet's load.
 
 Kinds measure a change per target (exhaustion: the headroom's ratio; anomaly: the level's
@@ -21,9 +21,17 @@ def evenly(items: list, most: int) -> list:
 
 
 def others(pairs: list, own_key: tuple) -> list:
-    """The (series key, window) pairs of a target's peers: the predictor's other series, at
-    most MAX_PEERS of them."""
-    return evenly([pair for pair in pairs if pair[0] != own_key], MAX_PEERS)
+    """The (series key, window) pairs of a target's peers, at most MAX_PEERS of them: the
+    predictor's other series of the same service (`job`: the replicas of one deployment run
+    the same code under the same load) when there are MIN_PEERS of them, else all its other
+    series (a predictor on several services, with too few replicas of this one)."""
+    rest = [pair for pair in pairs if pair[0] != own_key]
+    job = dict(own_key[1]).get("job")
+    if job is not None:
+        same = [pair for pair in rest if dict(pair[0][1]).get("job") == job]
+        if len(same) >= MIN_PEERS:
+            rest = same
+    return evenly(rest, MAX_PEERS)
 
 
 def apart(own: float, changes: list, floor: float, below_only: bool = False) -> bool | None:
