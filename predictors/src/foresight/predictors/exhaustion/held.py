@@ -21,7 +21,7 @@ def is_held(v: np.ndarray) -> bool:
     """Whether the series holds its values: it changes, and half its runs of equal values
     or more last HELD_RUN points or longer. A series that was flat and then starts to move
     is not held (one long run, then runs of one point), nor is a small count's noise."""
-    starts = np.flatnonzero(np.concatenate(([True], v[1:] != v[:-1])))
+    starts = _run_starts(v)
     if starts.size < 2:
         return False
     runs = np.diff(np.append(starts, v.size))
@@ -30,8 +30,13 @@ def is_held(v: np.ndarray) -> bool:
 
 def updates(t: np.ndarray, v: np.ndarray, min_points: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The first point of each run of equal values, or None when fewer than `min_points`."""
-    first = np.flatnonzero(np.concatenate(([True], v[1:] != v[:-1])))
+    first = _run_starts(v)
     return (t[first], v[first]) if first.size >= min_points else None
+
+
+def _run_starts(v: np.ndarray) -> np.ndarray:
+    """Indices of the first point of each run of equal values."""
+    return np.flatnonzero(np.concatenate(([True], v[1:] != v[:-1])))
 
 
 __all__ = ["HELD_RUN", "HELD_WINDOWS", "is_held", "updates"]

@@ -145,7 +145,7 @@ def levelling(t: np.ndarray, v: np.ndarray, now: float, min_points: int) -> Leve
     under LEVELLING of it. The ratio of the two rates gives the time constant of an
     exponential approach, and from it the rise still to come. Where both splits show it,
     the one with the lower ceiling speaks: a collector's teeth tilt the slope of whichever
-    part ends in a tooth, and a leak shows in neither split as a levelling rise.
+    part ends in a tooth, and a steady leak shows as levelling in neither split.
     """
     span = now - t[0]
     least = max(5, min_points // 2)
