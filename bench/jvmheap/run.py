@@ -28,7 +28,7 @@ sys.path.insert(0, str(BENCH))
 from crashruns.mixin import episodes_of  # noqa: E402
 from crashruns.score import merged  # noqa: E402
 from exhaustion.baselines import eval_grid, instant, predict_linear  # noqa: E402
-from jvmheap.fleet import START, exports, fleet  # noqa: E402
+from jvmheap.fleet import SERVICES, START, exports, fleet  # noqa: E402
 from kubechurn.run import episode, score, summary  # noqa: E402
 from parallel import seeded_main  # noqa: E402
 
@@ -40,6 +40,7 @@ CONFIG = REPO / "predictors" / "config" / "examples" / "otel-semconv.yaml"
 PREDICTOR = "jvm-heap"
 AFTER_GC = "jvm_memory_used_after_last_gc_bytes"
 LIMIT = "jvm_memory_limit_bytes"
+OLD_POOLS = {old for old, *_ in SERVICES.values()}  # the pools the baselines watch
 
 
 def baselines(samples: dict) -> tuple[list[dict], list[dict]]:
@@ -73,8 +74,7 @@ def one_run(job: tuple) -> dict:
         engine.add_points("metrics", points)
         for p in points:
             labels = dict(p.labels)
-            if p.metric in (AFTER_GC, LIMIT) and labels["jvm_memory_pool_name"] in ("G1 Old Gen", "PS Old Gen",
-                                                                                       "ZGC Old Generation"):
+            if p.metric in (AFTER_GC, LIMIT) and labels["jvm_memory_pool_name"] in OLD_POOLS:
                 ts, used, limits = samples.setdefault(labels["instance"], ([], [], []))
                 if p.metric == AFTER_GC:
                     ts.append(p.timestamp)

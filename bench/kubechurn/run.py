@@ -25,6 +25,7 @@ sys.path.insert(0, str(BENCH))
 
 from crashruns.mixin import episodes_of  # noqa: E402
 from crashruns.score import merged  # noqa: E402
+from exhaustion.baselines import eval_grid, instant  # noqa: E402
 from kubechurn.deployment import LIMIT, START, deployment, scrapes  # noqa: E402
 from parallel import seeded_main  # noqa: E402
 
@@ -47,11 +48,10 @@ def static_rule(samples: dict) -> list[dict]:
     """ContainerHighMemoryUsage: working set / limit > 80% for 2m, evaluated every minute."""
     out = []
     for pod, (ts, vs) in samples.items():
-        ts, vs = np.asarray(ts), np.asarray(vs)
-        grid = np.arange(np.ceil(ts[0] / 60) * 60, ts[-1] + 1e-9, 60.0)
-        idx = np.searchsorted(ts, grid, side="right") - 1
-        fresh = (idx >= 0) & (grid - ts[np.clip(idx, 0, None)] < 300)
-        firing = hold_for(grid, fresh & (vs[np.clip(idx, 0, None)] / LIMIT > 0.8), 120)
+        ts = np.asarray(ts)
+        grid = eval_grid(ts)
+        share = instant(ts, np.asarray(vs) / LIMIT, grid)  # NaN where stale: not firing
+        firing = hold_for(grid, np.nan_to_num(share, nan=0.0) > 0.8, 120)
         out += [episode(pod, e["start"], e["end"], e["severity"]) for e in episodes_of(grid, firing, RULE, pod, "warning")]
     return merged(out)
 
