@@ -21,7 +21,7 @@ predictors:
     series: process_memory_usage_bytes
     limit: 1000
     resource: memory
-    policy: {min_history: 1h, hysteresis: 0.4}
+    policy: {min_history: 1h, peer_history: 0s, hysteresis: 0.4}
   - name: latency
     kind: anomaly
     series: http_server_request_duration_seconds

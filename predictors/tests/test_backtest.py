@@ -42,7 +42,7 @@ predictors:
 """
 
 
-def fill_values(flat_hours=36.5, ramp_hours=7.5, level=20.0, per_hour=10.0) -> list[float]:
+def fill_values(flat_hours=49.5, ramp_hours=7.5, level=20.0, per_hour=10.0) -> list[float]:
     """Flat at `level`, then a linear fill towards 100 (reached after 8 h of ramp)."""
     values = [level] * int(flat_hours * 3600 / STEP)
     values += [level + per_hour * (i * STEP) / 3600 for i in range(int(ramp_hours * 3600 / STEP))]
@@ -109,7 +109,8 @@ def test_linear_fill(tmp_path, capsys, config_text, limit):
 
     # Before enough points (min_points 10) there is no prediction: empty fields.
     assert all(r["ttf_p50_seconds"] == "" and r["severity"] == "" for r in rows[:9])
-    flat_end = int(36.5 * 3600 / STEP)  # past the policy's min_history (36 h) before the fill starts
+    # Past the policy's min_history (36 h) and, a flat series having no daily profile, its peer_history (49 h)
+    flat_end = int(49.5 * 3600 / STEP)
     flat = rows[9:flat_end]
     assert flat and all(r["ttf_p10_seconds"] == r["ttf_p50_seconds"] == r["ttf_p90_seconds"] == "inf" for r in flat)
     assert all(r["severity"] == "" for r in flat)
@@ -126,6 +127,24 @@ def test_linear_fill(tmp_path, capsys, config_text, limit):
     assert ranks[-1] == 3 and {1, 2} <= set(ranks)
     assert all(0.0 <= float(r[c]) <= 1.0 for r in ramp for c in ("probability_1h", "probability_6h", "probability_24h"))
 
+
+
+def test_a_fill_in_the_second_day_only_pages_until_two_days_are_watched(tmp_path):
+    """A target without a daily profile (one needs two whole days) may only page until
+    `peer_history` (49 h): a fill that begins 37 h in, where a second morning's climb would be,
+    goes straight to critical; with `peer_history: 0s` it warns first."""
+    values = fill_values(flat_hours=37, ramp_hours=7.5)
+
+    data = write_csv(tmp_path / "fill.csv", unix_stamps(len(values)), values)
+
+    def severities(config_text):
+        code, out = backtest(tmp_path, config_text, data, out=f"out-{len(config_text)}")
+        assert code == 0
+        return [r["severity"] for r in read_rows(out / "fill.csv")]
+    by_default = severities(CONFIG_LIMIT_CONSTANT)
+    assert "critical" in by_default and not {"info", "warning"} & set(by_default)
+    shorter = severities(CONFIG_LIMIT_CONSTANT + "    policy: {peer_history: 0s}\n")
+    assert "critical" in shorter and "warning" in shorter
 
 def test_rows_between_evaluations_carry_the_latest_prediction(tmp_path):
     # Rows every 20 s with evaluate_every 1m: the two rows after an evaluation repeat it.

@@ -119,3 +119,14 @@ def test_policy_thresholds_are_published():
     registry = CollectorRegistry()
     registry.register(PredictionCollector(CONFIG.predictors, thresholds=lambda: {"memory": 0.62}))
     assert registry.get_sample_value("foresight_policy_threshold", {"predictor": "memory"}) == 0.62
+
+
+def test_an_exhaustion_target_is_ready_once_its_daily_pattern_is_known():
+    """min_history (36 h), and without a daily profile peer_history (49 h): until then it may only page."""
+    def ready(hours, profile_days, failures_seen=0):
+        p = prediction()
+        p.history_seconds, p.daily_profile_days, p.failures_seen = hours * 3600.0, profile_days, failures_seen
+        return registry_with([p]).get_sample_value("foresight_predictor_ready", {"predictor": "memory"})
+    assert ready(30, 2) == 0 and ready(40, 2) == 1
+    assert ready(40, 0) == 0 and ready(50, 0) == 1
+    assert ready(40, 0, failures_seen=1) == 1  # it has reached its limit before: no new target

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from foresight.config import PolicyConfig
 from foresight.contracts.predictions import Prediction
 from foresight.feedback import FeedbackLoop, FeedbackSettings, log_events_as_json
+from foresight.feedback.episodes import policy_probability
 from foresight.feedback.events_log import events
 from foresight.policy.severity import Policy
 
@@ -385,3 +386,15 @@ def test_without_grafana_the_loop_still_logs_every_decision():
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [(e["level_from"], e["level_to"]) for e in lines if e["event"] == "alert_decision"] == [(0, 1), (1, 0)]
     assert not [e for e in lines if e["event"] in ("annotation_written", "grafana_error")]
+
+
+def test_the_probability_feedback_reads_is_the_one_the_policy_alerted_on():
+    """A target that may only page (young, or without a daily profile before peer_history) is
+    judged on its critical window alone, as the policy judges it."""
+    policy = PolicyConfig()
+    p = Prediction("memory", {"instance": "a"}, 0.0, 0.5, history_seconds=40 * 3600.0, daily_profile_days=0,
+                   probability={policy.critical_within: 0.1, policy.warning_within: 0.8, policy.info_within: 0.9})
+    assert policy_probability(p, policy) == 0.1
+    p.daily_profile_days = 2
+    assert policy_probability(p, policy) == 0.9
+    assert policy_probability(p, None) == 0.9

@@ -3,7 +3,7 @@ stream's clock has moved GONE_AFTER past its last point, so an alert on it resol
 producer whose clock runs behind, but keeps sending, is not gone."""
 from foresight.config import parse_config
 from foresight.contracts.points import GAUGE, Point
-from foresight.predictors.base import GONE_AFTER
+from foresight.predictors.base import GONE_AFTER, GONE_INTERVALS
 from foresight.runtime.engine import Engine
 
 T0 = 1_767_225_600
@@ -51,3 +51,21 @@ def test_a_producer_whose_clock_runs_behind_is_not_gone_while_it_sends():
         engine.evaluate()
         withdrawn += engine.withdrawn
     assert withdrawn == []
+
+
+def test_a_slow_exporter_is_not_gone_between_its_samples_but_is_once_it_misses_three():
+    """A textfile collector's cron every 30 minutes: quiet for longer than GONE_AFTER between its
+    samples, but not gone; withdrawn once it has missed GONE_INTERVALS of its own updates."""
+    engine = Engine(parse_config(CONFIG + "    lookback: 8h\n"))  # min_points of its samples in the lookback
+    slow, stop = 1800, T0 + 12 * 3600
+    withdrawn, predicted = [], []
+    for t in range(T0, T0 + 16 * 3600, 15):
+        points = [point("api-a", t, 40.0)]  # a fast series keeps the stream's clock moving
+        if (t - T0) % slow == 0 and t < stop:
+            points.append(point("cron", t, 20.0 + (t - T0) / 3600, "10.0.1.20:9100"))
+        engine.add_points("metrics", points)
+        predicted += [t for p in engine.evaluate() if p.labels["pod"] == "cron"]
+        withdrawn += [t for key in engine.withdrawn if dict(key[1])["pod"] == "cron"]
+    assert slow > GONE_AFTER and predicted and max(predicted) >= stop - slow
+    assert len(withdrawn) == 1 and stop - slow + GONE_INTERVALS * slow - 120 <= withdrawn[0], withdrawn
+    assert withdrawn[0] <= stop - slow + GONE_INTERVALS * slow + 120, withdrawn

@@ -1,4 +1,5 @@
 from foresight.config import PolicyConfig
+from foresight.contracts.predictions import Prediction
 from foresight.contracts.severities import CRITICAL, INFO, NONE, WARNING
 from foresight.policy.severity import Policy
 
@@ -38,6 +39,26 @@ def test_young_targets_only_go_critical_unless_they_have_failed_before():
     # Already OOM-killed once: not a new node, so a warning hours ahead is allowed.
     assert policy.decide("oomed", probs(p6=0.9, p24=1), history_seconds=3 * H, failures_seen=1) == WARNING
     assert policy.decide("old", probs(p6=0.9, p24=1), history_seconds=40 * H) == WARNING
+
+
+def test_a_target_without_a_daily_profile_only_pages_until_peer_history():
+    """Its second morning's climb looks like a leak until a daily profile knows it (two days)."""
+    config = PolicyConfig(warning_within=6 * H, min_history=36 * H, peer_history=49 * H)
+    policy = Policy(config)
+    assert policy.decide("a", probs(p6=0.9, p24=1), history_seconds=40 * H, profile_days=0) == NONE
+    assert policy.decide("a", probs(p1=0.9, p6=1, p24=1), history_seconds=40 * H, profile_days=0) == CRITICAL
+    assert policy.decide("b", probs(p6=0.9, p24=1), history_seconds=40 * H, profile_days=2) == WARNING
+    assert policy.decide("c", probs(p6=0.9, p24=1), history_seconds=50 * H, profile_days=0) == WARNING
+    assert policy.decide("d", probs(p6=0.9, p24=1), history_seconds=40 * H, profile_days=0, failures_seen=1) == WARNING
+    # The policy reads the prediction's profile; peer_history 0s leaves min_history alone to decide.
+    young = Prediction("p", {"instance": "a"}, 0.0, 0.5, probability=probs(p6=0.9, p24=1),
+                       history_seconds=40 * H, daily_profile_days=0)
+    assert Policy(config).decide_prediction(young) == NONE
+    assert Policy(PolicyConfig(warning_within=6 * H, peer_history=0)).decide_prediction(young) == WARNING
+    assert config.pattern_known_after(0) == 49 * H and config.pattern_known_after(2) == 36 * H
+    assert config.pattern_known_after(None) == 36 * H  # kinds without a daily profile
+    no_age_rule = Policy(PolicyConfig(warning_within=6 * H, min_history=0))
+    assert no_age_rule.decide("e", probs(p6=0.9, p24=1), history_seconds=H, profile_days=0) == WARNING
 
 
 def test_anomaly_scores_enter_the_configured_severity_with_hysteresis():

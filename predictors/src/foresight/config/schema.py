@@ -44,9 +44,10 @@ class PolicyConfig:
     # A young target does not alert at all before it has been watched this long: its first minutes show a
     # start-up ramp, a GC tooth or a batch job's first part as well as a leak.
     first_alert_after: float = 30 * 60.0
-    # Exhaustion: a target at risk watched for less than this and still without a daily profile (one needs two
-    # whole days, then its hourly refit) is judged against its peers, as a young target is: its second
-    # afternoon climbs as its first did. 0s: only targets younger than `min_history` are judged.
+    # Exhaustion: a target watched for less than this and still without a daily profile (one needs two whole
+    # days, then its hourly refit) is young, as one watched for less than `min_history` is: it may only page,
+    # and at risk it is judged against its peers; its second morning climbs as its first did. 0s: `min_history`
+    # alone decides.
     peer_history: float = 49 * 3600.0
     # Kinds that score anomalies (anomaly, logs): the score that enters `score_severity`.
     score_threshold: float = 0.9
@@ -55,6 +56,17 @@ class PolicyConfig:
     # Anomaly: a detection that at least this share of the target's peers also raised within an hour of it is
     # the fleet's (a rolling deploy, a batch job on every host) and does not alert. 0: every detection may alert.
     fleet_share: float = 0.5
+
+    def pattern_known_after(self, profile_days: int | None) -> float:
+        """How long an exhaustion target must be watched before its daily pattern counts as
+        known: `min_history`, and without a daily profile (`profile_days` 0) `peer_history`
+        if that is longer. Kinds without a daily profile (None): `min_history`."""
+        return max(self.min_history, self.peer_history) if profile_days == 0 else self.min_history
+
+    def new_node(self, history_seconds: float, profile_days: int | None) -> bool:
+        """Whether a target may only page: its daily pattern is not known. `min_history: 0s`
+        turns this age rule off, the daily profile's part of it too."""
+        return self.min_history > 0 and history_seconds < self.pattern_known_after(profile_days)
 
     @classmethod
     def read(cls, f: Fields, defaults: "PolicyConfig | None" = None) -> "PolicyConfig":

@@ -33,7 +33,7 @@ class Policy:
             return self.decide_score(prediction.key, prediction.anomaly_score, prediction.timestamp,
                                      prediction.history_seconds, prediction.persisting, prediction.peer_outlier)
         return self.decide(prediction.key, prediction.probability, prediction.history_seconds,
-                           prediction.failures_seen, prediction.peer_outlier)
+                           prediction.failures_seen, prediction.peer_outlier, prediction.daily_profile_days)
 
     def decide_score(self, key: tuple, score: float | None, now: float | None = None,
                      history_seconds: float = float("inf"), persisting: bool | None = None,
@@ -70,19 +70,22 @@ class Policy:
         return {CRITICAL: c.critical_within, WARNING: c.warning_within, INFO: c.info_within}
 
     def decide(self, key: tuple, probability: dict, history_seconds: float = float("inf"),
-               failures_seen: int = 0, peer_outlier: bool | None = None) -> int:
+               failures_seen: int = 0, peer_outlier: bool | None = None,
+               profile_days: int | None = None) -> int:
         """The new level for a target, given P(crossing) per window (seconds -> p).
 
-        A target watched for less than `min_history` can only be critical: until its daily
-        pattern is known, a new node's ramp could as well be its morning as a leak, so only
-        an imminent crossing alerts. One that has already reached its limit is no new node.
-        One watched for less than `first_alert_after` does not alert at all. Nor does any
-        target whose peers moved alike (`peer_outlier` False: the fleet's first peak, its
-        start-up, a CPU's spikes to its limit in a deploy), whether it has reached its limit
-        before or not. Predictors judge that only while a target's own daily pattern is not
-        known (younger than `min_history`, or than the two days a daily profile needs).
+        A target whose daily pattern is not known can only be critical: watched for less than
+        `min_history`, or, without a daily profile yet (`profile_days` 0: one needs two whole
+        days), for less than `peer_history` (`min_history: 0s` turns this off). Until then a
+        new node's ramp, or its second morning's climb, could as well be its daily load as a
+        leak, so only an imminent crossing alerts. One that has already reached its limit is
+        no new node. One watched for less than `first_alert_after` does not alert at all. Nor
+        does any target whose peers moved alike (`peer_outlier` False: the fleet's first peak,
+        its start-up, a CPU's spikes to its limit in a deploy), whether it has reached its
+        limit before or not. Predictors judge that only while a target's own daily pattern is
+        not known.
         """
-        new_node = history_seconds < self.config.min_history
+        new_node = self.config.new_node(history_seconds, profile_days)
         young = new_node and failures_seen == 0
         if (young and history_seconds < self.config.first_alert_after) or peer_outlier is False:
             self.levels[key] = NONE

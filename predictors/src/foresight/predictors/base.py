@@ -2,6 +2,8 @@
 import logging
 import math
 
+import numpy as np
+
 from foresight.config import PredictorConfig
 from foresight.contracts.points import Point
 from foresight.contracts.predictions import Prediction
@@ -16,6 +18,19 @@ log = logging.getLogger(__name__)
 # it resolves instead of firing until the store forgets the series. Three times
 # Prometheus' five-minute lookback, so slow exporters (1-5 min intervals) are not gone.
 GONE_AFTER = 900.0
+# ... or for this many of its own sampling intervals, if that is longer: an hourly textfile
+# cron or a slow cloud exporter is quiet between its samples, not gone.
+GONE_INTERVALS = 3
+
+
+def gone(store: SeriesStore, key: tuple) -> bool:
+    """Whether a series quiet for GONE_AFTER has also missed GONE_INTERVALS of its own updates
+    (the median spacing of its last points, on its own clock)."""
+    window = store.windows.get(key)
+    times = window.times[-9:] if window is not None else ()
+    if len(times) < 2:
+        return True
+    return store.last_accepted(key) < store.watermark - GONE_INTERVALS * float(np.median(np.diff(times)))
 
 
 class Predictor:
@@ -122,7 +137,8 @@ class Predictor:
                 self._withdraw(key, identity)
         gone_before = store.watermark - GONE_AFTER
         for identity, key in [(i, k) for i, k in self._owner.items() if store.last_accepted(k) < gone_before]:
-            self._withdraw(key, identity)
+            if gone(store, key):
+                self._withdraw(key, identity)
         return results
 
     def _withdraw(self, key: tuple, identity: tuple):

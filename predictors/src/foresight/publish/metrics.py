@@ -60,9 +60,10 @@ class PredictionCollector:
 
     def __init__(self, predictor_configs, thresholds=None, alias: str = ""):
         self._infos = [(c.name, c.kind, c.resource, c.unit, c.action) for c in predictor_configs]
-        # A target is ready once it may raise every alert: watched for min_history, and scored
-        # (anomaly kinds publish no score while their detector warms up).
-        self._readiness = {c.name: (c.policy.min_history, c.kind in PLUGINS and plugin_class(c.kind).scores_anomalies)
+        # A target is ready once it may raise every alert: its daily pattern known (min_history, and
+        # for exhaustion without a daily profile peer_history), and scored (anomaly kinds publish no
+        # score while their detector warms up).
+        self._readiness = {c.name: (c.policy, c.kind in PLUGINS and plugin_class(c.kind).scores_anomalies)
                            for c in predictor_configs}
         self._thresholds = thresholds  # callable -> {predictor: alert threshold in use}
         self._lock = threading.Lock()
@@ -118,9 +119,9 @@ class PredictionCollector:
         ready = {name: None for name in self._readiness}
         for entry in snapshot.values():
             p = entry.prediction
-            min_history, scores = self._readiness.get(p.predictor, (0.0, False))
+            policy, scores = self._readiness.get(p.predictor, (None, False))
             # As the policy: a target that has reached its limit once is no new target.
-            known = p.history_seconds >= min_history or p.failures_seen > 0
+            known = policy is None or not policy.new_node(p.history_seconds, p.daily_profile_days) or p.failures_seen > 0
             target = known and not (scores and p.anomaly_score is None)
             ready[p.predictor] = target if ready.get(p.predictor) is None else ready[p.predictor] and target
         return {name: bool(flag) for name, flag in ready.items()}
@@ -173,8 +174,9 @@ class PredictionCollector:
         for row in self._infos:
             info.add_metric(list(row), 1)
         ready = GaugeMetricFamily(names.PREDICTOR_READY, "1 once the predictor has targets and each may raise every "
-                                  "alert: watched for its policy's min_history and, for anomaly kinds, scored "
-                                  "(the detector's warm-up done); else 0.", labels=["predictor"])
+                                  "alert: watched for its policy's min_history (exhaustion targets without a "
+                                  "daily profile: peer_history) and, for anomaly kinds, scored (the detector's "
+                                  "warm-up done); else 0.", labels=["predictor"])
         for name, flag in self._ready(snapshot).items():
             ready.add_metric([name], 1 if flag else 0)
         threshold = GaugeMetricFamily(names.POLICY_THRESHOLD,

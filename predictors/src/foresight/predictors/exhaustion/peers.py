@@ -40,8 +40,7 @@ def pattern_unknown(prediction, policy) -> bool:
     """Whether a prediction's target does not know its daily pattern yet: watched for less
     than `policy.min_history`, or, without a daily profile, for less than
     `policy.peer_history` (by default the two days a profile needs, and its next refit)."""
-    needed = policy.min_history if prediction.daily_profile_days else max(policy.min_history, policy.peer_history)
-    return prediction.history_seconds < needed
+    return prediction.history_seconds < policy.pattern_known_after(prediction.daily_profile_days)
 
 
 def joined_late(watched: float, typical: float) -> bool:
