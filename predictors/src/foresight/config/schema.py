@@ -63,10 +63,12 @@ class PolicyConfig:
         if that is longer. Kinds without a daily profile (None): `min_history`."""
         return max(self.min_history, self.peer_history) if profile_days == 0 else self.min_history
 
-    def new_node(self, history_seconds: float, profile_days: int | None) -> bool:
-        """Whether a target may only page: its daily pattern is not known. `min_history: 0s`
-        turns this age rule off, the daily profile's part of it too."""
-        return self.min_history > 0 and history_seconds < self.pattern_known_after(profile_days)
+    def young(self, history_seconds: float, profile_days: int | None, failures_seen: int = 0) -> bool:
+        """Whether a target may only page: its daily pattern is not known, and it has never
+        reached its limit (one that has is no new node). `min_history: 0s` turns this age
+        rule off, the daily profile's part of it too."""
+        return (self.min_history > 0 and history_seconds < self.pattern_known_after(profile_days)
+                and failures_seen == 0)
 
     @classmethod
     def read(cls, f: Fields, defaults: "PolicyConfig | None" = None) -> "PolicyConfig":

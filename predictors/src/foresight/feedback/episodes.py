@@ -75,8 +75,8 @@ def policy_probability(prediction, policy: PolicyConfig | None) -> float:
         return _finite(score)
     if policy is None:
         return max((_finite(p) for p in probs.values()), default=0.0)
-    young = (policy.new_node(prediction.history_seconds, getattr(prediction, "daily_profile_days", None))
-             and prediction.failures_seen == 0)
+    young = policy.young(prediction.history_seconds, getattr(prediction, "daily_profile_days", None),
+                         prediction.failures_seen)
     windows = [policy.critical_within] if young else [policy.critical_within, policy.warning_within,
                                                       policy.info_within]
     return max((_finite(probs.get(w, 0.0)) for w in windows), default=0.0)

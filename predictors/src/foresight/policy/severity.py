@@ -85,8 +85,7 @@ class Policy:
         limit before or not. Predictors judge that only while a target's own daily pattern is
         not known.
         """
-        new_node = self.config.new_node(history_seconds, profile_days)
-        young = new_node and failures_seen == 0
+        young = self.config.young(history_seconds, profile_days, failures_seen)
         if (young and history_seconds < self.config.first_alert_after) or peer_outlier is False:
             self.levels[key] = NONE
             return NONE

@@ -121,7 +121,7 @@ class PredictionCollector:
             p = entry.prediction
             policy, scores = self._readiness.get(p.predictor, (None, False))
             # As the policy: a target that has reached its limit once is no new target.
-            known = policy is None or not policy.new_node(p.history_seconds, p.daily_profile_days) or p.failures_seen > 0
+            known = policy is None or not policy.young(p.history_seconds, p.daily_profile_days, p.failures_seen)
             target = known and not (scores and p.anomaly_score is None)
             ready[p.predictor] = target if ready.get(p.predictor) is None else ready[p.predictor] and target
         return {name: bool(flag) for name, flag in ready.items()}
