@@ -42,8 +42,9 @@ class PolicyConfig:
     hysteresis: float = 0.2
     min_history: float = 36 * 3600.0
     # A young target does not alert at all before it has been watched this long: its first minutes show a
-    # start-up ramp, a GC tooth or a batch job's first part as well as a leak.
-    first_alert_after: float = 30 * 60.0
+    # start-up ramp, a GC tooth or a batch job's first part as well as a leak; a JVM's warm-up in a few old-generation
+    # collections takes most of an hour.
+    first_alert_after: float = 60 * 60.0
     # Exhaustion: a target watched for less than this and still without a daily profile (one needs two whole
     # days, then its hourly refit) is young, as one watched for less than `min_history` is: it may only page,
     # and at risk it is judged against its peers; its second morning climbs as its first did. 0s: `min_history`

@@ -29,8 +29,15 @@ def is_held(v: np.ndarray) -> bool:
 
 
 def updates(t: np.ndarray, v: np.ndarray, min_points: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The first point of each run of equal values, or None when fewer than `min_points`."""
+    """The first point of each run of equal values, or None when fewer than `min_points`.
+    Not updates: the first run (its value was set before the window began, at a time not
+    known), and a run of one point whose value lies between its neighbours' (a five-minute
+    mean of the store across a step)."""
     first = _run_starts(v)
+    single = np.diff(np.append(first, v.size)) == 1
+    inner = np.zeros(first.size, dtype=bool)
+    inner[1:-1] = (v[first[1:-1]] - v[first[:-2]]) * (v[first[2:]] - v[first[1:-1]]) > 0
+    first = first[1:][~(single & inner)[1:]]
     return (t[first], v[first]) if first.size >= min_points else None
 
 

@@ -145,13 +145,16 @@ def levelling(t: np.ndarray, v: np.ndarray, now: float, min_points: int) -> Leve
     under LEVELLING of it. The ratio of the two rates gives the time constant of an
     exponential approach, and from it the rise still to come. Where both splits show it,
     the one with the lower ceiling speaks: a collector's teeth tilt the slope of whichever
-    part ends in a tooth, and a steady leak shows as levelling in neither split.
+    part ends in a tooth, and a steady leak shows as levelling in neither split. The parts
+    are measured back from the newest point: a staircase's newest update can be an hour
+    before `now`.
     """
-    span = now - t[0]
+    newest = float(t[-1])
+    span = newest - float(t[0])
     least = max(5, min_points // 2)
     found = []
     for share in (0.5, 0.25):
-        recent_part = t >= now - share * span
+        recent_part = t >= newest - share * span
         if recent_part.sum() < least or (~recent_part).sum() < least:
             continue
         early = fit_trend(t[~recent_part], v[~recent_part], now)
@@ -164,7 +167,7 @@ def levelling(t: np.ndarray, v: np.ndarray, now: float, min_points: int) -> Leve
             found.append(Levelling(recent, gap, 0.0))
             continue
         tau = gap / math.log(early.slope / rate)
-        found.append(Levelling(recent, tau, rate * math.exp(-(share * span / 2) / tau)))
+        found.append(Levelling(recent, tau, rate * math.exp(-(now - newest + share * span / 2) / tau)))
     return min(found, key=lambda r: r.recent.level + r.remaining_rise) if found else None
 
 
