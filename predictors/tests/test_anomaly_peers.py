@@ -50,7 +50,7 @@ def episodes(series: dict, text: str = CONFIG) -> list:
     for i in range(0, ROWS, 4):  # a flush a minute
         engine.add_points("metrics", [Point("packets_sent_per_second", (("instance", host), ("job", "node")), float(t), float(v), GAUGE)
                                       for host, values in series.items()
-                                      for t, v in zip(times[i:i + 4], values[i:i + 4])])
+                                      for t, v in zip(times[i:i + 4], values[i:i + 4]) if not np.isnan(v)])
         alerts.observe(float(times[min(i + 3, ROWS - 1)]), engine.evaluate(), engine.withdrawn)
     return alerts.episodes
 
@@ -117,3 +117,14 @@ def test_peers_alarms_within_an_hour_either_side_are_the_same_event():
     assert alarmed_together([t - 3700, t + 3700, t], t, 0.5) is False  # 1 of 3
     assert alarmed_together([t, t], t, 0.5) is None  # too few peers to say
     assert alarmed_together([t, t, t], t, 0.0) is None  # turned off
+
+
+def test_hosts_that_went_away_do_not_dilute_a_fleet_wide_alarm():
+    """Five hosts replaced early on (their windows still in the store, NaN: nothing sent)
+    are no peers: the batch job on the four live mature hosts is still the fleet's."""
+    series = fleet({0, 1, 2, 3}, hosts=4)
+    for h in range(5):
+        gone = np.full(ROWS, np.nan)
+        gone[:300] = 1000.0
+        series[f"old-{h}:9100"] = gone
+    assert episodes(series, MATURE) == []

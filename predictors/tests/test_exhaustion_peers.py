@@ -296,3 +296,40 @@ def test_peers_are_the_replicas_of_the_same_service_when_it_has_enough():
     pairs = sorted(store.windows.items())
     assert len({dict(k[1])["job"] for k, _ in others(pairs, lone)}) == 2
     assert peer_outlier(lone, store.windows[lone], pairs, lambda key: 1.0, 1.0, T0, float(t[-1])) is False
+
+
+
+def test_pods_that_went_away_are_no_peers():
+    """A rolling update leaves the replaced pods' windows in the store for a while. They
+    are no peers and do not count towards MIN_PEERS: a new orders pod with two live
+    replicas and three replaced ones is judged against the predictor's live series (here
+    all warming up alike, so not apart), not left unjudged for want of live replicas."""
+    from foresight.predictors.peers import live, others
+
+    t = T0 + STEP * np.arange(240)
+    store = SeriesStore(lambda metric, labels: True)
+    series = {}
+
+    def heap(job, pod, end_share, until=t.size):
+        labels = (("instance", pod), ("job", job))
+        series[("after_gc", labels)] = np.linspace(0.2, end_share, t.size)[:until]
+        return ("after_gc", labels)
+
+    young = heap("orders", "orders-new", 0.62)
+    for i in range(2):
+        heap("orders", f"orders-{i}", 0.6 + 0.02 * i)
+    replaced = [heap("orders", f"orders-old-{i}", 0.6, until=60) for i in range(3)]
+    for i in range(4):
+        heap("search", f"search-{i}", 0.58 + 0.02 * i)
+    skewed = heap("search", "search-4", 0.6)  # its host's clock runs 30 minutes behind
+    for k in range(0, t.size, 4):  # a minute's scrapes at a time, as the stream brings them
+        store.add_points([Point(key[0], key[1], float(ti) - (1800.0 if key == skewed else 0.0), float(vi), GAUGE)
+                          for key, values in series.items() for ti, vi in zip(t[k:k + 4], values[k:k + 4])])
+    every = sorted(store.windows.items())
+    assert {dict(k[1])["job"] for k, _ in others(every, young)} == {"orders"}  # the replaced pods counted
+    assert peer_outlier(young, store.windows[young], every, lambda key: 1.0, 1.0, T0, float(t[-1])) is None
+    pairs = live(store, every)
+    assert not set(replaced) & {k for k, _ in pairs}
+    assert skewed in {k for k, _ in pairs}  # quiet is measured by arrival, not by its own clock
+    assert {dict(k[1])["job"] for k, _ in others(pairs, young)} == {"orders", "search"}  # two live replicas are too few
+    assert peer_outlier(young, store.windows[young], pairs, lambda key: 1.0, 1.0, T0, float(t[-1])) is False

@@ -7,6 +7,8 @@ log ratio); this module says whether one target's change lies apart from its pee
 """
 import numpy as np
 
+from foresight.predictors.base import GONE_AFTER
+
 MIN_PEERS = 3  # fewer peers than this say nothing
 MAX_PEERS = 50  # peers taken evenly from the predictor's targets: a bounded cost per judgement
 AWAY = 3.0  # robust standard deviations (1.4826 x the median absolute deviation) of the peers' changes
@@ -18,6 +20,15 @@ def evenly(items: list, most: int) -> list:
         return items
     step = len(items) / most
     return [items[int(i * step)] for i in range(most)]
+
+
+def live(store, pairs: list) -> list:
+    """The (series key, window) pairs whose series sent a point within GONE_AFTER of the
+    stream's clock. A replaced pod's window stays in the store for a while: it is no peer,
+    and must not count towards MIN_PEERS. Measured by arrival (`last_accepted`), as
+    `gone` is, so a host whose clock runs behind is still a peer while it sends."""
+    since = store.watermark - GONE_AFTER
+    return [pair for pair in pairs if store.last_accepted(pair[0]) >= since]
 
 
 def others(pairs: list, own_key: tuple) -> list:
@@ -46,4 +57,4 @@ def apart(own: float, changes: list, floor: float, below_only: bool = False) -> 
     return own < middle - AWAY * spread if below_only else abs(own - middle) > AWAY * spread
 
 
-__all__ = ["AWAY", "MAX_PEERS", "MIN_PEERS", "apart", "evenly", "others"]
+__all__ = ["AWAY", "MAX_PEERS", "MIN_PEERS", "apart", "evenly", "live", "others"]

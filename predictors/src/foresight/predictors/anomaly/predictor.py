@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from foresight.contracts.predictions import Prediction, output_labels
 from foresight.predictors.base import Predictor
-from foresight.predictors.peers import others
+from foresight.predictors.peers import live, others
 from foresight.store import SeriesStore, Window, same_target
 
 from .config import AnomalyConfig
@@ -137,7 +137,7 @@ class AnomalyPredictor(Predictor):
             if target is None or own is None:
                 continue
             if pairs is None:
-                pairs = store.targets_matching(self.config.series)
+                pairs = live(store, store.targets_matching(self.config.series))  # a replaced pod is no peer
             peer_alarms = [self._alarmed_at(key) for key, _ in others(pairs, own)]
             if alarmed_together(peer_alarms, target.alarmed_at, self.config.policy.fleet_share):
                 p.peer_outlier = False

@@ -25,6 +25,7 @@ import numpy as np
 
 from foresight.contracts.predictions import PUBLISHED_HORIZONS, TTF_QUANTILES, Prediction
 from foresight.predictors.base import Predictor
+from foresight.predictors.peers import live
 from foresight.store import SeriesStore, Window
 
 from .calibration import GrowthCalibration
@@ -70,12 +71,13 @@ class ExhaustionPredictor(Predictor):
     def evaluate(self, store: SeriesStore) -> list[Prediction]:
         self.refit_pending()  # a caller that did not run the last loop's refits: before predicting
         predictions = super().evaluate(store)
-        typical = None  # the median time watched, worked out only if a target is judged
+        typical = pairs = None  # the median time watched and the live series, worked out only if a target is judged
         for p in predictions:  # at risk, and its own daily pattern not known: judged against its peers (peers.py)
             if pattern_unknown(p, self.config.policy) and self._targets[tuple(sorted(self.source_labels(p.key).items()))].at_risk:
-                typical = float(np.median([q.history_seconds for q in predictions])) if typical is None else typical
-                p.peer_outlier = peer_outlier(own := self.source_series(p.key), store.windows.get(own),
-                                              store.targets_matching(self.config.series),
+                if typical is None:
+                    typical = float(np.median([q.history_seconds for q in predictions]))
+                    pairs = live(store, store.targets_matching(self.config.series))
+                p.peer_outlier = peer_outlier(own := self.source_series(p.key), store.windows.get(own), pairs,
                                               lambda key: self.limit_for(dict(key[1]), store), self.config.sign,
                                               p.timestamp - p.history_seconds, p.timestamp,
                                               late=joined_late(p.history_seconds, typical))
