@@ -176,7 +176,7 @@ def test_critical_slack_message_says_what_when_how_sure_why_and_what_to_do(deliv
     assert att["text"].strip() == "\n".join([
         f"<!channel> *{a['summary']}*",
         "*What:* memory of checkout (checkout-1), predictor `memory`, incident inc-7 (root cause: checkout)",
-        "*When:* in ~3h 12m (80% range 2h 36m – 4h 0m), around 1970-01-01 03:15:00 +0000 UTC",
+        "*When:* in ~3h 12m (80% range 2h 36m – 4h 0m), around 1970-01-01 03:18:00 +0000 UTC",
         "*How sure:* 87% within 6h, 100% within 24h",
         "*Why:* heap grows 100Mi/h since the 09:12 deploy; traffic is flat, so it is not load",
         "*What to do:* Raise the memory limit from 2Gi to at least 2.5Gi or roll back the 09:12 deploy.",

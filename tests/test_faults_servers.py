@@ -32,8 +32,7 @@ from foresight_dev.devstack.stack import LocalStack
 pytestmark = pytest.mark.integration
 
 ALERT = "ForesightExhaustionPredicted"
-# The `for:` durations are divided by this: the warning rules' 5m become 20 s, the
-# critical rules' 2m 8 s.
+# The `for:` durations are divided by this: the warning and critical rules' 5m become 20 s.
 SPEED = 15
 GRACE = "5s"  # what docker-compose.yml's 1m is to the real 2m and 5m: shorter than every `for:`
 
@@ -181,7 +180,7 @@ def alertmanager_restart(tmp_path_factory):
     checkout pages before the restart; payments is silenced; orders starts firing while
     Alertmanager is down."""
     sidecar = FakeSidecar()
-    sidecar.levels[("checkout", "checkout-0")] = 3  # critical: `for: 2m`, here 8 s
+    sidecar.levels[("checkout", "checkout-0")] = 3  # critical: `for: 5m`, here 20 s
     sidecar.levels[("payments", "payments-0")] = 3
     stacks = {"kept": LocalStack(tmp_path_factory.mktemp("am-kept"), REPO),
               "wiped": LocalStack(tmp_path_factory.mktemp("am-wiped"), REPO)}

@@ -103,7 +103,7 @@ def test_alert_shape_and_runbook_anchors():
 
 
 def test_expected_alerts():
-    """Every configured predictor has its generated group (warning 5m, critical 2m by
+    """Every configured predictor has its generated group (warning 5m, critical 5m by
     default); the pipeline alerts stay in their own file."""
     from foresight.config import load_config
 
@@ -114,7 +114,7 @@ def test_expected_alerts():
         )
     config = load_config(REPO / "predictors/config/predictors.yaml")
     expected = {
-        "exhaustion": [("ForesightExhaustionPredicted", "critical", "2m"), ("ForesightExhaustionPredicted", "warning", "5m")],
+        "exhaustion": [("ForesightExhaustionPredicted", "critical", "5m"), ("ForesightExhaustionPredicted", "warning", "5m")],
         "anomaly": [("ForesightAnomalyDetected", "warning", "5m")],
         "logs": [("ForesightLogAnomalyDetected", "warning", "5m")],
     }

@@ -34,10 +34,10 @@ def config():
 
 def test_rules_are_the_generated_ones(config):
     disk, quiet, latency = config.predictors
-    assert alert_rules(disk) == [AlertRule("warning", "==", 2, 300.0), AlertRule("critical", ">=", 3, 120.0)]
+    assert alert_rules(disk) == [AlertRule("warning", "==", 2, 300.0), AlertRule("critical", ">=", 3, 300.0)]
     # The most urgent enabled severity takes the levels above it: critical alerts as warning.
     assert alert_rules(quiet) == [AlertRule("info", "==", 1, 1800.0), AlertRule("warning", ">=", 2, 0.0)]
-    assert alert_rules(latency) == [AlertRule("critical", ">=", 3, 120.0)]
+    assert alert_rules(latency) == [AlertRule("critical", ">=", 3, 300.0)]
     generated = yaml.safe_load(generate_rules(config))["groups"]
     for group, predictor in zip(generated, config.predictors):
         assert [(r["labels"]["severity"], r["for"]) for r in group["rules"]] == \
@@ -74,12 +74,12 @@ def replay(config, levels: dict, steps: int, every: int = 1, name="disk", withdr
 
 
 def test_each_severity_fires_after_its_own_for_and_nothing_is_merged(config):
-    # warning from step 1 to 7, critical from 8 to 11, nothing after.
-    levels = {**{i: 2 for i in range(1, 8)}, **{i: 3 for i in range(8, 12)}}
-    episodes = replay(config, levels, 15)
+    # warning from step 1 to 7, critical from 8 to 14, nothing after.
+    levels = {**{i: 2 for i in range(1, 8)}, **{i: 3 for i in range(8, 15)}}
+    episodes = replay(config, levels, 18)
     assert [(e.severity, e.start, e.end) for e in episodes] == [
         ("warning", 360.0, 480.0),  # pending at 60, fires 5 min later; ends when the level moves to critical
-        ("critical", 600.0, 720.0),  # pending at 480, fires 2 min later, resolves with the level
+        ("critical", 780.0, 900.0),  # pending at 480, fires 5 min later, resolves with the level
     ]
     assert episodes[0].ttf_at_start == 5000.0 - 360.0 and episodes[0].why == "why at 360"
     assert episodes[0].labels == {"service": "a"} and episodes[0].predictor == "disk"
@@ -97,7 +97,7 @@ def test_a_short_blip_never_fires(config):
 
 def test_a_withdrawn_prediction_resolves_its_alert(config):
     episodes = replay(config, {i: 3 for i in range(30)}, 30, withdraw_at=(10,))
-    assert [(e.start, e.end) for e in episodes] == [(120.0, 600.0), (780.0, None)]  # fires again after
+    assert [(e.start, e.end) for e in episodes] == [(300.0, 600.0), (960.0, None)]  # fires again after
 
 
 def test_a_prediction_not_renewed_for_an_hour_resolves(config):
@@ -106,7 +106,7 @@ def test_a_prediction_not_renewed_for_an_hour_resolves(config):
     for i in range(1, 70):
         alerts.observe(60.0 * i, [])
     (episode,) = alerts.episodes
-    assert (episode.start, episode.end) == (120.0, 3660.0)
+    assert (episode.start, episode.end) == (300.0, 3660.0)
 
 
 def test_the_most_urgent_enabled_severity_takes_the_levels_above(config):
@@ -119,5 +119,5 @@ def test_targets_are_separate(config):
     alerts = AlertReplay(config.predictors)
     for i in range(10):
         t = 60.0 * i
-        alerts.observe(t, [prediction(t, 3, service="a"), prediction(t, 3 if i < 2 else 0, service="b")])
-    assert [(e.labels["service"], e.start) for e in alerts.episodes] == [("a", 120.0)]
+        alerts.observe(t, [prediction(t, 3, service="a"), prediction(t, 3 if i < 5 else 0, service="b")])
+    assert [(e.labels["service"], e.start) for e in alerts.episodes] == [("a", 300.0)]

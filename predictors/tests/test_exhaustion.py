@@ -318,7 +318,7 @@ def test_a_start_up_ramp_that_levels_off_is_not_critical_for_long(seed):
     # A new process: 5% -> 40% of its memory limit, time constant 5 min, then flat.
     ramp = 5 + 35 * (1 - np.exp(-minutes / 5)) + rng.normal(0, 0.5, minutes.size)
     critical = critical_minutes(young_run(ramp))
-    assert len(critical) <= 1  # less than the rule's `for: 2m`: no page
+    assert len(critical) <= 1  # far less than the rule's `for: 5m`: no page
     # One that levels off slowly (to 70%, time constant 20 min): critical only while no sign of it shows.
     slow = 5 + 65 * (1 - np.exp(-minutes / 20)) + rng.normal(0, 0.5, minutes.size)
     assert all(m <= 15 for m in critical_minutes(young_run(slow)))

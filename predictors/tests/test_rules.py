@@ -31,7 +31,7 @@ def predictor(name, kind="exhaustion", alerting=None, **fields):
 def test_alerting_defaults():
     cfg = read_alerting({})
     assert cfg.risk_severities() == ["warning", "critical"]
-    assert cfg.hold_for == {"info": 900, "warning": 300, "critical": 120}
+    assert cfg.hold_for == {"info": 900, "warning": 300, "critical": 300}
     assert cfg.runbook_url == ""
 
 
@@ -41,7 +41,7 @@ def test_alerting_reads_every_field():
         "runbook_url": "https://wiki.example.com/db-pool",
     })
     assert cfg.risk_severities() == ["info", "warning"]
-    assert cfg.hold_for == {"info": 3600, "warning": 600, "critical": 120}
+    assert cfg.hold_for == {"info": 3600, "warning": 600, "critical": 300}
     assert cfg.runbook_url == "https://wiki.example.com/db-pool"
 
 

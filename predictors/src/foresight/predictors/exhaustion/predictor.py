@@ -12,9 +12,8 @@ The model, per target:
 - its past cycles: resets that stopped short of the limit (ResetHistory) lower the
   probability that this cycle reaches it;
 - the central growth rate comes from one of several named forecasters (forecasters.py:
-  the robust trends above, statsmodels damped-trend ETS, STL/MSTL trend), chosen per target
-  by its own rolling-origin error at alerting horizons (model_selection.py); the chosen
-  name is on each Prediction as `model`.
+  robust trends, statsmodels damped-trend ETS, STL/MSTL trend), chosen per target by its
+  own rolling-origin error at alerting horizons (model_selection.py): Prediction.model.
 The crossing is searched along trend plus profile (CrossingPath). Refits are amortised
 (`refit_every`, staggered across targets) so 10,000 series fit in the inference loop.
 """
