@@ -72,13 +72,16 @@ bench: setup  ## benchmarks: exhaustion vs predict_linear, crash runs vs node-mi
 	$(PY) bench/kubechurn/run.py --seeds $$(seq 11 20) --name kubechurn-seeds-11-20 --note "Held out: the generator and the change were written before these seeds were run (seeds 1-3 were the development set)."
 	$(PY) bench/kubechurn/run.py --seeds $$(seq 41 45) --name kubechurn-seeds-41-45 --note "Held out: first run when the change was done."
 	$(PY) bench/kubechurn/run.py --seeds $$(seq 46 50) --name kubechurn-seeds-46-50 --note "Held out: first run when the change was done."
+	$(PY) bench/kubechurn/run.py --seeds $$(seq 51 55) --name kubechurn-seeds-51-55 --note "Held out: first run when the change was done."
 	$(PY) bench/jvmheap/run.py --seeds $$(seq 1 8) --name jvmheap-seeds-1-8 --note "Development seeds: written before any result, first run on the staircase change; the same-service peers, the levelling split, the held-update filters and the one-hour first-alert gate were chosen after their results were seen. Judge Foresight on seeds 25-32."
 	$(PY) bench/jvmheap/run.py --seeds $$(seq 9 16) --name jvmheap-seeds-9-16 --note "Development seeds since the held-update filters: they and the one-hour first-alert gate were chosen on seeds 1-16 (held out before). Judge Foresight on seeds 25-32."
 	$(PY) bench/jvmheap/run.py --seeds $$(seq 17 24) --name jvmheap-seeds-17-24 --note "Seen: held out until the held-update filters, whose design read these seeds' results (nothing was tuned on them). Judge Foresight on seeds 25-32."
 	$(PY) bench/jvmheap/run.py --seeds $$(seq 25 32) --name jvmheap-seeds-25-32 --note "Held out: nothing in Foresight was designed or tuned on these seeds; first run when the held-update filters and the one-hour first-alert gate were done."
 	$(PY) bench/jvmheap/run.py --seeds $$(seq 33 40) --name jvmheap-seeds-33-40 --note "Held out: nothing in Foresight was designed or tuned on these seeds; first run when the change was done."
 	$(PY) bench/jvmheap/run.py --seeds $$(seq 41 48) --name jvmheap-seeds-41-48 --note "Held out: nothing in Foresight was designed or tuned on these seeds; first run when the change was done."
+	$(PY) bench/jvmheap/run.py --seeds $$(seq 49 56) --name jvmheap-seeds-49-56 --note "Held out: nothing in Foresight was designed or tuned on these seeds; first run when the change was done."
 	$(PY) bench/crashruns/run.py --kinds exhaustion --seeds 102 103 104 --name crashruns-exhaustion-seeds-102-104 --note "Held out: no run had been made on seeds 102-104 before this change; first run when it was done."
+	$(PY) bench/crashruns/run.py --kinds exhaustion --seeds 105 106 --name crashruns-exhaustion-seeds-105-106 --note "Held out: first run when the change was done."
 	$(PY) bench/run.py cost
 	$(PY) bench/forecasters/bench.py                   # forecaster candidates: fit cost, rolling-origin error (Prophet)
 	$(PY) bench/nab/run.py $(NAB_DIR) --scorer $(NAB_SCORER)

@@ -111,6 +111,61 @@ def test_one_young_host_whose_cpu_climbs_alone_pages():
     assert {e.labels["service_instance"] for e in episodes} == {HOSTS[2]}
 
 
+def settled_fleet(climber: bool) -> np.ndarray:
+    """CPU idle over 12 h: each host is idle (0.95) for its first 20 minutes, then carries
+    its share of the load at its own level (idle 0.4-0.85: the hosts of one service carry
+    unequal shares, as JVMs' heaps after collection read 0 until the first collection and
+    then each its own live set). With `climber`, host 2 then loses 0.1 of idle an hour from
+    hour 5: at the limit (0.05) at hour 11.5."""
+    levels = [0.75, 0.55, 0.7, 0.4, 0.85, 0.6]
+
+    def idle(host, hours):
+        settled = np.where(hours < 1 / 3, 0.95, levels[host])
+        if climber and host == 2:
+            settled = settled - 0.1 * np.clip(hours - 5, 0, None)
+        return np.maximum(settled, 0.0)
+    return fleet(idle)
+
+
+def test_hosts_that_settle_at_their_own_levels_do_not_page():
+    assert pages(settled_fleet(climber=False)) == []
+
+
+def test_a_host_that_climbs_alone_hours_after_the_fleet_settled_pages():
+    """Judged over the last lookback, not since it was first seen: since then every host's
+    headroom shrank by its own settling, so far apart that no climb would stand out."""
+    episodes = pages(settled_fleet(climber=True))
+    assert {e.labels["service_instance"] for e in episodes} == {HOSTS[2]}
+    assert min(e.start for e in episodes) < T0 + 11.5 * 3600 - 20 * 60
+
+
+def test_peers_first_seen_after_the_window_began_are_left_out():
+    """A rollout starts new pods within the lookback the shrinking is measured over: their
+    heaps after collection read 0 at first, then their own live sets, so their headroom
+    shrank by their own start-up. They are no peers for that window; older replicas are."""
+    t = T0 + 60.0 * np.arange(8 * 60)
+    now, since = float(t[-1]), float(t[-1]) - 7200.0
+    store, points = SeriesStore(lambda metric, labels: True), []
+
+    def heap(pod, times, values):
+        labels = (("instance", pod), ("job", "orders"))
+        points.extend(Point("after_gc", labels, float(ti), float(vi), GAUGE) for ti, vi in zip(times, values))
+        return ("after_gc", labels)
+
+    climbing = heap("orders-0", t, 0.4 + 0.25 * np.clip((t - since) / 7200.0, 0.0, 1.0))  # 0.4 -> 0.65 in the window
+    for i in range(1, 4):
+        heap(f"orders-{i}", t, np.full(t.size, 0.3 + 0.05 * i))
+    new = t[t >= since + 300.0]  # four new pods 5 minutes into the window: 0, then 0.3-0.6 after 10 minutes
+    for i in range(4):
+        heap(f"orders-new-{i}", new, np.where(new < new[0] + 600.0, 0.0, 0.3 + 0.1 * i))
+    store.add_points(points)
+    pairs = sorted(store.windows.items())
+    assert peer_outlier(climbing, store.windows[climbing], pairs, lambda key: 1.0, 1.0, since, now) is True
+    # One of the new pods, judged from its own start, has the pods of its rollout as peers.
+    newcomer = ("after_gc", (("instance", "orders-new-3"), ("job", "orders")))
+    assert peer_outlier(newcomer, store.windows[newcomer], pairs, lambda key: 1.0, 1.0, float(new[0]), now) is False
+
+
 def test_peer_outlier_reads_the_store_and_skips_peers_without_a_limit():
     store = SeriesStore(lambda metric, labels: True)
     values = fleet(lambda host, hours: afternoon(hours) if host == 0 else np.full(hours.size, 0.75))
@@ -296,7 +351,6 @@ def test_peers_are_the_replicas_of_the_same_service_when_it_has_enough():
     pairs = sorted(store.windows.items())
     assert len({dict(k[1])["job"] for k, _ in others(pairs, lone)}) == 2
     assert peer_outlier(lone, store.windows[lone], pairs, lambda key: 1.0, 1.0, T0, float(t[-1])) is False
-
 
 
 def test_pods_that_went_away_are_no_peers():

@@ -3,9 +3,15 @@
 Until its daily pattern is known (`policy.min_history`) a target may page only on an
 imminent crossing. A young fleet's first afternoon peak, a cluster's start-up or a batch job
 on every host looks like one: every target's headroom (its distance to the limit) shrinks
-at the same time. So a young target at risk pages only when, over the time it has been
-watched, its headroom shrank clearly more than its peers' did over the same time: a fault
-on one host does that; the fleet's load does not.
+at the same time. So a young target at risk pages only when, over the predictor's
+`lookback` (or the time it has been watched, if shorter), its headroom shrank clearly more
+than its peers' did over the same time: a fault on one host does that; the fleet's load
+does not. Not since it was first seen: members of a fleet settle at unequal levels (JVMs'
+heaps after collection read 0 until the first collection, then each its own live set), so
+each one's headroom shrank by its own settling, and a later climb would not stand apart.
+For the same reason a peer first seen after the window began (a new pod of a rolling
+update) is left out, unless the target itself began the window and the peer came within a
+quarter hour of it (the pods of one rollout).
 
 A target that joins a fleet late (a replacement host taking its share of the data, a new
 pod filling its cache) shrinks alone too, but towards where its peers already are. So one
@@ -85,11 +91,13 @@ def peer_outlier(own_key: tuple, own, pairs: list, limit_of, sign: float, since:
     mine = headroom_ratio(times, values, sign, limit, since, now)
     if mine is None:
         return None
+    # A target first seen at `since` started with the peers first seen within a quarter hour of it.
+    fellows = RECENT if float(own.times[0]) >= since - 1.0 else 0.0
     ratios, levels = [], []
     for key, window in others(pairs, own_key):
         peer_limit = limit_of(key)
-        if peer_limit is None:
-            continue
+        if peer_limit is None or not window.times.size or float(window.times[0]) > since + fellows:
+            continue  # no limit, or first seen after `since`: its headroom shrank by its own start-up
         peer_times, peer_values = window.arrays(since=since)
         ratio = headroom_ratio(peer_times, peer_values, sign, peer_limit, since, now)
         if ratio is not None:

@@ -78,7 +78,7 @@ class ExhaustionPredictor(Predictor):
                     pairs = live(store, store.targets_matching(self.config.series))
                 p.peer_outlier = peer_outlier(own := self.source_series(p.key), store.windows.get(own), pairs,
                                               lambda key: self.limit_for(dict(key[1]), store), self.config.sign,
-                                              p.timestamp - p.history_seconds, p.timestamp,
+                                              p.timestamp - min(p.history_seconds, self.config.lookback), p.timestamp,
                                               late=joined_late(p.history_seconds, typical))
         return predictions
 
