@@ -80,6 +80,7 @@ bench: setup  ## benchmarks: exhaustion vs predict_linear, crash runs vs node-mi
 	$(PY) bench/jvmheap/run.py --seeds $$(seq 33 40) --name jvmheap-seeds-33-40 --note "Held out: nothing in Foresight was designed or tuned on these seeds; first run when the change was done."
 	$(PY) bench/jvmheap/run.py --seeds $$(seq 41 48) --name jvmheap-seeds-41-48 --note "Held out: nothing in Foresight was designed or tuned on these seeds; first run when the change was done."
 	$(PY) bench/jvmheap/run.py --seeds $$(seq 49 56) --name jvmheap-seeds-49-56 --note "Held out: nothing in Foresight was designed or tuned on these seeds; first run when the change was done."
+	$(PY) bench/jvmheap/run.py --seeds $$(seq 57 64) --name jvmheap-seeds-57-64 --note "Held out: nothing in Foresight was designed or tuned on these seeds; first run when the change was done."
 	$(PY) bench/crashruns/run.py --kinds exhaustion --seeds 102 103 104 --name crashruns-exhaustion-seeds-102-104 --note "Held out: no run had been made on seeds 102-104 before this change; first run when it was done."
 	$(PY) bench/crashruns/run.py --kinds exhaustion --seeds 105 106 --name crashruns-exhaustion-seeds-105-106 --note "Held out: first run when the change was done."
 	$(PY) bench/run.py cost
