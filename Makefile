@@ -63,7 +63,9 @@ bench: setup  ## benchmarks: exhaustion vs predict_linear, crash runs vs node-mi
 	$(PY) bench/run.py exhaustion --first-seed 7       # loadgen, seeds 7-9: held out
 	$(PY) bench/run.py exhaustion --first-seed 10      # loadgen, seeds 10-12: held out
 	$(PY) bench/run.py exhaustion --first-seed 13      # loadgen, seeds 13-15: held out
+	$(PY) bench/run.py exhaustion --first-seed 19      # loadgen, seeds 19-21: held out
 	$(PY) bench/run.py exhaustion --generator second   # the independent generator: held out
+	$(PY) bench/run.py exhaustion --generator second --first-seed 4  # the independent generator, seeds 4-6: held out
 	$(PY) bench/crashruns/run.py --seeds 1 2 3 --note "Design set: Foresight's anomaly persistence rule (anomaly/persistence.py) and its young targets' peer rule (predictors/peers.py) were designed after these seeds' false alerts were seen; their constants were set beforehand and not tuned. Judge Foresight on seeds 7-9."
 	$(PY) bench/crashruns/run.py --seeds 4 5 6 --note "Seen: held out until the peer rule for young targets, whose design read these seeds' false pages (nothing was tuned on them). Judge Foresight on seeds 7-9."
 	$(PY) bench/crashruns/run.py --seeds 7 8 9 --note "Held out: nothing in Foresight was designed or tuned on these seeds, first run when the peer rule was done."
@@ -73,6 +75,7 @@ bench: setup  ## benchmarks: exhaustion vs predict_linear, crash runs vs node-mi
 	$(PY) bench/kubechurn/run.py --seeds $$(seq 41 45) --name kubechurn-seeds-41-45 --note "Held out: first run when the change was done."
 	$(PY) bench/kubechurn/run.py --seeds $$(seq 46 50) --name kubechurn-seeds-46-50 --note "Held out: first run when the change was done."
 	$(PY) bench/kubechurn/run.py --seeds $$(seq 51 55) --name kubechurn-seeds-51-55 --note "Held out: first run when the change was done."
+	$(PY) bench/kubechurn/run.py --seeds $$(seq 56 60) --name kubechurn-seeds-56-60 --note "Held out: nothing in Foresight was designed or tuned on these seeds; first run when the change was done."
 	$(PY) bench/jvmheap/run.py --seeds $$(seq 1 8) --name jvmheap-seeds-1-8 --note "Development seeds: written before any result, first run on the staircase change; the same-service peers, the levelling split, the held-update filters and the one-hour first-alert gate were chosen after their results were seen. Judge Foresight on seeds 25-32."
 	$(PY) bench/jvmheap/run.py --seeds $$(seq 9 16) --name jvmheap-seeds-9-16 --note "Development seeds since the held-update filters: they and the one-hour first-alert gate were chosen on seeds 1-16 (held out before). Judge Foresight on seeds 25-32."
 	$(PY) bench/jvmheap/run.py --seeds $$(seq 17 24) --name jvmheap-seeds-17-24 --note "Seen: held out until the held-update filters, whose design read these seeds' results (nothing was tuned on them). Judge Foresight on seeds 25-32."
@@ -81,8 +84,10 @@ bench: setup  ## benchmarks: exhaustion vs predict_linear, crash runs vs node-mi
 	$(PY) bench/jvmheap/run.py --seeds $$(seq 41 48) --name jvmheap-seeds-41-48 --note "Held out: nothing in Foresight was designed or tuned on these seeds; first run when the change was done."
 	$(PY) bench/jvmheap/run.py --seeds $$(seq 49 56) --name jvmheap-seeds-49-56 --note "Held out: nothing in Foresight was designed or tuned on these seeds; first run when the change was done."
 	$(PY) bench/jvmheap/run.py --seeds $$(seq 57 64) --name jvmheap-seeds-57-64 --note "Held out: nothing in Foresight was designed or tuned on these seeds; first run when the change was done."
+	$(PY) bench/jvmheap/run.py --seeds $$(seq 65 72) --name jvmheap-seeds-65-72 --note "Held out: nothing in Foresight was designed or tuned on these seeds; first run when the change was done."
 	$(PY) bench/crashruns/run.py --kinds exhaustion --seeds 102 103 104 --name crashruns-exhaustion-seeds-102-104 --note "Held out: no run had been made on seeds 102-104 before this change; first run when it was done."
 	$(PY) bench/crashruns/run.py --kinds exhaustion --seeds 105 106 --name crashruns-exhaustion-seeds-105-106 --note "Held out: first run when the change was done."
+	$(PY) bench/crashruns/run.py --kinds exhaustion --seeds 107 --name crashruns-exhaustion-seeds-107 --note "Held out: nothing in Foresight was designed or tuned on these seeds; first run when the change was done."
 	$(PY) bench/run.py cost
 	$(PY) bench/forecasters/bench.py                   # forecaster candidates: fit cost, rolling-origin error (Prophet)
 	$(PY) bench/nab/run.py $(NAB_DIR) --scorer $(NAB_SCORER)

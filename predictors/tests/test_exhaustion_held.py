@@ -8,12 +8,10 @@ its updates it is followed. A staircase that levels off or only wanders must sti
 import numpy as np
 import pytest
 
-from foresight.config import parse_config
-from foresight.contracts.points import GAUGE, Point
-from foresight.predictors.exhaustion.held import HELD_RUN, is_held, updates
-from foresight.runtime.engine import Engine
+from engine_replay import T0, replay
 
-T0 = 1_767_225_600
+from foresight.predictors.exhaustion.held import HELD_RUN, is_held, updates
+
 STEP = 15.0
 HOUR = 3600.0
 
@@ -38,14 +36,8 @@ def _noise(at: float, seed: int) -> float:
 
 def run(values: np.ndarray, every_minutes: int = 5) -> list:
     """Through the engine (limit 100, default policy), evaluated every `every_minutes`."""
-    engine = Engine(parse_config("predictors:\n  - name: heap\n    kind: exhaustion\n    series: used\n    limit: 100\n"))
-    out, chunk = [], int(every_minutes * 60 / STEP)
-    for begin in range(0, values.size, chunk):
-        points = [Point("used", (("instance", "a"),), T0 + i * STEP, float(values[i]), GAUGE)
-                  for i in range(begin, min(begin + chunk, values.size))]
-        engine.add_points("metrics", points)
-        out.extend(engine.evaluate())
-    return out
+    return replay(values, "predictors:\n  - name: heap\n    kind: exhaustion\n    series: used\n    limit: 100\n",
+                  STEP, every_minutes)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -6,7 +6,7 @@ The model, per target:
   recent half and quarter, plus a deseasonalised day on seasonal series; the central
   slope and the spread of their 80% intervals give the forecast and its first range;
 - a gauge updated less often than it is scraped (a staircase: held.py) is fitted on its
-  updates, not its scrapes;
+  updates, not its scrapes; a leak that climbs in steps (steps.py) on its day's steps;
 - the series' track record: quantiles of its realised-to-forecast growth
   (GrowthCalibration) set the central time to failure and widen the range;
 - its past cycles: resets that stopped short of the limit (ResetHistory) lower the
@@ -40,13 +40,12 @@ from .peers import joined_late, pattern_unknown, peer_outlier
 from .resets import RESET_WITHIN, falls_ahead, last_reset, reset_threshold
 from .seasonality import DAY, fit_profile, left_the_day
 from .state import TargetState, next_due
+from .steps import CHECK_STEPS, step_gap, steps_line
 from .sawtooth import is_sawtooth, upper_envelope
-from .trends import Z80, TrendFit, fit_multiscale, fit_trend, levelling, still_rising
-
+from .trends import Z80, TrendFit, fit_multiscale, fit_trend, levelling, still_rising, value_forecast
 
 DEPARTURE = 4.0
 RECENT = 900.0  # the last quarter hour: where the series is now
-Q_LOW, Q_MID, Q_HIGH = TTF_QUANTILES
 PEAK_SPREAD_FLOOR = 0.02  # of the series' range: a few daily peaks can lie on a line by chance
 
 
@@ -120,9 +119,7 @@ class ExhaustionPredictor(Predictor):
         return state
 
     def _young(self, state: TargetState, window: Window, now: float) -> bool:
-        """Watched for less than the policy's `min_history`, and never seen reach its limit."""
-        # The store keeps days of a series (5-minute means past the raw hours), so its first
-        # point is the target's first for any min_history shorter than that.
+        """Watched for less than `min_history` (from the store's first point: it keeps days), never at its limit."""
         return now - float(window.times[0]) < self.config.policy.min_history and not state.failures_seen()
 
     def _slow_phase(self, state: TargetState, mix: int) -> float:
@@ -190,16 +187,14 @@ class ExhaustionPredictor(Predictor):
             state.peak_offset = 0.0
             span = max(sign * limit, float(np.max(sign * day))) - min(sign * limit, float(np.min(sign * day)))
             if is_sawtooth(t, v, falls, span):
-                if not state.sawtooth:  # track records of lines through the teeth are void
-                    state.sawtooth = True
-                    state.calibration = GrowthCalibration(check_after=cfg.lookback)
-                    state.calibrations = {}
                 fit = self._sawtooth_fit(state, window, sign, now)
-                if fit is None:  # a line through the teeth would follow their rising edges
-                    state.fit = None
-                    return False
+            elif state.profile is None and self._stepped(state, today := self._deseasonalised_day(state, window, sign, now)):
+                fit = steps_line(*today, now, cfg.min_points, state.step_gap)  # a leak in steps: the day's line
             else:
                 fit = fit_multiscale(t, v, now, cfg.min_points, long)
+            if fit is None:  # a sawtooth's or a stepped cycle's first hours: no trend yet
+                state.fit = None
+                return False
             fit = self._select_model(state, window, sign, limit, now, fit, first)
             if self._young(state, window, now):
                 # A young target's rise that levels off is a start-up ramp or a warm-up, not a leak: its
@@ -214,14 +209,25 @@ class ExhaustionPredictor(Predictor):
         return True
 
     def _sawtooth_fit(self, state: TargetState, window: Window, sign: float, now: float) -> TrendFit | None:
-        """On a short sawtooth (a heap between collections), one line through the envelope of
-        the day since the last reset: a slow leak under the teeth shows over a day, where
-        lines over the last hours follow the teeth. None until a whole envelope window is in."""
+        """On a short sawtooth (a heap between collections), one line through the envelope of the
+        day since the last reset: lines over the last hours follow the teeth's rising edges, a
+        slow leak under them shows over a day. None until a whole envelope window is in."""
+        if not state.sawtooth:  # track records of lines through the teeth are void
+            state.sawtooth, state.calibration, state.calibrations = True, GrowthCalibration(self.config.lookback), {}
         envelope = upper_envelope(*self._deseasonalised_day(state, window, sign, now))
         if envelope is None or envelope[0].size < self.config.min_points:
             return None
-        t_env, v_env, state.peak_offset = envelope
-        return fit_trend(t_env, v_env, now)
+        *line, state.peak_offset = envelope
+        return fit_trend(*line, now)
+
+    def _stepped(self, state: TargetState, day: tuple) -> bool:
+        """Whether the target climbs in steps (steps.py): once seen to, it does from then on. When
+        first seen, its track records (of lines over the last hours) are void, and its new record
+        checks each forecast after about CHECK_STEPS steps."""
+        if (gap := step_gap(*day)) and not state.step_gap:
+            state.calibration, state.calibrations = GrowthCalibration(max(self.config.lookback, CHECK_STEPS * gap)), {}
+        state.step_gap = gap or state.step_gap
+        return bool(state.step_gap)
 
     def _deseasonalised_day(self, state: TargetState, window: Window, sign: float, now: float):
         """The last day since the last reset, with the daily profile (if any) taken out."""
@@ -382,13 +388,7 @@ class ExhaustionPredictor(Predictor):
             conditional = dict(ttf)
             ttf = {q: conditional[min(TTF_QUANTILES, key=lambda c: abs(c - q / reach))] if q <= reach else math.inf
                    for q in TTF_QUANTILES}
-        forecast, start = {}, level - state.peak_offset  # a forecast of the values, not of a sawtooth's peaks
-        for h in PUBLISHED_HORIZONS:
-            mean, spread = start + fit.slope * h + state.season_at(now + h), fit.spread(h)
-            low, mid, high = sign * (mean + -Z80 * spread), sign * (mean + 0.0 * spread), sign * (mean + Z80 * spread)
-            if sign < 0:  # mirror the quantiles back: the low forecast of -v is the high of v
-                low, high = high, low
-            forecast[(h, Q_LOW)], forecast[(h, Q_MID)], forecast[(h, Q_HIGH)] = low, mid, high
+        forecast = value_forecast(fit, level - state.peak_offset, [state.season_at(now + h) for h in PUBLISHED_HORIZONS], sign)
         prediction = Prediction(
             failures_seen=state.failures_seen(),
             predictor=cfg.name, labels=labels, timestamp=now,  # Predictor.evaluate sets the target's identity

@@ -28,6 +28,7 @@ class TargetState:
     refit_phase: float  # staggers refits so targets do not all refit in the same loop
     fit: TrendFit | None = None
     sawtooth: bool = False  # once seen to be a short sawtooth (its track records were cleared then)
+    step_gap: float = 0.0  # once seen to climb in steps (steps.py), the mean time between them (records cleared then)
     peak_offset: float = 0.0  # on a sawtooth, how far the fitted peaks (the envelope) sit above the values
     fit_time: float = -math.inf
     seen_at: float = -math.inf  # the target's previous evaluation

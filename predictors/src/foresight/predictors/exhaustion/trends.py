@@ -5,7 +5,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from foresight.contracts.predictions import PUBLISHED_HORIZONS, TTF_QUANTILES
+
 Z80 = 1.2815515655446004  # the 0.9 quantile of the standard normal
+Q_LOW, Q_MID, Q_HIGH = TTF_QUANTILES
 _MAX_FIT_POINTS = 48  # Theil-Sen is O(n^2); a strided sample keeps the fit cheap
 
 
@@ -20,6 +23,21 @@ class TrendFit:
     def spread(self, seconds: float) -> float:
         slope_sd = (self.slope_high - self.slope_low) / (2 * Z80)
         return math.hypot(slope_sd * seconds, self.residual_sd)
+
+
+def value_forecast(fit: TrendFit, start: float, seasons: list, sign: float) -> dict:
+    """The published forecast of the values, {(horizon, quantile): value}: from `start` (where
+    the values are now, not a sawtooth's peaks), the fit's line plus each horizon's daily-profile
+    offset (`seasons`, one per PUBLISHED_HORIZONS), with the fit's spread for the 80% range.
+    `sign` -1 mirrors a draining resource back."""
+    forecast = {}
+    for h, season in zip(PUBLISHED_HORIZONS, seasons):
+        mean, spread = start + fit.slope * h + season, fit.spread(h)
+        low, mid, high = sign * (mean + -Z80 * spread), sign * (mean + 0.0 * spread), sign * (mean + Z80 * spread)
+        if sign < 0:  # mirror the quantiles back: the low forecast of -v is the high of v
+            low, high = high, low
+        forecast[(h, Q_LOW)], forecast[(h, Q_MID)], forecast[(h, Q_HIGH)] = low, mid, high
+    return forecast
 
 
 @lru_cache(maxsize=None)
