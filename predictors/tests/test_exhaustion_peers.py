@@ -10,8 +10,8 @@ from foresight.config import parse_config
 from foresight.contracts.points import GAUGE, Point
 from foresight.contracts.severities import CRITICAL, NONE, WARNING
 from foresight.policy.severity import Policy
-from foresight.predictors.exhaustion.peers import (LATE, SPREAD_FLOOR, headroom_ratio, joined_late, log_headroom,
-                                                   pattern_unknown, peer_outlier)
+from foresight.predictors.exhaustion.peers import (LATE, SPREAD_FLOOR, fleet_grew, headroom_ratio, joined_late,
+                                                   log_headroom, pattern_unknown, peer_outlier, use_growth)
 from foresight.predictors.peers import apart, evenly
 from foresight.runtime.alert_episodes import AlertReplay
 from foresight.runtime.engine import Engine
@@ -387,3 +387,71 @@ def test_pods_that_went_away_are_no_peers():
     assert skewed in {k for k, _ in pairs}  # quiet is measured by arrival, not by its own clock
     assert {dict(k[1])["job"] for k, _ in others(pairs, young)} == {"orders", "search"}  # two live replicas are too few
     assert peer_outlier(young, store.windows[young], pairs, lambda key: 1.0, 1.0, T0, float(t[-1])) is False
+
+
+CONNTRACK_CONFIG = """
+predictors:
+  - name: node-conntrack
+    kind: exhaustion
+    series: node_nf_conntrack_entries
+    limit: 262144
+    resource: connection tracking table
+"""
+SHARES = [0.74, 0.35, 0.45, 0.5, 0.55, 0.4]  # of the table, before the day's climb
+
+
+def conntrack_pages(leak_host: int | None, leak_rate: float = 0.17, leak_from: float = 7.0,
+                    climb: float = 0.012) -> set:
+    """Hosts paged over 10 h of tracked connections: each host's share of the table times the
+    day's traffic (flat, then from hour 5 climbing to 1 + 25 `climb` at hour 10: 1.3x by
+    default), with noise; the `leak_host` also leaks `leak_rate` of the table an hour from
+    hour `leak_from`."""
+    config = parse_config(CONNTRACK_CONFIG)
+    engine, alerts = Engine(config), AlertReplay(config.predictors)
+    rng = np.random.default_rng(11)
+    times = T0 + STEP * np.arange(10 * 240)
+    hours = (times - T0) / 3600
+    traffic = 1.0 + climb * np.clip(hours - 5.0, 0.0, None) ** 2
+    use = np.array([share * traffic + (leak_rate * np.clip(hours - leak_from, 0.0, None) if k == leak_host else 0.0)
+                    for k, share in enumerate(SHARES)])
+    use = np.minimum(use * (1.0 + rng.normal(0.0, 0.005, use.shape)), 0.999) * 262144
+    for i in range(0, times.size, 4):
+        engine.add_points("metrics", [Point("node_nf_conntrack_entries", (("instance", host), ("job", "node")),
+                                            float(t), float(v), GAUGE)
+                                      for k, host in enumerate(HOSTS) for t, v in zip(times[i:i + 4], use[k, i:i + 4])])
+        alerts.observe(float(times[min(i + 3, times.size - 1)]), engine.evaluate(), engine.withdrawn)
+    return {e.labels["service_instance"] for e in alerts.episodes if e.severity == "critical"}
+
+
+def test_the_busiest_host_of_a_fleet_whose_load_multiplies_every_host_s_use_does_not_page():
+    """The day's first climb multiplies every host's tracked connections alike. The busiest
+    host, at 74% of its table before it, ends at 96%: its headroom shrinks to a sixth while
+    its peers' shrink by a fifth or less, but its use grew as theirs did. No page; before
+    use growth was compared, it paged."""
+    assert conntrack_pages(None) == set()
+
+
+def test_a_host_whose_connections_leak_on_top_of_the_day_s_climb_pages():
+    assert conntrack_pages(leak_host=2) == {HOSTS[2]}
+
+
+def test_a_busy_host_that_leaks_slowly_in_a_steady_fleet_pages():
+    """No climb: the fleet's use holds. The busiest host leaks 5% of its table an hour from
+    hour 5 and fills it by hour 10; over its last two hours its use grows by less than a
+    tenth, too little to stand apart from its peers' growth, but most of its headroom goes.
+    The headroom decides when the fleet's use did not grow."""
+    assert conntrack_pages(leak_host=0, leak_rate=0.05, leak_from=5.0, climb=0.0) == {HOSTS[0]}
+
+
+def test_use_growth_is_a_log_ratio_of_then_and_now():
+    t = T0 + STEP * np.arange(480)  # two hours
+    v = np.linspace(100.0, 200.0, t.size)
+    assert abs(use_growth(t, v, T0, float(t[-1])) - np.log(193.84 / 106.16)) < 0.001  # the quarter hours' medians
+    assert use_growth(t, np.zeros(t.size), T0, float(t[-1])) is None  # no use at first
+    assert use_growth(t, v, float(t[-1]) + 60, float(t[-1]) + 60) is None  # no points then
+
+
+def test_the_fleet_grew_when_its_median_use_growth_is_clearly_above_zero():
+    assert fleet_grew([0.08, 0.09, 0.1, -0.2])
+    assert not fleet_grew([0.01, 0.02, 0.5, 0.6, -0.1])  # the median peer held
+    assert not fleet_grew([0.3, 0.3])  # too few peers

@@ -25,19 +25,32 @@ A target is judged so while its own daily pattern is not known: watched for less
 `policy.min_history`, or, without a daily profile, for less than `policy.peer_history` (by
 default the two days a profile needs: a fleet's second afternoon climbs as its first did).
 
+A fleet's load multiplies every member's use alike, and the member nearest its limit then
+loses the largest share of its headroom: a busy host's tracked connections at 85% climb
+into the day's first peak with its peers', and its headroom halves while theirs shrinks by
+a tenth. So for a filling resource (one whose value is its use, counted from 0) whose
+peers' use grew clearly (their median log growth above GROWTH_FLOOR), the target's use
+must also have grown clearly more than theirs did: more than AWAY robust spreads (at least
+GROWTH_FLOOR) above their growths, as log ratios. A fault on one host does that; the
+fleet's load does not. Where the peers' use held (a slow leak in a steady fleet: near its
+limit, a few percent more use is most of its headroom), or growth cannot be judged (too
+few peers with use then, or none of its own), the headroom alone decides, as it does for a
+draining resource.
+
 Headroom is compared as a ratio (now over then) for the shrinking and as a logarithm for
-the level, so targets of different sizes compare. Strictly causal; judged only for
-targets at risk.
+the level, use as a log ratio for the growth, so targets of different sizes compare.
+Strictly causal; judged only for targets at risk.
 """
 import math
 
 import numpy as np
 
-from foresight.predictors.peers import apart, others
+from foresight.predictors.peers import MIN_PEERS, apart, others
 
 RECENT = 900.0  # where a series is: the median of a quarter hour of its points
 SPREAD_FLOOR = 0.05  # of the headroom ratio: peers that all moved alike still leave some room
 LEVEL_FLOOR = 0.1  # of the log headroom: levels within ~10% of each other are alike
+GROWTH_FLOOR = 0.05  # of the log growth of use: peers whose use grew within ~5% of each other grew alike
 TINY = 1e-12  # a headroom at or past the limit, for its logarithm
 LATE = 3600.0  # first seen this much later than most of the predictor's targets: it joined late
 
@@ -55,18 +68,34 @@ def joined_late(watched: float, typical: float) -> bool:
     return watched < typical - LATE
 
 
-def headroom_ratio(times: np.ndarray, values: np.ndarray, sign: float, limit: float,
-                   since: float, now: float) -> float | None:
-    """Headroom in the quarter hour up to `now` over headroom in the quarter hour from
-    `since` (medians); None without points in both, or without headroom at first."""
+def then_and_now(times: np.ndarray, values: np.ndarray, since: float, now: float) -> tuple[float, float] | None:
+    """The medians of the quarter hour from `since` and of the quarter hour up to `now`;
+    None without points in both."""
     first = values[times.searchsorted(since):times.searchsorted(since + RECENT)]  # times are sorted
     last = values[times.searchsorted(now - RECENT, side="right"):]
     if first.size == 0 or last.size == 0:
         return None
-    then = sign * (limit - float(np.median(first)))
-    if then <= 0.0:
+    return float(np.median(first)), float(np.median(last))
+
+
+def headroom_ratio(times: np.ndarray, values: np.ndarray, sign: float, limit: float,
+                   since: float, now: float) -> float | None:
+    """Headroom in the quarter hour up to `now` over headroom in the quarter hour from
+    `since` (medians); None without points in both, or without headroom at first."""
+    medians = then_and_now(times, values, since, now)
+    if medians is None or sign * (limit - medians[0]) <= 0.0:
         return None
-    return sign * (limit - float(np.median(last))) / then
+    return sign * (limit - medians[1]) / (sign * (limit - medians[0]))
+
+
+def use_growth(times: np.ndarray, values: np.ndarray, since: float, now: float) -> float | None:
+    """log of a filling resource's use (its value) in the quarter hour up to `now` over that
+    in the quarter hour from `since` (medians); None without points in both, or without
+    use at first or now."""
+    medians = then_and_now(times, values, since, now)
+    if medians is None or medians[0] <= 0.0 or medians[1] <= 0.0:
+        return None
+    return math.log(medians[1] / medians[0])
 
 
 def log_headroom(times: np.ndarray, values: np.ndarray, sign: float, limit: float, now: float) -> float | None:
@@ -77,11 +106,18 @@ def log_headroom(times: np.ndarray, values: np.ndarray, sign: float, limit: floa
     return math.log(max(sign * (limit - float(np.median(last))), TINY))
 
 
+def fleet_grew(growths: list) -> bool:
+    """Whether the peers' use (their log growths) grew clearly, at the median: the fleet's
+    load rose."""
+    return len(growths) >= MIN_PEERS and float(np.median(growths)) > GROWTH_FLOOR
+
+
 def peer_outlier(own_key: tuple, own, pairs: list, limit_of, sign: float, since: float, now: float,
                  late: bool = False) -> bool | None:
     """For the target whose series is `own_key` (its Window `own`), watched since `since`:
-    whether its headroom shrank clearly more than its peers' since then (and, for one that
-    joined `late`, is clearly below theirs now). `pairs` are (series key, Window) of the
+    whether its headroom shrank clearly more than its peers' since then (for a filling
+    resource, `sign` 1, its use also grew clearly more than theirs; for one that joined
+    `late`, it is also clearly below them now). `pairs` are (series key, Window) of the
     predictor's series; `limit_of(series key)` gives a series' limit (None: not a peer).
     None when it cannot be judged (too few peers watched that long)."""
     limit = limit_of(own_key)
@@ -93,7 +129,7 @@ def peer_outlier(own_key: tuple, own, pairs: list, limit_of, sign: float, since:
         return None
     # A target first seen at `since` started with the peers first seen within a quarter hour of it.
     fellows = RECENT if float(own.times[0]) >= since - 1.0 else 0.0
-    ratios, levels = [], []
+    ratios, growths, levels = [], [], []
     for key, window in others(pairs, own_key):
         peer_limit = limit_of(key)
         if peer_limit is None or not window.times.size or float(window.times[0]) > since + fellows:
@@ -102,13 +138,18 @@ def peer_outlier(own_key: tuple, own, pairs: list, limit_of, sign: float, since:
         ratio = headroom_ratio(peer_times, peer_values, sign, peer_limit, since, now)
         if ratio is not None:
             ratios.append(ratio)
+            if sign > 0 and (growth := use_growth(peer_times, peer_values, since, now)) is not None:
+                growths.append(growth)
             if late:  # only a late joiner's level is compared
                 levels.append(log_headroom(peer_times, peer_values, sign, peer_limit, now))
     shrank = apart(mine, ratios, SPREAD_FLOOR, below_only=True)
+    if shrank and fleet_grew(growths) and (growth := use_growth(times, values, since, now)) is not None:
+        # Grew apart: its growth, mirrored, lies below the peers' mirrored growths.
+        shrank = apart(-growth, [-g for g in growths], GROWTH_FLOOR, below_only=True)
     if not shrank or not late:
         return shrank
     return apart(log_headroom(times, values, sign, limit, now), levels, LEVEL_FLOOR, below_only=True)
 
 
-__all__ = ["LATE", "LEVEL_FLOOR", "RECENT", "SPREAD_FLOOR", "headroom_ratio", "joined_late", "log_headroom",
-           "pattern_unknown", "peer_outlier"]
+__all__ = ["GROWTH_FLOOR", "LATE", "LEVEL_FLOOR", "RECENT", "SPREAD_FLOOR", "fleet_grew", "headroom_ratio", "joined_late",
+           "log_headroom", "pattern_unknown", "peer_outlier", "then_and_now", "use_growth"]
