@@ -82,17 +82,25 @@ def headroom_ratio(times: np.ndarray, values: np.ndarray, sign: float, limit: fl
                    since: float, now: float) -> float | None:
     """Headroom in the quarter hour up to `now` over headroom in the quarter hour from
     `since` (medians); None without points in both, or without headroom at first."""
-    medians = then_and_now(times, values, since, now)
-    if medians is None or sign * (limit - medians[0]) <= 0.0:
-        return None
-    return sign * (limit - medians[1]) / (sign * (limit - medians[0]))
+    return ratio_of(then_and_now(times, values, since, now), sign, limit)
 
 
 def use_growth(times: np.ndarray, values: np.ndarray, since: float, now: float) -> float | None:
     """log of a filling resource's use (its value) in the quarter hour up to `now` over that
     in the quarter hour from `since` (medians); None without points in both, or without
     use at first or now."""
-    medians = then_and_now(times, values, since, now)
+    return growth_of(then_and_now(times, values, since, now))
+
+
+def ratio_of(medians: tuple[float, float] | None, sign: float, limit: float) -> float | None:
+    """headroom_ratio from then_and_now's medians."""
+    if medians is None or sign * (limit - medians[0]) <= 0.0:
+        return None
+    return sign * (limit - medians[1]) / (sign * (limit - medians[0]))
+
+
+def growth_of(medians: tuple[float, float] | None) -> float | None:
+    """use_growth from then_and_now's medians."""
     if medians is None or medians[0] <= 0.0 or medians[1] <= 0.0:
         return None
     return math.log(medians[1] / medians[0])
@@ -124,32 +132,35 @@ def peer_outlier(own_key: tuple, own, pairs: list, limit_of, sign: float, since:
     if own is None or limit is None:
         return None
     times, values = own.arrays(since=since)
-    mine = headroom_ratio(times, values, sign, limit, since, now)
+    own_medians = then_and_now(times, values, since, now)
+    mine = ratio_of(own_medians, sign, limit)
     if mine is None:
         return None
     # A target first seen at `since` started with the peers first seen within a quarter hour of it.
     fellows = RECENT if float(own.times[0]) >= since - 1.0 else 0.0
-    ratios, growths, levels = [], [], []
+    ratios, peer_medians, levels = [], [], []
     for key, window in others(pairs, own_key):
         peer_limit = limit_of(key)
         if peer_limit is None or not window.times.size or float(window.times[0]) > since + fellows:
             continue  # no limit, or first seen after `since`: its headroom shrank by its own start-up
         peer_times, peer_values = window.arrays(since=since)
-        ratio = headroom_ratio(peer_times, peer_values, sign, peer_limit, since, now)
+        medians = then_and_now(peer_times, peer_values, since, now)
+        ratio = ratio_of(medians, sign, peer_limit)
         if ratio is not None:
             ratios.append(ratio)
-            if sign > 0 and (growth := use_growth(peer_times, peer_values, since, now)) is not None:
-                growths.append(growth)
+            peer_medians.append(medians)
             if late:  # only a late joiner's level is compared
                 levels.append(log_headroom(peer_times, peer_values, sign, peer_limit, now))
     shrank = apart(mine, ratios, SPREAD_FLOOR, below_only=True)
-    if shrank and fleet_grew(growths) and (growth := use_growth(times, values, since, now)) is not None:
-        # Grew apart: its growth, mirrored, lies below the peers' mirrored growths.
-        shrank = apart(-growth, [-g for g in growths], GROWTH_FLOOR, below_only=True)
+    if shrank and sign > 0 and (growth := growth_of(own_medians)) is not None:
+        growths = [g for g in map(growth_of, peer_medians) if g is not None]
+        if fleet_grew(growths):
+            # Grew apart: its growth, mirrored, lies below the peers' mirrored growths.
+            shrank = apart(-growth, [-g for g in growths], GROWTH_FLOOR, below_only=True)
     if not shrank or not late:
         return shrank
     return apart(log_headroom(times, values, sign, limit, now), levels, LEVEL_FLOOR, below_only=True)
 
 
-__all__ = ["GROWTH_FLOOR", "LATE", "LEVEL_FLOOR", "RECENT", "SPREAD_FLOOR", "fleet_grew", "headroom_ratio", "joined_late",
-           "log_headroom", "pattern_unknown", "peer_outlier", "then_and_now", "use_growth"]
+__all__ = ["GROWTH_FLOOR", "LATE", "LEVEL_FLOOR", "RECENT", "SPREAD_FLOOR", "fleet_grew", "growth_of", "headroom_ratio",
+           "joined_late", "log_headroom", "pattern_unknown", "peer_outlier", "ratio_of", "then_and_now", "use_growth"]
