@@ -63,6 +63,28 @@ def test_the_policy_holds_back_a_young_target_only_when_its_peers_moved_alike():
     assert Policy(config).decide("a", imminent, young, peer_outlier=False) == NONE
     assert Policy(config).decide("a", imminent, young, peer_outlier=True) == CRITICAL
     assert Policy(config).decide("a", imminent, young, peer_outlier=None) == CRITICAL  # not judged: as before
+    # Not imminent: a young target may warn only once it has stood apart from its peers for
+    # `apart_warning_after` (30 min) without a break.
+    within_hours = {config.critical_within: 0.1, config.warning_within: 0.9, config.info_within: 0.99}
+    policy, hold = Policy(config), config.apart_warning_after
+
+    def level(minutes, peer_outlier=True, probability=within_hours, history=young):
+        return policy.decide("a", probability, history + 60 * minutes, peer_outlier=peer_outlier, now=60.0 * minutes)
+    assert hold == 1800.0
+    assert [level(m) for m in (0, 10, 29)] == [NONE] * 3
+    assert level(30) == WARNING and level(31) == WARNING
+    assert level(32, peer_outlier=None) == NONE  # no longer judged apart: the hold starts again
+    assert [level(m) for m in (33, 62)] == [NONE, NONE] and level(63) == WARNING
+    assert level(64, peer_outlier=False) == NONE and level(65) == NONE
+    assert level(100, probability={config.info_within: 0.99}) == NONE  # apart 35 min, but only info: young
+    assert policy.decide("b", within_hours, young, peer_outlier=True) == NONE  # no event time: no hold kept
+    for never in (dict(peer_outlier=None), dict(peer_outlier=False)):
+        assert [Policy(config).decide("c", within_hours, young, now=t, **never) for t in (0.0, 3600.0)] == [NONE] * 2
+    off = Policy(parse_config(CONFIG.replace("    unit: ratio\n", "    unit: ratio\n    policy: {apart_warning_after: 50h}\n"))
+                 .predictors[0].policy)
+    assert [off.decide("a", within_hours, young, peer_outlier=True, now=t) for t in (0.0, 7200.0)] == [NONE] * 2
+    first = Policy(config)  # nothing at all in its first hour, however long apart
+    assert [first.decide("a", within_hours, 60.0 * m, peer_outlier=True, now=60.0 * m) for m in (0, 40, 59)] == [NONE] * 3
     mature = config.min_history + 3600
     assert Policy(config).decide("a", imminent, mature) == CRITICAL  # not judged: its daily pattern speaks
     # Judged only while its daily pattern is not known (no profile yet): its peers moved alike.
@@ -82,8 +104,8 @@ def fleet(idle) -> np.ndarray:
     return np.array([idle(h, hours) + rng.normal(0.0, 0.02, hours.size) for h in range(len(HOSTS))])
 
 
-def pages(values: np.ndarray) -> list:
-    """Critical episodes of the fleet's series replayed through Engine, a flush a minute."""
+def pages(values: np.ndarray, severities=("critical",)) -> list:
+    """Episodes (critical by default) of the fleet's series replayed through Engine, a flush a minute."""
     config = parse_config(CONFIG)
     engine, alerts = Engine(config), AlertReplay(config.predictors)
     times = T0 + STEP * np.arange(values.shape[1])
@@ -92,7 +114,7 @@ def pages(values: np.ndarray) -> list:
                                       for k, host in enumerate(HOSTS)
                                       for t, v in zip(times[i:i + 4], values[k, i:i + 4])])
         alerts.observe(float(times[min(i + 3, times.size - 1)]), engine.evaluate(), engine.withdrawn)
-    return [e for e in alerts.episodes if e.severity == "critical"]
+    return [e for e in alerts.episodes if e.severity in severities]
 
 
 def afternoon(hours):
@@ -102,8 +124,8 @@ def afternoon(hours):
 
 
 def test_a_young_fleet_whose_cpu_climbs_together_does_not_page():
-    episodes = pages(fleet(lambda host, hours: afternoon(hours)))
-    assert episodes == []
+    episodes = pages(fleet(lambda host, hours: afternoon(hours)), severities=("critical", "warning"))
+    assert episodes == []  # nor warns
 
 
 def test_one_young_host_whose_cpu_climbs_alone_pages():
@@ -223,9 +245,9 @@ def test_a_target_joined_late_when_first_seen_over_an_hour_after_most():
     assert not joined_late(5 * 3600.0 - LATE + 60, 5 * 3600.0)  # a fleet starting within the hour
 
 
-def replay_pages(free_at, hosts=HOSTS, hours=8) -> list:
-    """Critical episodes of each host's available bytes, `free_at(host index, hour)` (None
-    before the host is there), replayed a flush a minute."""
+def replay_pages(free_at, hosts=HOSTS, hours=8, severities=("critical",)) -> list:
+    """Episodes (critical by default) of each host's available bytes, `free_at(host index,
+    hour)` (None before the host is there), replayed a flush a minute."""
     config = parse_config(FS_CONFIG)
     engine, alerts = Engine(config), AlertReplay(config.predictors)
     rng = np.random.default_rng(3)
@@ -238,7 +260,24 @@ def replay_pages(free_at, hosts=HOSTS, hours=8) -> list:
                   if (free := free_at(k, (t - T0) / 3600)) is not None]
         engine.add_points("metrics", points)
         alerts.observe(float(batch[-1]), engine.evaluate(), engine.withdrawn)
-    return [e for e in alerts.episodes if e.severity == "critical"]
+    return [e for e in alerts.episodes if e.severity in severities]
+
+
+def test_a_young_host_whose_disk_fills_apart_from_its_peers_warns_hours_before_it_pages():
+    """Young hosts may page only on an imminent crossing; one whose disk fills while its
+    peers' hold (a runaway log, from hour 2, full at hour 8) is no fleet's load, so it
+    warns as soon as it is apart and at risk within `warning_within`, hours ahead."""
+    free = [0.45, 0.52, 0.6, 0.68, 0.75, 0.6]
+
+    def free_at(k, hour):
+        if k == 5:
+            return max(0.6 - 0.1 * max(hour - 2.0, 0.0), 0.0) * SIZE
+        return (free[k] - 0.002 * hour) * SIZE
+    episodes = replay_pages(free_at, hours=9, severities=("critical", "warning"))
+    assert {e.labels["service_instance"] for e in episodes} == {HOSTS[5]}
+    warnings = [e.start for e in episodes if e.severity == "warning"]
+    assert warnings and min(warnings) < T0 + 6 * 3600  # two hours or more before it is full
+    assert min(e.start for e in episodes if e.severity == "critical") > T0 + 6.5 * 3600  # paged only when imminent
 
 
 def filesystem_pages(newcomer) -> list:
@@ -455,3 +494,21 @@ def test_the_fleet_grew_when_its_median_use_growth_is_clearly_above_zero():
     assert fleet_grew([0.08, 0.09, 0.1, -0.2])
     assert not fleet_grew([0.01, 0.02, 0.5, 0.6, -0.1])  # the median peer held
     assert not fleet_grew([0.3, 0.3])  # too few peers
+
+
+def test_how_long_a_young_target_stood_apart_survives_a_handover():
+    """The hold's start is part of the policy's state: a replica that takes the target over
+    (or a restart) does not begin the half hour again."""
+    from foresight.runtime.engine_state import export_rows, import_rows
+
+    config = parse_config(CONFIG)
+    key = ("node-cpu", (("instance", HOSTS[0]),))
+    first = Engine(config)
+    within_hours = {first.policies["node-cpu"].config.warning_within: 0.9}
+    young = 2 * 3600.0
+    assert first.policies["node-cpu"].decide(key, within_hours, young, peer_outlier=True, now=T0) == NONE
+    second = Engine(config)
+    import_rows(second, export_rows(first))
+    assert second.policies["node-cpu"].decide(key, within_hours, young, peer_outlier=True, now=T0 + 1800) == WARNING
+    assert Engine(config).policies["node-cpu"].decide(key, within_hours, young, peer_outlier=True,
+                                                      now=T0 + 1800) == NONE  # without the state: starts again

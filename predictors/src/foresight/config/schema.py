@@ -50,6 +50,10 @@ class PolicyConfig:
     # and at risk it is judged against its peers; its second morning climbs as its first did. 0s: `min_history`
     # alone decides.
     peer_history: float = 49 * 3600.0
+    # A young target whose headroom shrank apart from its peers' may warn, not only page, once it has stood apart
+    # (and at risk) this long without a break: a GC, a nightly batch on one host or a burst of connections stands
+    # apart for minutes. 0s: at once; longer than `peer_history`: young targets only page.
+    apart_warning_after: float = 30 * 60.0
     # Kinds that score anomalies (anomaly, logs): the score that enters `score_severity`.
     score_threshold: float = 0.9
     score_severity: str = "warning"
@@ -83,6 +87,7 @@ class PolicyConfig:
             min_history=f.duration("min_history", d.min_history, minimum=-1),
             first_alert_after=f.duration("first_alert_after", d.first_alert_after, minimum=-1),
             peer_history=f.duration("peer_history", d.peer_history, minimum=-1),
+            apart_warning_after=f.duration("apart_warning_after", d.apart_warning_after, minimum=-1),
             score_threshold=f.number("score_threshold", d.score_threshold, low=0.01, high=1.0),
             score_severity=f.text("score_severity", d.score_severity, choices=("info", "warning", "critical")),
             score_hold=f.duration("score_hold", d.score_hold, minimum=-1),

@@ -17,12 +17,14 @@ class Policy:
         self.levels: dict[tuple, int] = {}  # prediction key -> current level
         self.threshold = config.score_threshold if scores else config.probability
         self._detected_at: dict[tuple, float] = {}  # key -> event time the score last reached the threshold
+        self._apart_since: dict[tuple, float] = {}  # key -> event time a young target began to stand apart from its peers
         self._windows_by_severity = sorted(self.windows().items(), reverse=True)  # the config does not change
 
     def forget(self, key: tuple):
         """Drop what is kept for a prediction (its target went to another replica)."""
         self.levels.pop(key, None)
         self._detected_at.pop(key, None)
+        self._apart_since.pop(key, None)
 
     def set_threshold(self, value: float):
         """Change the entry threshold; the hysteresis band keeps its width, within (0, 1]."""
@@ -33,7 +35,8 @@ class Policy:
             return self.decide_score(prediction.key, prediction.anomaly_score, prediction.timestamp,
                                      prediction.history_seconds, prediction.persisting, prediction.peer_outlier)
         return self.decide(prediction.key, prediction.probability, prediction.history_seconds,
-                           prediction.failures_seen, prediction.peer_outlier, prediction.daily_profile_days)
+                           prediction.failures_seen, prediction.peer_outlier, prediction.daily_profile_days,
+                           prediction.timestamp)
 
     def decide_score(self, key: tuple, score: float | None, now: float | None = None,
                      history_seconds: float = float("inf"), persisting: bool | None = None,
@@ -71,29 +74,38 @@ class Policy:
 
     def decide(self, key: tuple, probability: dict, history_seconds: float = float("inf"),
                failures_seen: int = 0, peer_outlier: bool | None = None,
-               profile_days: int | None = None) -> int:
+               profile_days: int | None = None, now: float | None = None) -> int:
         """The new level for a target, given P(crossing) per window (seconds -> p).
 
         A target whose daily pattern is not known can only be critical: watched for less than
         `min_history`, or, without a daily profile yet (`profile_days` 0: one needs two whole
         days), for less than `peer_history` (`min_history: 0s` turns this off). Until then a
         new node's ramp, or its second morning's climb, could as well be its daily load as a
-        leak, so only an imminent crossing alerts. One that has already reached its limit is
-        no new node. One watched for less than `first_alert_after` does not alert at all. Nor
-        does any target whose peers moved alike (`peer_outlier` False: the fleet's first peak,
-        its start-up, a CPU's spikes to its limit in a deploy), whether it has reached its
-        limit before or not. Predictors judge that only while a target's own daily pattern is
-        not known.
+        leak, so only an imminent crossing alerts; unless its peers say otherwise
+        (`peer_outlier` True: its headroom shrank apart from theirs) for `apart_warning_after`
+        of event time (`now`) without a break, and then it may warn as well. One that has
+        already reached its limit is no new node. One watched for less than
+        `first_alert_after` does not alert at all. Nor does any target whose peers moved alike
+        (`peer_outlier` False: the fleet's first peak, its start-up, a CPU's spikes to its
+        limit in a deploy), whether it has reached its limit before or not. Predictors judge
+        that only while a target's own daily pattern is not known.
         """
         young = self.config.young(history_seconds, profile_days, failures_seen)
+        if not (young and peer_outlier):
+            self._apart_since.pop(key, None)
         if (young and history_seconds < self.config.first_alert_after) or peer_outlier is False:
             self.levels[key] = NONE
             return NONE
         current = self.levels.get(key, NONE)
         enter, stay = self.threshold, self.threshold - self.config.hysteresis
+        lowest = CRITICAL
+        if young and peer_outlier and now is not None:
+            # Apart from its peers for long enough, it is no fleet's load and no passing burst: it may warn too.
+            if now - self._apart_since.setdefault(key, now) >= self.config.apart_warning_after:
+                lowest = WARNING
         level = NONE
         for candidate, window in self._windows_by_severity:
-            if young and candidate < CRITICAL:
+            if young and candidate < lowest:
                 break
             p = probability.get(window, 0.0)
             if p >= enter or (current >= candidate and p >= stay):

@@ -37,7 +37,9 @@ def export_rows(engine) -> list[tuple[str, str, tuple, object]]:
         rows += [("target", name, key, state) for key, state in predictor.export_targets().items()]
         policy = engine.policies[name]
         detected = policy._detected_at  # the policy's own record of detections (score hold)
+        apart = policy._apart_since  # since when a young target stands apart from its peers
         rows += [("policy", name, key, {"level": level, "detected_at": detected.get(key),
+                                        "apart_since": apart.get(key),
                                         "at_risk_since": engine.incidents.episode_start(key)})
                  for key, level in policy.levels.items()]
     rows.append(("incidents", "", (), engine.incidents))
@@ -110,6 +112,8 @@ def _import_row(engine, by_name, compatible, report, section, name, key, value) 
         policy.levels[key] = int(value["level"])
         if value["detected_at"] is not None:
             policy._detected_at[key] = float(value["detected_at"])
+        if value.get("apart_since") is not None:  # absent from checkpoints written before it was kept
+            policy._apart_since[key] = float(value["apart_since"])
         if value.get("at_risk_since") is not None:  # the incident's episode goes on (a handover)
             engine.incidents.resume(key, int(value["level"]), float(value["at_risk_since"]))
         return True
