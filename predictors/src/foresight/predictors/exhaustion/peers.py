@@ -68,14 +68,20 @@ def joined_late(watched: float, typical: float) -> bool:
     return watched < typical - LATE
 
 
+def recent_median(times: np.ndarray, values: np.ndarray, now: float) -> float | None:
+    """The median of the quarter hour up to `now` (times are sorted); None without points."""
+    last = values[times.searchsorted(now - RECENT, side="right"):]
+    return float(np.median(last)) if last.size else None
+
+
 def then_and_now(times: np.ndarray, values: np.ndarray, since: float, now: float) -> tuple[float, float] | None:
     """The medians of the quarter hour from `since` and of the quarter hour up to `now`;
     None without points in both."""
     first = values[times.searchsorted(since):times.searchsorted(since + RECENT)]  # times are sorted
-    last = values[times.searchsorted(now - RECENT, side="right"):]
-    if first.size == 0 or last.size == 0:
+    last = recent_median(times, values, now)
+    if first.size == 0 or last is None:
         return None
-    return float(np.median(first)), float(np.median(last))
+    return float(np.median(first)), last
 
 
 def headroom_ratio(times: np.ndarray, values: np.ndarray, sign: float, limit: float,
@@ -108,10 +114,10 @@ def growth_of(medians: tuple[float, float] | None) -> float | None:
 
 def log_headroom(times: np.ndarray, values: np.ndarray, sign: float, limit: float, now: float) -> float | None:
     """log of the headroom in the quarter hour up to `now` (its median); None without points."""
-    last = values[times.searchsorted(now - RECENT, side="right"):]
-    if last.size == 0:
+    last = recent_median(times, values, now)
+    if last is None:
         return None
-    return math.log(max(sign * (limit - float(np.median(last))), TINY))
+    return math.log(max(sign * (limit - last), TINY))
 
 
 def fleet_grew(growths: list) -> bool:
@@ -163,4 +169,5 @@ def peer_outlier(own_key: tuple, own, pairs: list, limit_of, sign: float, since:
 
 
 __all__ = ["GROWTH_FLOOR", "LATE", "LEVEL_FLOOR", "RECENT", "SPREAD_FLOOR", "fleet_grew", "growth_of", "headroom_ratio",
-           "joined_late", "log_headroom", "pattern_unknown", "peer_outlier", "ratio_of", "then_and_now", "use_growth"]
+           "joined_late", "log_headroom", "pattern_unknown", "peer_outlier", "ratio_of", "recent_median", "then_and_now",
+           "use_growth"]
