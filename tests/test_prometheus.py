@@ -104,7 +104,7 @@ def test_alert_shape_and_runbook_anchors():
 
 def test_expected_alerts():
     """Every configured predictor has its generated group (warning 5m, critical 5m by
-    default); the pipeline alerts stay in their own file."""
+    default; the anomaly kind's 10m); the pipeline alerts stay in their own file."""
     from foresight.config import load_config
 
     by_group: dict[str, list[tuple[str, str, str]]] = {}
@@ -115,7 +115,7 @@ def test_expected_alerts():
     config = load_config(REPO / "predictors/config/predictors.yaml")
     expected = {
         "exhaustion": [("ForesightExhaustionPredicted", "critical", "5m"), ("ForesightExhaustionPredicted", "warning", "5m")],
-        "anomaly": [("ForesightAnomalyDetected", "warning", "5m")],
+        "anomaly": [("ForesightAnomalyDetected", "warning", "10m")],
         "logs": [("ForesightLogAnomalyDetected", "warning", "5m")],
     }
     for predictor in config.predictors:

@@ -37,11 +37,12 @@ def test_rules_are_the_generated_ones(config):
     assert alert_rules(disk) == [AlertRule("warning", "==", 2, 300.0), AlertRule("critical", ">=", 3, 300.0)]
     # The most urgent enabled severity takes the levels above it: critical alerts as warning.
     assert alert_rules(quiet) == [AlertRule("info", "==", 1, 1800.0), AlertRule("warning", ">=", 2, 0.0)]
-    assert alert_rules(latency) == [AlertRule("critical", ">=", 3, 300.0)]
+    # The anomaly kind holds 10 minutes by default (config.alerting.ANOMALY_HOLD): a rolling deploy's first hosts.
+    assert alert_rules(latency) == [AlertRule("critical", ">=", 3, 600.0)]
     generated = yaml.safe_load(generate_rules(config))["groups"]
     for group, predictor in zip(generated, config.predictors):
         assert [(r["labels"]["severity"], r["for"]) for r in group["rules"]] == \
-               [(r.severity, {0.0: "0s", 120.0: "2m", 300.0: "5m", 1800.0: "30m"}[r.hold]) for r in alert_rules(predictor)]
+               [(r.severity, {0.0: "0s", 120.0: "2m", 300.0: "5m", 600.0: "10m", 1800.0: "30m"}[r.hold]) for r in alert_rules(predictor)]
 
 
 def test_a_rule_holds_on_its_levels_only():

@@ -3,6 +3,7 @@
 import numpy as np
 
 from foresight.config import parse_config
+from foresight.config.alerting import ANOMALY_HOLD
 from foresight.contracts.points import GAUGE, Point
 from foresight.contracts.severities import NONE, WARNING
 from foresight.policy.severity import Policy
@@ -68,5 +69,6 @@ def test_a_restart_blip_does_not_fire_but_a_lasting_fall_does():
     blip[900:906] *= 0.05  # 90 s of almost nothing sent, then back: a restart
     fall[900:] *= 0.05  # and stays down: the node lost its link
     (fired,) = episodes(fall)
-    assert fired.severity == "warning" and T0 + 900 * STEP <= fired.start <= T0 + 900 * STEP + 600
+    hold = ANOMALY_HOLD["warning"]  # the rule's `for:`
+    assert fired.severity == "warning" and T0 + 900 * STEP + hold <= fired.start <= T0 + 900 * STEP + hold + 300
     assert episodes(blip) == []

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from foresight.config import Config, ConfigError, Fields, PredictorConfig
+from foresight.config import Config, ConfigError, Fields, PredictorConfig, parse_config
 from foresight.config.alerting import AlertingConfig
 from foresight.contracts.selectors import parse_selector
 from foresight.generate.rules import alert_name, generate_rules, rules_command, stale
@@ -33,6 +33,19 @@ def test_alerting_defaults():
     assert cfg.risk_severities() == ["warning", "critical"]
     assert cfg.hold_for == {"info": 900, "warning": 300, "critical": 300}
     assert cfg.runbook_url == ""
+
+
+def test_the_anomaly_kind_holds_its_alerts_ten_minutes_unless_told_otherwise():
+    """In a rolling deploy the first hosts' restarts are anomalies before half their peers
+    have raised theirs (the fleet rule): a 10-minute `for:` lets the fleet catch up."""
+    config = parse_config("predictors:\n  - {name: a, kind: anomaly, series: x}\n"
+                          "  - {name: b, kind: anomaly, series: y, alerting: {for: {warning: 3m}}}\n"
+                          "  - {name: c, kind: exhaustion, series: z, limit: 1}\n"
+                          "  - {name: d, kind: logs}\n")
+    holds = {p.name: p.alerting.hold_for for p in config.predictors}
+    assert holds["a"] == {"info": 900, "warning": 600, "critical": 600}
+    assert holds["b"] == {"info": 900, "warning": 180, "critical": 600}
+    assert holds["c"] == holds["d"] == {"info": 900, "warning": 300, "critical": 300}
 
 
 def test_alerting_reads_every_field():

@@ -121,7 +121,7 @@ class PredictorConfig:
 
     @classmethod
     def read_common(cls, f: Fields, evaluate_every: float = 60.0, series_required: bool = True,
-                    policy_defaults: PolicyConfig | None = None) -> dict:
+                    policy_defaults: PolicyConfig | None = None, default_hold: dict | None = None) -> dict:
         name = f.text("name", required=True)
         if not re.fullmatch(r"[a-zA-Z0-9_.:-]+", name):
             raise f.error("name", f"{name!r} may hold only letters, digits and _ . : -")
@@ -140,7 +140,7 @@ class PredictorConfig:
             evaluate_every=f.duration("evaluate_every", evaluate_every),
             policy=PolicyConfig.read(f.mapping("policy"), policy_defaults),
             drivers=f.selector_map("drivers"),
-            alerting=AlertingConfig.read(f.mapping("alerting")),
+            alerting=AlertingConfig.read(f.mapping("alerting"), default_hold),
             drop_labels=cls._label_names(f, "drop_labels"),
             max_targets=f.integer("max_targets", 10_000, low=1),
         )

@@ -3,6 +3,7 @@ multivariate model's when it is turned on."""
 from dataclasses import dataclass, field
 
 from foresight.config import Fields, PredictorConfig
+from foresight.config.alerting import ANOMALY_HOLD
 
 from .settings import DetectorSettings, MultivariateSettings
 
@@ -15,7 +16,7 @@ class AnomalyConfig(PredictorConfig):
     @classmethod
     def from_fields(cls, f: Fields) -> "AnomalyConfig":
         # Every new point is scored: evaluation follows the data, not a schedule.
-        common = cls.read_common(f, evaluate_every=1.0)
+        common = cls.read_common(f, evaluate_every=1.0, default_hold=ANOMALY_HOLD)
         detector = f.settings("detector", DetectorSettings)
         multivariate = None
         if f.data.get("multivariate") is not None:
