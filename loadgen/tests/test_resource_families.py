@@ -15,7 +15,7 @@ WEEK = 7 * DAY
 CROSSING = [name for name, k in KINDS.items() if isinstance(getattr(k, "inner", k), CrossingKind)]
 NEW = ["leak-under-traffic", "pool-traffic-growth", "gc-sawtooth-leak", "disk-rotation-leak",
        "accelerating-leak-restarts", "staircase-leak", "fast-leak", "startup-ramp", "cache-warmup-plateau",
-       "pool-traffic-burst", "gappy-leak-under-traffic"]
+       "pool-traffic-burst", "gappy-leak-under-traffic", "leak-under-bursts", "steady-bursts"]
 
 # sha256 (first 16 hex digits) of times, used, limit and ground truth of seeds 1-6, one week at
 # 60 s, for the kinds the committed benchmark tables were made with. They must not move.

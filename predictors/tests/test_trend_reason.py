@@ -32,3 +32,11 @@ def test_a_drain_names_its_floor_not_a_limit_of_nothing():
 def test_a_fill_names_its_limit():
     text = trend_reason(config("up"), prediction(80 * GiB, 100 * GiB, 1.2 * GiB / 3600))
     assert text == "disk +1.2 GiB per hour, at 80 GiB of 100 GiB"
+
+
+def test_a_bursty_target_says_how_high_its_bursts_rise():
+    # Its limit is reached by a burst's top, not by the trend: the words say so.
+    p = prediction(80 * GiB, 100 * GiB, 1.2 * GiB / 3600)
+    p.burst_height = 9 * GiB
+    assert trend_reason(config("up"), p) == "disk +1.2 GiB per hour, at 80 GiB of 100 GiB, bursts of about 9 GiB above the trend"
+    assert trend_reason(config("down"), p).endswith(", bursts of about 9 GiB below the trend")

@@ -3,6 +3,8 @@ crosses the limit, pools driven by growing traffic, JVM-like GC sawtooth over a 
 with rotation and a leak, accelerating and stepwise leaks with restarts, a fast leak after a
 bad deploy; and shapes that never fail: a process that appears mid-run and warms up, a cache
 that warms towards a plateau after each restart, a pool through one day of a traffic surge.
+Bursts (heavy requests that hold memory for minutes) over a slow leak, where a burst's top
+reaches the limit first, and over a steady level that never fails.
 
 Failing kinds find their failures where the curve reaches the limit (resource_cycles).
 """
@@ -249,7 +251,73 @@ class PoolTrafficBurst(Kind):
         return pool * (1.0 + 0.02 * noise.normal(seed, "burst-noise", times)) + service_noise(times, seed, 0.0, 0.008)
 
 
+BURST_SLOT = 10 * MINUTE  # at most one burst begins in each slot of this length
+BURST_SLOTS_BACK = 4  # a burst's hold and release end within this many slots of its slot
+
+
+def bursts(times: np.ndarray, seed: int, per_hour: float, median_height: float, cap: float) -> np.ndarray:
+    """Heavy requests or report queries that hold memory for minutes: a burst begins in a
+    10-minute slot with probability per_hour / 6, at a random second of it; it rises within
+    30 s, holds 3-12 min and is released with a 2-minute time constant. Heights are
+    log-normal about `median_height` (spread 0.35), at most `cap`. A pure function of the
+    unix second, like every curve here."""
+    times = np.asarray(times, dtype=np.int64)
+    out = np.zeros(times.size)
+    chance = per_hour * BURST_SLOT / HOUR
+    for back in range(BURST_SLOTS_BACK + 1):
+        slot = times // BURST_SLOT - back
+        happens = noise.uniform(seed, "bursts/happens", slot) < chance
+        if not happens.any():
+            continue
+        slot, at = slot[happens], times[happens]
+        begin = slot * BURST_SLOT + (noise.uniform(seed, "bursts/offset", slot) * BURST_SLOT).astype(np.int64)
+        hold = (3 + 9 * noise.uniform(seed, "bursts/hold", slot)) * MINUTE
+        height = np.minimum(median_height * np.exp(0.35 * noise.normal(seed, "bursts/height", slot)), cap)
+        since = (at - begin).astype(np.float64)
+        rise = np.clip(since / 30.0, 0.0, 1.0)
+        release = np.where(since > hold, np.exp(-(since - hold) / (2 * MINUTE)), 1.0)
+        out[happens] += np.where(since >= 0, height * rise * release, 0.0)
+    return out
+
+
+class LeakUnderBursts(CrossingKind):
+    name = "leak-under-bursts"
+    description = ("memory at 30-40% with bursts (0.6-1.5 an hour, median height 6-9%, at most 20%, held "
+                   "3-12 min) leaks slowly from day 0.3-1.5; the top of a burst reaches the limit first, "
+                   "some 3-5 days later; the OOM-killed process restarts and leaks again")
+    step = 30
+
+    def first_cycle(self, start, seed):
+        return start + int(_between(seed, "lub-begin", 0.3, 1.5) * DAY)
+
+    def _level(self, seed):
+        return _between(seed, "lub-level", 0.30, 0.40)
+
+    def base(self, times, start, seed):
+        load = bursts(times, seed, _between(seed, "lub-rate", 0.6, 1.5), _between(seed, "lub-height", 0.06, 0.09), 0.20)
+        return self._level(seed) + 0.06 * traffic(times, seed) + load + _gc(times, seed) + service_noise(times, seed)
+
+    def cycle(self, times, start, seed, index, begin):
+        days_to_fill = _between(seed, "lub-days", 3.0, 5.0, index)
+        rate = (1.0 - self._level(seed) - 0.06) / (days_to_fill * DAY)
+        return self.base(times, start, seed) + rate * (times - begin)
+
+
+class SteadyBursts(Kind):
+    name = "steady-bursts"
+    description = ("memory at 55-62% under daily traffic with bursts (0.6-1.5 an hour, median height 8-12%, "
+                   "at most 25%) whose tops reach 80-95% several times a day, without a leak; never fails")
+    step = 30
+
+    def share(self, times, start, seed):
+        times = np.asarray(times, dtype=np.int64)
+        level = _between(seed, "sb-level", 0.55, 0.62)
+        load = bursts(times, seed, _between(seed, "sb-rate", 0.6, 1.5), _between(seed, "sb-height", 0.08, 0.12), 0.25)
+        return level + 0.04 * traffic(times, seed) + load + _gc(times, seed) + service_noise(times, seed)
+
+
 FAMILY_KINDS: list[Kind] = [
     LeakUnderTraffic(), PoolTrafficGrowth(), GcSawtoothLeak(), DiskRotationLeak(), AcceleratingLeakRestarts(),
-    StaircaseLeak(), FastLeak(), StartupRamp(), CacheWarmupPlateau(), PoolTrafficBurst(),
+    StaircaseLeak(), FastLeak(), StartupRamp(), CacheWarmupPlateau(), PoolTrafficBurst(), LeakUnderBursts(),
+    SteadyBursts(),
 ]

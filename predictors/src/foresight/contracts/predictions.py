@@ -33,6 +33,7 @@ class Prediction:
     action: str = ""  # the predictor's recommended action with the numbers filled in
     model: str = ""  # which model produced the forecast, where the kind chooses one
     daily_profile_days: int | None = None  # days the daily profile was fitted on (0: none yet); kinds without one: None
+    burst_height: float = 0.0  # exhaustion: how high the target's bursts commonly rise above its trend (0: no bursts)
     incident: tuple | None = None  # (incident id, root-cause service) while at risk
     log_templates: list = field(default_factory=list)  # logs kind: (template_id, template, severity, per second)
     risk_level: int = 0

@@ -74,8 +74,11 @@ def trend_reason(config, prediction: Prediction) -> str:
     per_hour = prediction.trend_per_second * 3600
     sign = "+" if per_hour >= 0 else "-"
     text = f"{name} {sign}{format_quantity(abs(per_hour), unit)} per hour, at {format_quantity(prediction.observed, unit)}"
+    draining = getattr(config, "direction", "up") == "down"
     if prediction.limit is not None:
         # A drain runs down to a floor ("at 44.2 GiB, floor 0 B"); a fill up to a limit.
-        draining = getattr(config, "direction", "up") == "down"
         text += f"{', floor' if draining else ' of'} {format_quantity(prediction.limit, unit)}"
+    if prediction.burst_height > 0:  # a burst's top reaches the limit first (exhaustion/bursts.py)
+        text += (f", bursts of about {format_quantity(prediction.burst_height, unit)} "
+                 f"{'below' if draining else 'above'} the trend")
     return text

@@ -27,12 +27,14 @@ from foresight.predictors.base import Predictor
 from foresight.predictors.peers import live
 from foresight.store import SeriesStore, Window
 
+from .bursts import outside_bursts
 from .calibration import GrowthCalibration
 from .config import ExhaustionConfig
 from .crossing import CrossingPath
 from .forecasters import (CYCLE_HISTORY, DAILY_PEAKS, ETS, PROPHET, ROBUST, STL_TREND, ets_damped_rate, load_prophet, load_statsmodels,
                           prophet_rate, stl_trend_rate)
 from .held import HELD_WINDOWS, is_held, updates
+from .history import bursts_of, deseasonalised_day, since_reset
 from .limits import LimitIndex, limit_value
 from .model_selection import ModelSelector
 from .peaks import fit_peak_trend, update_today
@@ -138,6 +140,7 @@ class ExhaustionPredictor(Predictor):
             cycle = state.resets.cycle_start[0] if state.resets.cycle_start is not None else -math.inf
             state.peaks = (fit_peak_trend(t, sign * v, state.profile, now, PEAK_SPREAD_FLOOR * float(np.ptp(v)), cycle)
                            if state.profile is not None else None)
+            state.burst, state.burst_top = (0.0, 0.0) if state.sawtooth else bursts_of(state, window, sign, limit, now)
             # Staggered like the trend refits, so targets do not all refit in the same hour's minute.
             first = state.profile_due == -math.inf
             share = self._slow_phase(state, 53) if first else 1.0
@@ -149,7 +152,8 @@ class ExhaustionPredictor(Predictor):
             update_today(state.peaks, window, sign, t, v, now)
         falls = falls_ahead(t, v)
         _, day = window.arrays(since=now - DAY)
-        state.reset_drop = reset_threshold(sign * day, sign * limit, falls, cfg.reset_drop_ratio)
+        # A burst falls back to where it rose from: a reset falls that much further.
+        state.reset_drop = reset_threshold(sign * day, sign * limit, falls, cfg.reset_drop_ratio) + state.burst_top
         reset = last_reset(t, v, state.reset_drop, falls)
         if reset is not None:
             peak, bottom = reset
@@ -159,7 +163,7 @@ class ExhaustionPredictor(Predictor):
                 state.peaks = None  # the peaks of the cycle that ended; refitted with the profile
             t, v, falls = t[bottom:], v[bottom:], falls[bottom:]
         if is_held(v):  # a staircase (held.py): fitted on its updates, not its scrapes
-            found = updates(*self._since_reset(state, window, sign, now - HELD_WINDOWS * cfg.lookback), cfg.min_points)
+            found = updates(*since_reset(state, window, sign, now - HELD_WINDOWS * cfg.lookback), cfg.min_points)
             if found is None and self._young(state, window, now):
                 state.fit = None  # a few steps of a young target: a warm-up in steps would look like a leak
                 return False
@@ -167,6 +171,9 @@ class ExhaustionPredictor(Predictor):
                 (t, v), falls = found, falls_ahead(*found)
         if state.profile is not None:
             v = v - state.profile.at(t)
+        if state.burst > 0.0 and t.size >= cfg.min_points:  # the trend runs under the bursts
+            keep = outside_bursts(t, v, state.burst, now)
+            t, v, falls = t[keep], v[keep], falls[keep]
         young_cycle = state.resets.cycle_start is not None and now - state.resets.cycle_start[0] < cfg.lookback / 2
         prior = None
         if young_cycle:
@@ -180,15 +187,18 @@ class ExhaustionPredictor(Predictor):
         if prior is not None:  # too little of this cycle yet: its predecessors speak for it
             fit, state.model, state.peak_offset = prior, CYCLE_HISTORY, 0.0
         else:
-            long = self._deseasonalised_day(state, window, sign, now) if state.profile is not None else None
-            if (long is not None and left_the_day(t, v, long[1], state.profile, now - RECENT)
+            # The day's slope speaks for a seasonal target, and for a bursty one: under its bursts
+            # a slow leak hardly moves in the last hours.
+            long = (self._day(state, window, sign, now)
+                    if state.profile is not None or state.burst > 0.0 else None)
+            if (long is not None and state.profile is not None and left_the_day(t, v, long[1], state.profile, now - RECENT)
                     and still_rising(t, v, now, 2 * RECENT, cfg.min_points)):
                 long = None  # a new regime within the day (a bad deploy's leak): the day's slope would hide it
             state.peak_offset = 0.0
             span = max(sign * limit, float(np.max(sign * day))) - min(sign * limit, float(np.min(sign * day)))
             if is_sawtooth(t, v, falls, span):
                 fit = self._sawtooth_fit(state, window, sign, now)
-            elif state.profile is None and self._stepped(state, today := self._deseasonalised_day(state, window, sign, now)):
+            elif state.profile is None and self._stepped(state, today := self._day(state, window, sign, now)):
                 fit = steps_line(*today, now, cfg.min_points, state.step_gap)  # a leak in steps: the day's line
             else:
                 fit = fit_multiscale(t, v, now, cfg.min_points, long)
@@ -214,11 +224,15 @@ class ExhaustionPredictor(Predictor):
         slow leak under them shows over a day. None until a whole envelope window is in."""
         if not state.sawtooth:  # track records of lines through the teeth are void
             state.sawtooth, state.calibration, state.calibrations = True, GrowthCalibration(self.config.lookback), {}
-        envelope = upper_envelope(*self._deseasonalised_day(state, window, sign, now))
+        envelope = upper_envelope(*self._day(state, window, sign, now))
         if envelope is None or envelope[0].size < self.config.min_points:
             return None
         *line, state.peak_offset = envelope
         return fit_trend(*line, now)
+
+    def _day(self, state: TargetState, window: Window, sign: float, now: float):
+        """The last day as the fits read it (history.deseasonalised_day)."""
+        return deseasonalised_day(state, window, sign, now, self.config.min_points)
 
     def _stepped(self, state: TargetState, day: tuple) -> bool:
         """Whether the target climbs in steps (steps.py): once seen to, it does from then on. When
@@ -228,23 +242,6 @@ class ExhaustionPredictor(Predictor):
             state.calibration, state.calibrations = GrowthCalibration(max(self.config.lookback, CHECK_STEPS * gap)), {}
         state.step_gap = gap or state.step_gap
         return bool(state.step_gap)
-
-    def _deseasonalised_day(self, state: TargetState, window: Window, sign: float, now: float):
-        """The last day since the last reset, with the daily profile (if any) taken out."""
-        t, v = self._since_reset(state, window, sign, now - DAY)
-        return (t, v - state.profile.at(t)) if state.profile is not None else (t, v)
-
-    def _since_reset(self, state: TargetState, window: Window, sign: float, since: float):
-        if state.resets.cycle_start is not None:
-            # The last reset seen: once its fall is in the store's five-minute means, it can
-            # look too shallow to find again.
-            since = max(since, state.resets.cycle_start[0])
-        t, v = window.arrays(since=since)
-        v = sign * v
-        reset = last_reset(t, v, state.reset_drop)
-        if reset is not None:
-            t, v = t[reset[1]:], v[reset[1]:]
-        return t, v
 
     def _select_model(self, state: TargetState, window: Window, sign: float, limit: float, now: float,
                       robust: TrendFit, first: bool) -> TrendFit:
@@ -276,16 +273,14 @@ class ExhaustionPredictor(Predictor):
         cfg = self.config
         rates = {ROBUST: robust.slope}
         if ETS in cfg.candidates:
-            t, v = self._since_reset(state, window, sign, now - DAY)
-            if state.profile is not None:
-                v = v - state.profile.at(t)
+            t, v = self._day(state, window, sign, now)
             rates[ETS] = self._safely(ets_damped_rate, t, v, cfg.selection_horizon)
         # STL's job is to separate a daily cycle from the trend: fitted where one was found.
         if STL_TREND in cfg.candidates and state.profile is not None:
-            t, v = self._since_reset(state, window, sign, now - cfg.season_history)
+            t, v = since_reset(state, window, sign, now - cfg.season_history)
             rates[STL_TREND] = self._safely(stl_trend_rate, t, v)
         if PROPHET in cfg.candidates:  # opt-in; it fits its own daily cycle, like STL
-            t, v = self._since_reset(state, window, sign, now - cfg.season_history)
+            t, v = since_reset(state, window, sign, now - cfg.season_history)
             rates[PROPHET] = self._safely(prophet_rate, t, v, cfg.selection_horizon, state.models)
         return rates
 
@@ -351,7 +346,9 @@ class ExhaustionPredictor(Predictor):
             fit, level, model, robust_family = robust, robust_level, ROBUST, True
         calibration = state.calibration_for(model)
         track = calibration if calibration.speaks_for(fit.slope) else None
-        path = CrossingPath(sign * limit, level, now, cfg.horizon, state.profile, season_now)
+        # A burst's top reaches the limit before the trend does (bursts.py): the trend's crossing
+        # is searched with the limit lowered by the bursts' height.
+        path = CrossingPath(sign * limit - state.burst, level, now, cfg.horizon, state.profile, season_now)
         if track is not None:  # the track record sets the centre; the range covers both sources of doubt
             high, mid, low = (fit.slope * m for m in track.quantiles(tuple(1 - q for q in TTF_QUANTILES)))
             slopes = [max(high, fit.slope_high), mid, min(low, fit.slope_low)]
@@ -371,7 +368,8 @@ class ExhaustionPredictor(Predictor):
             # An alert needs the robust trend to agree: a forecaster chosen on its average
             # error can still be the one that overreacts to a step or a burst, and the
             # robust trend's own track record is the longest this target has.
-            robust_path = CrossingPath(sign * limit, robust_level, now, cfg.horizon, state.profile, season_now)
+            robust_path = CrossingPath(sign * limit - state.burst, robust_level, now, cfg.horizon, state.profile,
+                                       season_now)
             robust_track = state.calibration if state.calibration.speaks_for(robust.slope) else None
             # An imminent crossing (within critical_within) is judged by the robust trend
             # alone: a challenger that adapts slowly to a fresh ramp must not hold back a page.
@@ -397,4 +395,5 @@ class ExhaustionPredictor(Predictor):
         )
         prediction.model = model  # which forecaster set the central rate
         prediction.daily_profile_days = state.profile.days if state.profile is not None else 0
+        prediction.burst_height = state.burst
         return prediction

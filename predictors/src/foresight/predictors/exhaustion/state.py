@@ -1,7 +1,9 @@
 """What the exhaustion predictor remembers about one target between evaluations."""
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
+from .bursts import RAW_HOURS
 from .calibration import GrowthCalibration
 from .forecasters import CYCLE_HISTORY, ROBUST
 from .model_selection import ModelSelector
@@ -29,6 +31,9 @@ class TargetState:
     fit: TrendFit | None = None
     sawtooth: bool = False  # once seen to be a short sawtooth (its track records were cleared then)
     step_gap: float = 0.0  # once seen to climb in steps (steps.py), the mean time between them (records cleared then)
+    burst: float = 0.0  # the height its bursts commonly reach above its usual level (bursts.py), refitted hourly
+    burst_top: float = 0.0  # ... and the most they reached in the last day
+    burst_highs: deque = field(default_factory=lambda: deque(maxlen=RAW_HOURS))  # (hour, high) in raw points (bursts.py)
     peak_offset: float = 0.0  # on a sawtooth, how far the fitted peaks (the envelope) sit above the values
     fit_time: float = -math.inf
     seen_at: float = -math.inf  # the target's previous evaluation
