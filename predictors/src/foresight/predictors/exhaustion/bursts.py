@@ -54,9 +54,10 @@ def raw_hourly_highs(t: np.ndarray, v: np.ndarray) -> list[tuple[float, float]]:
 
 
 def _binned_hours(t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """_hourly_highs of the five-minute means, for whole hours (half of their means or more),
-    as arrays: one row per clock hour, one column per five-minute slot of it (a day of
-    means takes one pass, not one per hour); and every mean's distance from its hour's median."""
+    """The hourly highs of raw_hourly_highs, of the five-minute means, for whole hours (half
+    of their means or more), worked out on a grid: one row per clock hour, one column per
+    five-minute slot of it (a day of means takes one pass, not one per hour); and every
+    mean's distance from its hour's median."""
     bt, bv = means_per_bin(t, v, BIN)
     hour = np.floor(bt / HOUR)
     row = (hour - hour[0]).astype(int)  # hours without a mean make rows without a number
