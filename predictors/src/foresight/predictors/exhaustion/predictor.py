@@ -2,9 +2,9 @@
 
 The model, per target:
 - a daily profile (seasonality.py) once two whole days agree, taken out before fitting;
-- robust trends: Theil-Sen lines over the recent window (since the last reset) and its
-  recent half and quarter, plus a deseasonalised day on seasonal series; the central
-  slope and the spread of their 80% intervals give the forecast and its first range;
+- robust trends: Theil-Sen lines over the recent window (since the last reset, at least
+  MIN_FIT_SPAN of it; after a level shift: shifts.py) and its recent half and quarter, plus
+  a deseasonalised day on seasonal series; their slopes give the forecast and its range;
 - a gauge updated less often than it is scraped (a staircase: held.py) is fitted on its
   updates, not its scrapes; a leak that climbs in steps (steps.py) on its day's steps;
 - the series' track record: quantiles of its realised-to-forecast growth
@@ -44,7 +44,7 @@ from .seasonality import DAY, fit_profile, left_the_day
 from .state import TargetState, next_due
 from .steps import CHECK_STEPS, step_gap, steps_line
 from .sawtooth import is_sawtooth, upper_envelope
-from .trends import Z80, TrendFit, fit_multiscale, fit_trend, levelling, still_rising, value_forecast
+from .trends import MIN_FIT_SPAN, Z80, TrendFit, fit_multiscale, fit_trend, levelling, still_rising, value_forecast
 
 DEPARTURE = 4.0
 RECENT = 900.0  # the last quarter hour: where the series is now
@@ -178,7 +178,7 @@ class ExhaustionPredictor(Predictor):
         prior = None
         if young_cycle:
             prior = state.resets.prior_fit(t, v, now, state.fit.residual_sd if state.fit else 0.0)
-        if t.size < cfg.min_points and prior is None:
+        if (t.size < cfg.min_points or reset is not None and now - t[0] < MIN_FIT_SPAN) and prior is None:
             state.fit = None
             return False
         first = state.fit_time == -math.inf
@@ -304,16 +304,17 @@ class ExhaustionPredictor(Predictor):
         drop = state.reset_drop
         last = sign * window.last_value
         # Refit at once when there is no fit or the series drops (a reset). A young target also
-        # refits (at most once a minute) when the newest point leaves the fitted line by more
-        # than DEPARTURE residual spreads: a start-up ramp that has just flattened must not keep
-        # its page until the next scheduled refit. A scheduled refit (amortised) of a target not
+        # refits (at most once a minute) when the newest point falls below the fitted line by
+        # more than DEPARTURE residual spreads: a start-up ramp that has just flattened must not
+        # keep its page until the next scheduled refit. A point far above the line waits for that
+        # refit: a spike fitted at once would page. A scheduled refit (amortised) of a target not
         # near an alert waits until this loop's predictions are out (refit_pending): off the
         # inference loop's critical path.
         urgent = state.fit is None
         if not urgent:
             off = last - (state.level_at(now) - state.peak_offset) - state.season_at(now)
             urgent = off < -drop or (now - state.fit_time >= 60.0 and self._young(state, window, now)
-                                     and abs(off) > DEPARTURE * max(state.fit.residual_sd, 1e-9 * abs(limit)))
+                                     and -off > DEPARTURE * max(state.fit.residual_sd, 1e-9 * abs(limit)))
         scheduled = not urgent and now >= state.next_refit
         if (urgent or scheduled and state.at_risk) and not self._refit(state, window, sign, limit, now):
             return None

@@ -19,6 +19,7 @@ stepped target's record checks each forecast after about CHECK_STEPS steps inste
 """
 import numpy as np
 
+from .shifts import bin_medians
 from .trends import TrendFit, fit_trend
 
 STEP_BIN = 900.0  # quarter-hour medians: noise and a collector's teeth average out, a step does not
@@ -35,7 +36,7 @@ def step_gap(t: np.ndarray, v: np.ndarray) -> float | None:
     half of what they added (noise's outliers on a flat series come and go); None when not."""
     if t.size < 2 or t[-1] - t[0] < MIN_SPAN:
         return None
-    medians = _bin_medians(t, v)
+    medians, _ = bin_medians(t, v, STEP_BIN)
     if medians.size < 8:
         return None
     rises = np.diff(medians)
@@ -63,17 +64,6 @@ def steps_line(t: np.ndarray, v: np.ndarray, now: float, min_points: int, gap: f
     coarse = fit_trend(t[few], v[few], now)
     return TrendFit(fit.level, fit.slope, min(fit.slope_low, coarse.slope_low), max(fit.slope_high, coarse.slope_high),
                     fit.residual_sd)
-
-
-def _bin_medians(t: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Medians of the STEP_BIN bins (aligned to the newest point) that hold points, oldest first."""
-    bins = ((t[-1] - t) // STEP_BIN).astype(np.int64)
-    order = np.lexsort((v, -bins))  # oldest bin first, values ascending within a bin
-    counts = np.bincount(bins)[::-1]
-    counts = counts[counts > 0]
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    ranked = v[order]
-    return (ranked[starts + (counts - 1) // 2] + ranked[starts + counts // 2]) / 2
 
 
 def _runs(flags: np.ndarray) -> tuple[int, int]:

@@ -7,8 +7,11 @@ import numpy as np
 
 from foresight.contracts.predictions import PUBLISHED_HORIZONS, TTF_QUANTILES
 
+from .shifts import level_shift
+
 Z80 = 1.2815515655446004  # the 0.9 quantile of the standard normal
 Q_LOW, Q_MID, Q_HIGH = TTF_QUANTILES
+MIN_FIT_SPAN = 600.0  # a line over less than ten minutes is ruled by its noise and its last spike
 _MAX_FIT_POINTS = 48  # Theil-Sen is O(n^2); a strided sample keeps the fit cheap
 
 
@@ -109,19 +112,31 @@ def fit_trend(t: np.ndarray, v: np.ndarray, now: float) -> TrendFit:
 
 
 def fit_multiscale(t: np.ndarray, v: np.ndarray, now: float, min_points: int,
-                   long: tuple[np.ndarray, np.ndarray] | None = None) -> TrendFit:
-    """Trends over the whole window and its recent half and quarter.
+                   long: tuple[np.ndarray, np.ndarray] | None = None) -> TrendFit | None:
+    """Trends over the whole window and its recent half and quarter (each recent part over
+    at least MIN_FIT_SPAN). The window starts after a level shift up in it, when one made
+    most of its rise (shifts.py): a jump is no trend, what follows it may be. Until
+    MIN_FIT_SPAN has followed the jump, the trend before it goes on from the new level.
 
     The central slope is their median; the range spans all of their intervals, so an
     accelerating (or slowing) series widens the range instead of hiding behind one fit.
     `long`, a day of deseasonalised history, gives the central slope when present: on a
     series with a daily cycle, a short window is ruled by how well the profile fits.
     """
+    shift = level_shift(t, v)
+    if shift is not None:
+        before, after = shift
+        if t.size - after < min_points or now - t[after] < MIN_FIT_SPAN:
+            trend = fit_multiscale(t[:before], v[:before], now, min_points) if before >= min_points else None
+            if trend is not None:
+                trend.level = median(v[after:] - trend.slope * (t[after:] - now))
+            return trend
+        t, v = t[after:], v[after:]
     span = now - t[0]
     parts = [(t, v)]
     for share in (0.5, 0.25):
         first = int(np.searchsorted(t, now - share * span))  # t is increasing: t >= the cut is a tail
-        if t.size - first >= min_points:
+        if t.size - first >= min_points and now - t[first] >= MIN_FIT_SPAN:
             parts.append((t[first:], v[first:]))
     fits = [fit_trend(pt, pv, now) for pt, pv in parts]
     central = fits[int(np.argsort([f.slope for f in fits])[len(fits) // 2])]
