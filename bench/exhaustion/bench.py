@@ -59,8 +59,9 @@ def run(work: Path, out: Path, seeds: int, days: int, quick: bool, jobs: int | N
     model = foresight_runner.model_source(foresight_src)
     t_suite = time.time() - t0
     # Only the suite is cached: Foresight's outputs are remade every run, so a model change
-    # can never be scored on stale results.
-    out_dir = cases[0].csv.parent / "foresight-out"
+    # can never be scored on stale results. One folder per result name: two runs on the same
+    # suite at once (the code before a change and after it) must not remove each other's.
+    out_dir = cases[0].csv.parent / f"foresight-out-{name}"
     if out_dir.exists():
         shutil.rmtree(out_dir)
     with tqdm(total=len(cases), desc=f"foresight backtest ({name})", unit="file") as bar:

@@ -13,6 +13,8 @@ generator, kinds, seeds, days, the generator's source and this module's.
 import hashlib
 import inspect
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,7 +102,11 @@ def build_suite(work: Path, seeds: int = 3, days: int = 7, kinds=None, first_see
     folder = Path(work) / f"suite-{_key(generator, kinds, seed_list, days)}"
     manifest = folder / "manifest.json"
     if not manifest.exists():
-        folder.mkdir(parents=True, exist_ok=True)
+        # Built aside and renamed into place: runs started together (each its own bench) may
+        # build the same suite, and none may read another's half-written CSV.
+        building = folder.with_name(f"{folder.name}.building-{os.getpid()}")
+        shutil.rmtree(building, ignore_errors=True)
+        building.mkdir(parents=True)
         entries = []
         for kind in kinds:
             for seed in seed_list:
@@ -108,21 +114,26 @@ def build_suite(work: Path, seeds: int = 3, days: int = 7, kinds=None, first_see
                 name = f"{r.kind}-s{seed}"
                 check_series(f"{generator} {name}", r.times, r.used, r.limit, r.failures, r.ramp_starts,
                              START + days * 86400)
-                path = folder / f"{name}.csv"
-                with path.open("w") as f:
+                with (building / f"{name}.csv").open("w") as f:
                     f.write("timestamp,used,limit\n")
                     for t, u, l in zip(r.times.tolist(), r.used.tolist(), r.limit.tolist()):
                         f.write(f"{int(t)},{int(u)},{int(l)}\n")
-                entries.append(dict(name=name, kind=r.kind, seed=seed, csv=path.name, failing=bool(r.failing),
+                entries.append(dict(name=name, kind=r.kind, seed=seed, csv=f"{name}.csv", failing=bool(r.failing),
                                     failures=[int(f) for f in r.failures],
                                     ramp_starts=[int(x) for x in r.ramp_starts],
                                     failures_after=[int(f) for f in r.failures_after],
                                     start=int(r.times[0]), end=int(r.times[-1]),
                                     step=_nominal_step(r.times), rows=int(r.times.size)))
-        tmp = manifest.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"generator": generator, "seeds": seed_list, "days": days, "start": START,
-                                   "cases": entries}, indent=1))
-        tmp.rename(manifest)
+        (building / "manifest.json").write_text(json.dumps({"generator": generator, "seeds": seed_list, "days": days,
+                                                            "start": START, "cases": entries}, indent=1))
+        if folder.exists() and not manifest.exists():
+            shutil.rmtree(folder)  # left half-built by an interrupted run
+        try:
+            building.rename(folder)
+        except OSError:  # another run put the same suite in place first (or a stale partial one is there)
+            shutil.rmtree(building, ignore_errors=True)
+            if not manifest.exists():
+                raise
     entries = json.loads(manifest.read_text())["cases"]
     return [Case(**{**e, "csv": folder / e["csv"]}) for e in entries]
 

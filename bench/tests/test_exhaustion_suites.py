@@ -124,6 +124,27 @@ def test_the_second_generator_gives_a_suite_with_a_manifest(tmp_path):
         suite.build_suite(tmp_path, seeds=1, kinds=["daily-weekly-cycle"], generator="second")
 
 
+def test_suites_built_at_once_by_two_runs_are_whole_and_a_half_built_one_is_replaced(tmp_path):
+    """Benches started together share a work folder: each builds the suite aside and renames
+    it into place, so neither reads the other's half-written CSVs. A folder an interrupted
+    run left without its manifest is built again."""
+    import multiprocessing
+
+    args = (tmp_path, 1, 2, ["seasonal", "nightly-batch"], 1, "second")
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        both = pool.starmap(suite.build_suite, [args, args])
+    assert [c.csv for c in both[0]] == [c.csv for c in both[1]]
+    folder = both[0][0].csv.parent
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]  # no leftovers beside it
+    whole = {c.csv.name: c.csv.read_text() for c in both[0]}
+    assert all(text.startswith("timestamp,used,limit\n") and text.count("\n") == c.rows + 1
+               for c, text in zip(both[0], whole.values()))
+    (folder / "manifest.json").unlink()
+    both[0][0].csv.write_text("timestamp,used,limit\n1,2")  # as an interrupted run leaves it
+    again = suite.build_suite(*args)
+    assert {c.csv.name: c.csv.read_text() for c in again} == whole
+
+
 def test_loadgen_kinds_keep_their_own_step(tmp_path):
     cases = suite.build_suite(tmp_path, seeds=1, days=1, kinds=["gc-sawtooth-leak", "pool-traffic-growth"])
     assert [c.step for c in cases] == [15, 30]

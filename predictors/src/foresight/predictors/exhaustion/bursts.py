@@ -24,7 +24,8 @@ import numpy as np
 from foresight.store.window import means_per_bin
 
 from .calibration import sorted_quantiles
-from .trends import fit_trend, median
+from .binned import MAD_TO_SD, median
+from .trends import fit_trend
 
 BIN = 300.0  # five minutes: the store's bin
 HOUR = 3600.0
@@ -100,7 +101,7 @@ def burst_heights(t: np.ndarray, v: np.ndarray, span: float, bursty: bool = Fals
         return 0.0, 0.0
     common, height = sorted_quantiles(np.sort(highs), (0.75, BURST_QUANTILE))
     below = -about[about < 0]  # bursts only rise: the scatter below the hours' medians is the noise's
-    scatter = 1.4826 * median(below) if below.size else 0.0
+    scatter = MAD_TO_SD * median(below) if below.size else 0.0
     bar = max(BURST_RATIO * scatter, BURST_FLOOR * span) * (0.5 if bursty else 1.0)
     if common <= bar:  # bursts in fewer than a quarter of the hours
         return 0.0, 0.0

@@ -13,6 +13,8 @@ like a leak. An older one is fitted on its scrapes as before.
 """
 import numpy as np
 
+from .binned import median
+
 HELD_RUN = 8  # points per value, at the median run: two minutes at 15 s scrapes
 HELD_WINDOWS = 6  # lookbacks of history the updates are taken from
 
@@ -25,7 +27,7 @@ def is_held(v: np.ndarray) -> bool:
     if starts.size < 2:
         return False
     runs = np.diff(np.append(starts, v.size))
-    return float(np.median(runs)) >= HELD_RUN
+    return median(runs) >= HELD_RUN
 
 
 def updates(t: np.ndarray, v: np.ndarray, min_points: int) -> tuple[np.ndarray, np.ndarray] | None:

@@ -14,7 +14,7 @@ import numpy as np
 from foresight.store import bin_starts, means_per_bin
 
 from .seasonality import BIN_SECONDS, DAY, DailyProfile
-from .trends import median
+from .binned import median
 
 PEAK_HALF_WIDTH = 2 * 3600.0
 MIN_DAYS, MAX_DAYS = 3, 7

@@ -198,7 +198,7 @@ class ExhaustionPredictor(Predictor):
             span = max(sign * limit, float(np.max(sign * day))) - min(sign * limit, float(np.min(sign * day)))
             if is_sawtooth(t, v, falls, span):
                 fit = self._sawtooth_fit(state, window, sign, now)
-            elif state.profile is None and self._stepped(state, today := self._day(state, window, sign, now)):
+            elif state.profile is None and self._stepped(state, today := long or self._day(state, window, sign, now)):
                 fit = steps_line(*today, now, cfg.min_points, state.step_gap)  # a leak in steps: the day's line
             else:
                 fit = fit_multiscale(t, v, now, cfg.min_points, long)

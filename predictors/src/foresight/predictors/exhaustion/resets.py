@@ -6,7 +6,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .trends import TrendFit, median
+from .binned import median
+from .trends import TrendFit
 
 RESET_WITHIN = 900.0  # a reset is a fall within 15 minutes
 TYPICAL_FALLS = 5.0  # ... and more than this many times the series' median 15-minute fall

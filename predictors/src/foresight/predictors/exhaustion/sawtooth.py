@@ -7,7 +7,7 @@ reaches the limit: the teeth's peaks are. So a sawtooth's trend is fitted on its
 import numpy as np
 
 from .resets import falls_ahead
-from .trends import median
+from .binned import median
 
 ENVELOPE_WIDTH = 1800.0  # longer than a collector's or a cache's short sawtooth
 SAWTOOTH_FALL = 0.05  # teeth fall by at least this share of the range the series and its limit span

@@ -10,6 +10,8 @@ import numpy as np
 
 from foresight.store import means_per_bin
 
+from .binned import median
+
 DAY = 86400.0
 BINS = 288  # five-minute bins
 BIN_SECONDS = _BIN = DAY / BINS
@@ -99,4 +101,4 @@ def left_the_day(t: np.ndarray, v: np.ndarray, day_v: np.ndarray, profile: Daily
     latest = v[t >= since]
     if latest.size == 0 or day_v.size == 0:
         return False
-    return float(np.median(latest)) - float(np.median(day_v)) > float(np.ptp(profile.offsets))
+    return median(latest) - median(day_v) > float(np.ptp(profile.offsets))

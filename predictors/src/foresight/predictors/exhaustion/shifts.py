@@ -25,6 +25,8 @@ smooth leak's bins all rise alike.
 """
 import numpy as np
 
+from .binned import bin_medians, bin_rises, median
+
 SHIFT_BIN = 300.0  # five-minute medians: a spike does not move them, a step does
 SHIFT_SIGMAS = 4.0
 SHIFT_SHARE = 2.0 / 3.0  # of the window's rise: one step makes it all, two equal ones half each
@@ -44,39 +46,20 @@ def level_shift(t: np.ndarray, v: np.ndarray) -> tuple[int, int] | None:
     medians, starts = bin_medians(t, v, SHIFT_BIN)
     if medians.size < MIN_BINS:
         return None
-    rises = np.diff(medians)
-    usual = _median(rises)
+    rises, usual, spread = bin_rises(medians)
     jumps = (medians[2:] - medians[:-2]) - 2 * usual  # over two bins: a step may straddle their edge
     i = int(np.argmax(jumps))
     whole = float(medians[-1] - medians[0])
     if whole <= 0 or jumps[i] < SHIFT_SHARE * whole:  # most series end here
         return None
-    noise = SHIFT_SIGMAS * 1.4826 * _median(np.abs(rises - usual))
+    noise = SHIFT_SIGMAS * spread
     up = rises - usual > noise
     if (i > 0 and up[i - 1]) or (i + 2 < rises.size and up[i + 2]):
         return None  # the rise goes on over three bins or more: a ramp, not a jump
-    lift = _median(medians[i + 2:]) - float(np.max(medians[:i + 1]))
+    lift = median(medians[i + 2:]) - float(np.max(medians[:i + 1]))
     if jumps[i] <= np.sqrt(2) * noise or lift <= noise:
         return None
     return int(starts[i + 1]), int(starts[i + 2])
 
 
-def _median(a: np.ndarray) -> float:
-    """np.median's overhead is most of its time at these sizes."""
-    s = np.sort(a)
-    return float(s[(s.size - 1) // 2] + s[s.size // 2]) / 2
-
-
-def bin_medians(t: np.ndarray, v: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
-    """Medians of the bins `width` seconds wide (aligned to the newest point) that hold
-    points, oldest first, and the index of each bin's first point."""
-    bins = ((t[-1] - t) // width).astype(np.int64)
-    order = np.lexsort((v, -bins))  # oldest bin first, values ascending within a bin
-    counts = np.bincount(bins)[::-1]
-    counts = counts[counts > 0]
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    ranked = v[order]
-    return (ranked[starts + (counts - 1) // 2] + ranked[starts + counts // 2]) / 2, starts
-
-
-__all__ = ["SHIFT_SHARE", "bin_medians", "level_shift"]
+__all__ = ["SHIFT_SHARE", "level_shift"]

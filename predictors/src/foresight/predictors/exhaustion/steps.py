@@ -19,7 +19,7 @@ stepped target's record checks each forecast after about CHECK_STEPS steps inste
 """
 import numpy as np
 
-from .shifts import bin_medians
+from .binned import bin_medians, bin_rises
 from .trends import TrendFit, fit_trend
 
 STEP_BIN = 900.0  # quarter-hour medians: noise and a collector's teeth average out, a step does not
@@ -39,9 +39,7 @@ def step_gap(t: np.ndarray, v: np.ndarray) -> float | None:
     medians, _ = bin_medians(t, v, STEP_BIN)
     if medians.size < 8:
         return None
-    rises = np.diff(medians)
-    usual = float(np.median(rises))  # a smooth leak's rises are all about this: none of them is a step
-    spread = 1.4826 * float(np.median(np.abs(rises - usual)))
+    rises, usual, spread = bin_rises(medians)  # a smooth leak's rises are all about `usual`: none is a step
     up, down = rises - usual > STEP_SIGMAS * spread, rises - usual < -STEP_SIGMAS * spread
     (ups, longest), (downs, _) = _runs(up), _runs(down)
     whole, stepped = float(medians[-1] - medians[0]), float(rises[up].sum())

@@ -1,12 +1,13 @@
 """Robust straight trends: Theil-Sen lines over a window and its recent parts."""
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
 
 from foresight.contracts.predictions import PUBLISHED_HORIZONS, TTF_QUANTILES
 
+from .binned import MAD_TO_SD, median
 from .shifts import level_shift
 
 Z80 = 1.2815515655446004  # the 0.9 quantile of the standard normal
@@ -66,12 +67,6 @@ def _sample(t: np.ndarray, k: int) -> np.ndarray:
     return np.unique(nearest)
 
 
-def median(a: np.ndarray) -> float:
-    """Median of a small array; np.median's overhead dominates at these sizes."""
-    s = np.sort(a)
-    return float(s[(s.size - 1) // 2] + s[s.size // 2]) / 2
-
-
 def theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     """Median pairwise slope with its 80% interval (Sen 1968, as scipy.stats.theilslopes)."""
     i, j = _pairs(x.size)
@@ -107,7 +102,7 @@ def fit_trend(t: np.ndarray, v: np.ndarray, now: float) -> TrendFit:
     rise = slope * x
     level = median(v - rise)
     residuals = v - (level + rise)
-    residual_sd = 1.4826 * median(np.abs(residuals - median(residuals)))
+    residual_sd = MAD_TO_SD * median(np.abs(residuals - median(residuals)))
     return TrendFit(level, slope, low, high, residual_sd)
 
 
@@ -128,9 +123,9 @@ def fit_multiscale(t: np.ndarray, v: np.ndarray, now: float, min_points: int,
         before, after = shift
         if t.size - after < min_points or now - t[after] < MIN_FIT_SPAN:
             trend = fit_multiscale(t[:before], v[:before], now, min_points) if before >= min_points else None
-            if trend is not None:
-                trend.level = median(v[after:] - trend.slope * (t[after:] - now))
-            return trend
+            if trend is None:
+                return None
+            return replace(trend, level=median(v[after:] - trend.slope * (t[after:] - now)))
         t, v = t[after:], v[after:]
     span = now - t[0]
     parts = [(t, v)]
